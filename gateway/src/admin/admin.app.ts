@@ -1,0 +1,29 @@
+// The staff listener (design: admin listener). Served only with mutual TLS; the certificate's
+// identity must be on ADMIN_ALLOWED_IDENTITIES and becomes the actor of every audited staff call.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { peerIdentity, requireAllowedPeer } from '../../../lib/mtls.js';
+import type { GatewayContext } from '../context.js';
+import { installProblemHandlers } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    staffIdentity: string;
+  }
+}
+
+export function staffIdentity(request: FastifyRequest): string {
+  return request.staffIdentity;
+}
+
+export async function adminApp(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
+  app.decorate('ctx', opts.ctx);
+  app.decorateRequest('staffIdentity', '');
+  installProblemHandlers(app);
+  app.addHook('onRequest', requireAllowedPeer(opts.ctx.config.adminListener.allowedIdentities, (refusal) => {
+    app.log.warn({ peer: refusal.identity ?? null, ip: refusal.ip }, 'admin listener refused a client certificate');
+  }));
+  app.addHook('onRequest', async (request) => {
+    request.staffIdentity = peerIdentity(request) ?? '';
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+}

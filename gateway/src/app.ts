@@ -1,0 +1,18 @@
+// The public listener's application (SP-1, SP-2): a plain Fastify plugin that never listens.
+// server.ts serves it over HTTPS; tests drive it with app.inject(). Capabilities register below.
+import type { FastifyInstance } from 'fastify';
+import type { GatewayContext } from './context.js';
+import { installProblemHandlers } from './errors.js';
+import allowedHosts from './plugins/allowed-hosts.js';
+import securityHeaders from './plugins/security-headers.js';
+import publicRateLimit from './plugins/rate-limit.js';
+import healthRoutes from './health/health.routes.js';
+
+export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
+  app.decorate('ctx', opts.ctx);
+  installProblemHandlers(app);
+  await app.register(allowedHosts);
+  await app.register(securityHeaders);
+  await app.register(publicRateLimit);
+  await app.register(healthRoutes);
+}

@@ -1,0 +1,75 @@
+// Gateway settings, read once at boot (README "Settings"). Defaults suit `npm start` on one machine.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bool, ConfigError, file, freeze, int, list, oneOf, port, str, url, type Env } from '../../lib/config.js';
+import { dataDir } from '../../lib/paths.js';
+import { isDevelopmentCa } from '../../lib/pki.js';
+
+export interface GatewayConfig {
+  env: 'development' | 'test' | 'production';
+  logLevel: string;
+  dataDir: string;
+  publicListener: { host: string; port: number; cert: Buffer; key: Buffer; allowedHosts: string[] };
+  adminListener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; allowedIdentities: string[] };
+  vault: { url: URL; ca: Buffer; cert: Buffer; key: Buffer; timeoutMs: number; connections: number };
+  databaseUrl: string;
+  dbPoolSize: number;
+  migrateOnStart: boolean;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  auditQueue: string;
+  rateLimit: { max: number; windowMs: number };
+  trustProxy: boolean;
+}
+
+export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
+  const data = dataDir(env);
+  const pki = join(data, 'pki');
+  const read = (name: string, fallback: string) => readFileSync(file(env, name, data, fallback));
+  const mode = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development');
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']).toString();
+  const vaultUrl = url(env, 'VAULT_URL', ['https:'], 'https://127.0.0.1:8444');
+  const config: GatewayConfig = {
+    env: mode,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    dataDir: data,
+    publicListener: {
+      host: str(env, 'GATEWAY_HOST', '0.0.0.0'),
+      port: port(env, 'GATEWAY_PORT', 8443),
+      cert: read('TLS_CERT_FILE', join(pki, 'public.crt')),
+      key: read('TLS_KEY_FILE', join(pki, 'public.key')),
+      allowedHosts: list(env, 'GATEWAY_ALLOWED_HOSTS', 'localhost,127.0.0.1').map((h) => h.toLowerCase()),
+    },
+    adminListener: {
+      host: str(env, 'ADMIN_HOST', '127.0.0.1'),
+      port: port(env, 'ADMIN_PORT', 8445),
+      cert: read('ADMIN_TLS_CERT_FILE', join(pki, 'public.crt')),
+      key: read('ADMIN_TLS_KEY_FILE', join(pki, 'public.key')),
+      ca: read('INTERNAL_CA_FILE', join(pki, 'ca.crt')),
+      allowedIdentities: list(env, 'ADMIN_ALLOWED_IDENTITIES', 'admin'),
+    },
+    vault: {
+      url: vaultUrl,
+      ca: read('INTERNAL_CA_FILE', join(pki, 'ca.crt')),
+      cert: read('VAULT_CLIENT_CERT_FILE', join(pki, 'gateway.crt')),
+      key: read('VAULT_CLIENT_KEY_FILE', join(pki, 'gateway.key')),
+      timeoutMs: int(env, 'VAULT_TIMEOUT_MS', 5_000, 100, 60_000),
+      connections: int(env, 'VAULT_CONNECTIONS', 16, 1, 1024),
+    },
+    databaseUrl,
+    dbPoolSize: int(env, 'GATEWAY_DB_POOL', 20, 1, 500),
+    migrateOnStart: bool(env, 'MIGRATE_ON_START', mode !== 'production'),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),
+    redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX', 'pgw:'),
+    auditQueue: str(env, 'AUDIT_QUEUE', 'audit-events'),
+    rateLimit: {
+      max: int(env, 'RATE_LIMIT_MAX', 300, 1, 1_000_000),
+      windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
+    },
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+  };
+  if (mode === 'production' && isDevelopmentCa(config.vault.ca)) {
+    throw new ConfigError('INTERNAL_CA_FILE', 'production refuses the generated development CA');
+  }
+  return freeze(config);
+}

@@ -1,0 +1,21 @@
+// What the gateway's routes share: built once in server.ts (or a test), decorated onto Fastify.
+import type { Kysely } from 'kysely';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../../lib/clock.js';
+import type { VaultClient } from '../../lib/vault-client.js';
+import type { GatewayConfig } from './config.js';
+import type { GatewayDatabase } from './database.js';
+
+export interface GatewayContext {
+  config: Readonly<GatewayConfig>;
+  db: Kysely<GatewayDatabase>;
+  redis: Redis;
+  vault: VaultClient;
+  clock: Clock;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: GatewayContext;
+  }
+}

@@ -1,0 +1,91 @@
+// Gateway process: reads config, connects PostgreSQL, Redis and the vault, then serves the public
+// API over HTTPS (SP-1) and the staff API over mutual TLS on a private address.
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { Queue } from 'bullmq';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { loadOrExit } from '../../lib/config.js';
+import { createLogger } from '../../lib/logger.js';
+import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
+import { assertNoEviction, createRedis } from '../../lib/redis.js';
+import { AEAD_CIPHERS, mutualTlsServerOptions } from '../../lib/mtls.js';
+import { createVaultClient } from '../../lib/vault-client.js';
+import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
+import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
+import { uuidv7 } from '../../lib/uuidv7.js';
+import { systemClock } from '../../lib/clock.js';
+import { loadGatewayConfig } from './config.js';
+import type { GatewayDatabase } from './database.js';
+import { publicApp } from './app.js';
+import { adminApp } from './admin/admin.app.js';
+
+const config = loadOrExit(() => loadGatewayConfig(process.env));
+const log = createLogger('gateway', config.logLevel);
+exitOnUncaught(log);
+
+const pool = createPool(config.databaseUrl, { max: config.dbPoolSize, applicationName: 'gateway' });
+const db = createDb<GatewayDatabase>(pool);
+if (config.migrateOnStart) {
+  await migrateToLatest(db, 'gateway', fileURLToPath(new URL('./migrations', import.meta.url)), log);
+}
+
+const redis = createRedis(config.redisUrl);
+try {
+  await assertNoEviction(redis);
+} catch (err) {
+  if (config.env === 'production') throw err;
+  log.warn({ err }, 'AUDIT EVENTS MAY BE LOST: Redis eviction policy is unsafe (refused in production)');
+}
+const queueConnection = createRedis(config.redisUrl, { forWorker: true });
+const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection });
+auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'));
+const relay = startOutboxRelay({ db, source: 'gateway', queue: auditQueue, log });
+
+const vault = createVaultClient(config.vault);
+const ctx = { config, db, redis, vault, clock: systemClock };
+
+const common = {
+  loggerInstance: log,
+  ...SERVER_TIMEOUTS,
+  trustProxy: config.trustProxy,
+  genReqId: () => uuidv7(),
+  requestIdHeader: false as const,
+  return503OnClosing: true,
+};
+
+const publicServer = Fastify({
+  ...common,
+  https: {
+    cert: config.publicListener.cert,
+    key: config.publicListener.key,
+    minVersion: 'TLSv1.2',
+    ciphers: AEAD_CIPHERS,
+    honorCipherOrder: true,
+  },
+}).withTypeProvider<TypeBoxTypeProvider>();
+await publicServer.register(publicApp, { ctx });
+
+const adminServer = Fastify({
+  ...common,
+  https: mutualTlsServerOptions({
+    cert: config.adminListener.cert,
+    key: config.adminListener.key,
+    ca: config.adminListener.ca,
+  }),
+}).withTypeProvider<TypeBoxTypeProvider>();
+await adminServer.register(adminApp, { ctx });
+
+onShutdown(log, async () => {
+  await Promise.all([publicServer.close(), adminServer.close()]);
+  await relay.stop();
+  await auditQueue.close();
+  await vault.close();
+  await Promise.all([redis.quit(), queueConnection.quit()]);
+  await db.destroy();
+});
+
+await publicServer.listen({ host: config.publicListener.host, port: config.publicListener.port });
+await adminServer.listen({ host: config.adminListener.host, port: config.adminListener.port });
+const publicPort = (publicServer.server.address() as { port: number }).port;
+const adminPort = (adminServer.server.address() as { port: number }).port;
+signalReady('gateway', { publicPort, adminPort });

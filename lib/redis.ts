@@ -1,0 +1,19 @@
+// Redis connections for BullMQ and rate limits. BullMQ merely warns about eviction; an evicted
+// job is a lost audit event, so we refuse to run unless the policy is noeviction.
+import { Redis } from 'ioredis';
+
+export function createRedis(url: string, opts: { forWorker?: boolean; lazy?: boolean } = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: opts.forWorker ? null : 3,
+    enableOfflineQueue: true,
+    lazyConnect: opts.lazy ?? false,
+  });
+}
+
+export async function assertNoEviction(redis: Redis): Promise<void> {
+  const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
+  const policy = reply[1];
+  if (policy !== 'noeviction') {
+    throw new Error(`Redis maxmemory-policy is "${policy}"; audit delivery requires "noeviction"`);
+  }
+}

@@ -1,0 +1,95 @@
+// `npm start`: development PKI and keys, PostgreSQL and Redis, then vault, audit-worker and
+// gateway as three child processes. Ready when all three say so; Ctrl-C or SIGTERM stops the
+// gateway first (in-flight requests finish), then the worker and the vault, then the databases.
+import { fork, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { devPkiExists, generateDevPki } from '../lib/pki.js';
+import { dataDir, repoRoot } from '../lib/paths.js';
+import { ensureDevSecrets } from './dev-secrets.js';
+import { ensureRedis, startEmbeddedPostgres, type LocalService } from './local-services.js';
+
+const say = (message: string) => process.stdout.write(`[start] ${message}\n`);
+const started = Date.now();
+const data = dataDir(process.env);
+const services: LocalService[] = [];
+const children: { name: string; child: ChildProcess }[] = [];
+let stopping = false;
+
+function startChild(name: string, entry: string, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
+  const child = fork(join(repoRoot, entry), [], {
+    env,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.push({ name, child });
+  return new Promise((resolve, reject) => {
+    child.on('message', (m: { type?: string }) => {
+      if (m?.type === 'ready') resolve(m as Record<string, unknown>);
+    });
+    child.once('exit', (code, signal) => {
+      reject(new Error(`${name} exited (${code ?? signal}) before it was ready`));
+      if (!stopping) {
+        say(`${name} exited (${code ?? signal}); stopping everything`);
+        void stopAll(1);
+      }
+    });
+  });
+}
+
+async function stopChild(entry: { name: string; child: ChildProcess }): Promise<void> {
+  const { child } = entry;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  for (const name of ['gateway', 'audit-worker', 'vault']) {
+    const entry = children.find((c) => c.name === name);
+    if (entry) await stopChild(entry);
+  }
+  for (const service of services.reverse()) await service.stop().catch(() => undefined);
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+try {
+  // Readable by the embedded PostgreSQL's own user; the key folders inside stay 0700.
+  mkdirSync(data, { recursive: true, mode: 0o755 });
+  chmodSync(data, 0o755);
+  const pkiDir = join(data, 'pki');
+  if (!devPkiExists(pkiDir)) {
+    say(`generating development PKI in ${pkiDir}`);
+    generateDevPki(pkiDir);
+  }
+  ensureDevSecrets(data);
+
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    const pg = await startEmbeddedPostgres(data, Number(process.env.EMBEDDED_PG_PORT ?? 5433), say);
+    services.push(pg);
+    databaseUrl = pg.url;
+  }
+  const redis = await ensureRedis(process.env.REDIS_URL, Number(process.env.LOCAL_REDIS_PORT ?? 6380), say);
+  services.push(redis);
+
+  const env = { ...process.env, DATA_DIR: data, DATABASE_URL: databaseUrl, REDIS_URL: redis.url };
+  await Promise.all([
+    startChild('vault', 'vault/src/server.ts', env),
+    startChild('audit-worker', 'audit-worker/src/worker.ts', env),
+  ]);
+  const gateway = await startChild('gateway', 'gateway/src/server.ts', env);
+  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  say(`gateway:   https://localhost:${String(gateway.publicPort)}  (trust ${join(pkiDir, 'ca.crt')})`);
+  say(`admin:     https://127.0.0.1:${String(gateway.adminPort)}  (client certificate ${join(pkiDir, 'admin.crt')})`);
+  say(`SMS outbox: ${join(data, 'sms-outbox.jsonl')}`);
+} catch (err) {
+  say(`failed to start: ${(err as Error).message}`);
+  await stopAll(1);
+}

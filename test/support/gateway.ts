@@ -1,0 +1,65 @@
+// Builds the gateway's public and admin apps for a test: a fresh migrated database, a unique
+// Redis prefix and audit queue, the test PKI, an injectable clock. Drive them with app.inject().
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
+import { ManualClock } from '../../lib/clock.js';
+import { createVaultClient, type VaultClient } from '../../lib/vault-client.js';
+import { loadGatewayConfig } from '../../gateway/src/config.js';
+import type { GatewayContext } from '../../gateway/src/context.js';
+import type { GatewayDatabase } from '../../gateway/src/database.js';
+import { publicApp } from '../../gateway/src/app.js';
+import { adminApp } from '../../gateway/src/admin/admin.app.js';
+import { migratedDatabase } from './database.js';
+import { testDataDir } from './pki.js';
+import { testRedis, TEST_REDIS_URL, uniqueName } from './redis.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface TestGateway {
+  app: FastifyInstance;
+  admin: FastifyInstance;
+  ctx: GatewayContext;
+  db: Kysely<GatewayDatabase>;
+  clock: ManualClock;
+  databaseUrl: string;
+  env: Record<string, string>;
+}
+
+export interface TestGatewayOptions {
+  env?: Record<string, string>;
+  vault?: VaultClient;
+  clock?: ManualClock;
+}
+
+export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {}): Promise<TestGateway> {
+  const { url, db } = await migratedDatabase<GatewayDatabase>(t, ['gateway', 'vault', 'audit']);
+  const { redis, prefix } = testRedis(t);
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: testDataDir(),
+    DATABASE_URL: url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    AUDIT_QUEUE: uniqueName('audit'),
+    VAULT_URL: 'https://127.0.0.1:9',
+    ...opts.env,
+  };
+  const config = loadGatewayConfig(env);
+  const vault = opts.vault ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
+  t.teardown(() => vault.close());
+  const clock = opts.clock ?? new ManualClock();
+  const ctx: GatewayContext = { config, db, redis, vault, clock };
+
+  const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+  await app.register(publicApp, { ctx });
+  await app.ready();
+  const admin = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+  await admin.register(adminApp, { ctx });
+  await admin.ready();
+  t.teardown(() => Promise.all([app.close(), admin.close()]));
+  return { app, admin, ctx, db, clock, databaseUrl: url, env };
+}

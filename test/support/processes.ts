@@ -1,0 +1,62 @@
+// Runs a real process entry point (gateway, vault, audit-worker, npm start) the way production
+// does, waits for its readiness message, and guarantees it is gone when the test ends.
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../../lib/paths.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface Started {
+  child: ChildProcess;
+  ready: Record<string, unknown>;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/** Starts `entry` (relative to the repository) with `env`; resolves when it signals ready. */
+export async function startProcess(t: Teardown, entry: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Started> {
+  const child = fork(join(repoRoot, entry), [], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => { output += d; });
+  child.stderr?.on('data', (d) => { output += d; });
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    const exited = exitOf(child);
+    child.kill(signal);
+    return exited;
+  };
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) await stop('SIGKILL');
+  });
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} not ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    child.on('message', (m: { type?: string }) => {
+      if (m?.type === 'ready') { clearTimeout(timer); resolve(m as Record<string, unknown>); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${entry} exited ${code}:\n${output}`)); });
+  });
+  return { child, ready, output: () => output, stop };
+}
+
+/** Runs `entry` to completion; resolves with its exit code and output. */
+export function runToExit(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number | null; output: string }> {
+  const child = fork(join(repoRoot, entry), args, {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => { output += d; });
+  child.stderr?.on('data', (d) => { output += d; });
+  return exitOf(child).then((code) => ({ code, output }));
+}

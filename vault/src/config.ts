@@ -1,0 +1,54 @@
+// Vault settings, read once at boot (README "Settings"). The vault binds to a private address
+// only and accepts only allow-listed client certificates from the internal CA (SP-4).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bool, ConfigError, file, freeze, list, oneOf, port, str, url, type Env } from '../../lib/config.js';
+import { dataDir } from '../../lib/paths.js';
+import { isDevelopmentCa } from '../../lib/pki.js';
+
+export interface VaultConfig {
+  env: 'development' | 'test' | 'production';
+  logLevel: string;
+  dataDir: string;
+  listener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; allowedIdentities: string[] };
+  databaseUrl: string;
+  migrateOnStart: boolean;
+  redisUrl: string;
+  auditQueue: string;
+}
+
+function assertPrivateHost(host: string): void {
+  if (host === '0.0.0.0' || host === '::' || host === '') {
+    throw new ConfigError('VAULT_HOST', 'must be a private address, not every interface');
+  }
+}
+
+export function loadVaultConfig(env: Env): Readonly<VaultConfig> {
+  const data = dataDir(env);
+  const pki = join(data, 'pki');
+  const read = (name: string, fallback: string) => readFileSync(file(env, name, data, fallback));
+  const mode = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development');
+  const host = str(env, 'VAULT_HOST', '127.0.0.1');
+  assertPrivateHost(host);
+  const config: VaultConfig = {
+    env: mode,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    dataDir: data,
+    listener: {
+      host,
+      port: port(env, 'VAULT_PORT', 8444),
+      cert: read('VAULT_TLS_CERT_FILE', join(pki, 'vault.crt')),
+      key: read('VAULT_TLS_KEY_FILE', join(pki, 'vault.key')),
+      ca: read('INTERNAL_CA_FILE', join(pki, 'ca.crt')),
+      allowedIdentities: list(env, 'VAULT_ALLOWED_IDENTITIES', 'gateway'),
+    },
+    databaseUrl: url(env, 'VAULT_DATABASE_URL', ['postgres:', 'postgresql:'], env.DATABASE_URL).toString(),
+    migrateOnStart: bool(env, 'MIGRATE_ON_START', mode !== 'production'),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),
+    auditQueue: str(env, 'AUDIT_QUEUE', 'audit-events'),
+  };
+  if (mode === 'production' && isDevelopmentCa(config.listener.ca)) {
+    throw new ConfigError('INTERNAL_CA_FILE', 'production refuses the generated development CA');
+  }
+  return freeze(config);
+}

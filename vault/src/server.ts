@@ -1,0 +1,55 @@
+// Vault process: the only place a card number exists at rest. Listens on a private address over
+// mutual TLS (SP-4); imports nothing from the gateway.
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { Queue } from 'bullmq';
+import { loadOrExit } from '../../lib/config.js';
+import { createLogger } from '../../lib/logger.js';
+import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
+import { createRedis } from '../../lib/redis.js';
+import { mutualTlsServerOptions } from '../../lib/mtls.js';
+import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
+import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
+import { systemClock } from '../../lib/clock.js';
+import { uuidv7 } from '../../lib/uuidv7.js';
+import { loadVaultConfig } from './config.js';
+import { vaultApp } from './app.js';
+
+const config = loadOrExit(() => loadVaultConfig(process.env));
+const log = createLogger('vault', config.logLevel);
+exitOnUncaught(log);
+
+const pool = createPool(config.databaseUrl, { max: 20, applicationName: 'vault' });
+const db = createDb<any>(pool);
+if (config.migrateOnStart) {
+  await migrateToLatest(db, 'vault', fileURLToPath(new URL('./migrations', import.meta.url)), log);
+}
+
+const queueConnection = createRedis(config.redisUrl, { forWorker: true });
+const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection });
+auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'));
+const relay = startOutboxRelay({ db, source: 'vault', queue: auditQueue, log });
+
+const server = Fastify({
+  loggerInstance: log,
+  ...SERVER_TIMEOUTS,
+  genReqId: () => uuidv7(),
+  requestIdHeader: false,
+  return503OnClosing: true,
+  https: mutualTlsServerOptions({ cert: config.listener.cert, key: config.listener.key, ca: config.listener.ca }),
+});
+server.server.on('tlsClientError', (err, socket) => {
+  log.warn({ err: { code: (err as { code?: string }).code, message: err.message }, ip: socket.remoteAddress }, 'vault refused a TLS handshake');
+});
+await server.register(vaultApp, { ctx: { config, db, clock: systemClock } });
+
+onShutdown(log, async () => {
+  await server.close();
+  await relay.stop();
+  await auditQueue.close();
+  await queueConnection.quit();
+  await db.destroy();
+});
+
+await server.listen({ host: config.listener.host, port: config.listener.port });
+signalReady('vault', { port: (server.server.address() as { port: number }).port });
