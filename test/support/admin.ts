@@ -1,0 +1,66 @@
+// Serves a test gateway's admin app on a real mutual-TLS listener (127.0.0.1, random port) and
+// calls it with a chosen client certificate from the test PKI — the only honest way to test an
+// allow-list that depends on the TLS peer.
+import Fastify from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Agent, request } from 'undici';
+import { mutualTlsServerOptions } from '../../lib/mtls.js';
+import { adminApp } from '../../gateway/src/admin/admin.app.js';
+import type { GatewayContext } from '../../gateway/src/context.js';
+import { pkiFile } from './pki.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export type Identity = 'admin' | 'gateway' | 'none';
+
+export interface AdminResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json(): any;
+}
+
+export interface AdminClient {
+  url: string;
+  call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, as?: Identity): Promise<AdminResponse>;
+}
+
+export async function listenAdmin(t: Teardown, ctx: GatewayContext): Promise<AdminClient> {
+  const server = Fastify({ logger: false, https: mutualTlsServerOptions({ cert: pkiFile('public.crt'), key: pkiFile('public.key'), ca: pkiFile('ca.crt') }) })
+    .withTypeProvider<TypeBoxTypeProvider>();
+  await server.register(adminApp, { ctx });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const url = `https://127.0.0.1:${(server.server.address() as { port: number }).port}`;
+  const agents = new Map<Identity, Agent>();
+  const agentFor = (as: Identity) => {
+    let agent = agents.get(as);
+    if (!agent) {
+      agent = new Agent({
+        connect: as === 'none'
+          ? { ca: pkiFile('ca.crt'), servername: 'localhost' }
+          : { ca: pkiFile('ca.crt'), cert: pkiFile(`${as}.crt`), key: pkiFile(`${as}.key`), servername: 'localhost' },
+      });
+      agents.set(as, agent);
+    }
+    return agent;
+  };
+  t.teardown(async () => {
+    await Promise.all([...agents.values()].map((a) => a.close()));
+    await server.close();
+  });
+  return {
+    url,
+    async call(method, path, body, as = 'admin') {
+      const res = await request(`${url}${path}`, {
+        method,
+        dispatcher: agentFor(as),
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
+    },
+  };
+}
