@@ -1,13 +1,15 @@
 // `npm start`: development PKI and keys, PostgreSQL and Redis, then vault, audit-worker and
-// gateway as three child processes. Ready when all three say so; Ctrl-C or SIGTERM stops the
-// gateway first (in-flight requests finish), then the worker and the vault, then the databases.
+// gateway as child processes. Ready when all say so. Ctrl-C or SIGTERM stops the gateway first
+// (in-flight requests finish), then the worker and the vault, then PostgreSQL and Redis.
+// Children run in their own process groups so a terminal's Ctrl-C reaches only this supervisor,
+// and each child stops itself if the supervisor vanishes (IPC disconnect): no orphans.
 import { fork, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { devPkiExists, generateDevPki } from '../lib/pki.js';
 import { dataDir, repoRoot } from '../lib/paths.js';
 import { ensureDevSecrets } from './dev-secrets.js';
-import { ensureRedis, startEmbeddedPostgres, type LocalService } from './local-services.js';
+import { ensureRedis, type LocalService } from './local-services.js';
 
 const say = (message: string) => process.stdout.write(`[start] ${message}\n`);
 const started = Date.now();
@@ -21,6 +23,7 @@ function startChild(name: string, entry: string, env: NodeJS.ProcessEnv): Promis
     env,
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    detached: true,
   });
   children.push({ name, child });
   return new Promise((resolve, reject) => {
@@ -37,20 +40,19 @@ function startChild(name: string, entry: string, env: NodeJS.ProcessEnv): Promis
   });
 }
 
-async function stopChild(entry: { name: string; child: ChildProcess }): Promise<void> {
-  const { child } = entry;
+async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
 }
 
-async function stopAll(code: number): Promise<never> {
+async function stopAll(code: number): Promise<void> {
+  if (stopping) return;
   stopping = true;
-  for (const name of ['gateway', 'audit-worker', 'vault']) {
+  for (const name of ['gateway', 'audit-worker', 'vault', 'postgres']) {
     const entry = children.find((c) => c.name === name);
-    if (entry) await stopChild(entry);
+    if (entry) await stopChild(entry.child);
   }
   for (const service of services.reverse()) await service.stop().catch(() => undefined);
   process.exit(code);
@@ -70,25 +72,24 @@ try {
   }
   ensureDevSecrets(data);
 
-  let databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    const pg = await startEmbeddedPostgres(data, Number(process.env.EMBEDDED_PG_PORT ?? 5433), say);
-    services.push(pg);
-    databaseUrl = pg.url;
-  }
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: data };
+  const postgres = process.env.DATABASE_URL
+    ? undefined
+    : startChild('postgres', 'scripts/embedded-postgres.ts', env);
   const redis = await ensureRedis(process.env.REDIS_URL, Number(process.env.LOCAL_REDIS_PORT ?? 6380), say);
   services.push(redis);
+  env.REDIS_URL = redis.url;
+  env.DATABASE_URL = process.env.DATABASE_URL ?? String((await postgres!).url);
 
-  const env = { ...process.env, DATA_DIR: data, DATABASE_URL: databaseUrl, REDIS_URL: redis.url };
   await Promise.all([
     startChild('vault', 'vault/src/server.ts', env),
     startChild('audit-worker', 'audit-worker/src/worker.ts', env),
   ]);
   const gateway = await startChild('gateway', 'gateway/src/server.ts', env);
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  say(`gateway:   https://localhost:${String(gateway.publicPort)}  (trust ${join(pkiDir, 'ca.crt')})`);
-  say(`admin:     https://127.0.0.1:${String(gateway.adminPort)}  (client certificate ${join(pkiDir, 'admin.crt')})`);
-  say(`SMS outbox: ${join(data, 'sms-outbox.jsonl')}`);
+  say(`gateway:    https://localhost:${String(gateway.publicPort)}  (trust ${join(pkiDir, 'ca.crt')})`);
+  say(`admin:      https://127.0.0.1:${String(gateway.adminPort)}  (client certificate ${join(pkiDir, 'admin.crt')})`);
+  say(`SMS outbox: ${process.env.SMS_OUTBOX_FILE ?? join(data, 'sms-outbox.jsonl')}`);
 } catch (err) {
   say(`failed to start: ${(err as Error).message}`);
   await stopAll(1);

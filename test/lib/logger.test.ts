@@ -1,0 +1,38 @@
+// SP-16 / SP-17 (PCI DSS 3.3, 10.3): log redaction is the second line of defence.
+import t from 'tap';
+import { Writable } from 'node:stream';
+import { inspect } from 'node:util';
+import { createLogger } from '../../lib/logger.js';
+import { Secret } from '../../lib/secret.js';
+
+function capture() {
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  return { lines, stream };
+}
+
+t.test('card data, codes, passwords, tokens and Authorization are redacted', async (t) => {
+  const { lines, stream } = capture();
+  const log = createLogger('test', 'info', stream);
+  log.info({
+    req: { headers: { authorization: 'Bearer tok-123456', cookie: 'sid=abc' } },
+    card: { number: '4400430000000007', cvv: '123' },
+    body: { pan: '4400430000000007', password: 'Secret-Pass1', code: '654321', verificationToken: 'vt-xyz' },
+    token: 'tok-123456',
+    outcome: 'kept',
+  }, 'request');
+  const out = lines.join('');
+  for (const secret of ['4400430000000007', 'tok-123456', 'sid=abc', 'Secret-Pass1', '654321', 'vt-xyz', '"123"']) {
+    t.notMatch(out, secret, `${secret} is redacted`);
+  }
+  t.match(out, /"outcome":"kept"/, 'ordinary fields stay');
+  t.match(out, /\[REDACTED\]/);
+});
+
+t.test('Secret never prints its value', async (t) => {
+  const s = new Secret('4400430000000007');
+  t.equal(JSON.stringify({ s }), '{"s":"[REDACTED]"}');
+  t.equal(String(s), '[REDACTED]');
+  t.notMatch(inspect({ s }), '4400');
+  t.equal(s.expose(), '4400430000000007');
+});

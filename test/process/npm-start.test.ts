@@ -1,0 +1,77 @@
+// `npm start` from a clean data folder: embedded PostgreSQL, generated PKI, three processes,
+// /readyz = ready over HTTPS with the dev CA; SIGTERM exits 0 and leaves no process behind.
+import t from 'tap';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { repoRoot } from '../../lib/paths.js';
+import { freePort } from '../../test/support/net.js';
+import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
+
+function descendants(pid: number): number[] {
+  const table = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const [child, ppid] of table) {
+      if (ppid === parent) { found.push(child); walk(child); }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+// A zombie (state Z) has exited and only awaits reaping by init: it is not a running orphan.
+function running(pid: number): string | undefined {
+  try {
+    const line = execFileSync('ps', ['-o', 'stat=,args=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return line.startsWith('Z') ? undefined : `${pid} ${line}`;
+  } catch {
+    return undefined;
+  }
+}
+
+t.test('npm start: clean start, ready, clean stop', async (t) => {
+  const data = mkdtempSync(join(tmpdir(), 'pgw-start-'));
+  t.teardown(() => rmSync(data, { recursive: true, force: true }));
+  const [gatewayPort, adminPort, vaultPort, healthPort, pgPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/start.ts')], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH, HOME: process.env.HOME,
+      DATA_DIR: data, REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: uniqueName('audit'), REDIS_KEY_PREFIX: `${uniqueName('t')}:`,
+      EMBEDDED_PG_PORT: String(pgPort), GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(gatewayPort),
+      ADMIN_PORT: String(adminPort), VAULT_PORT: String(vaultPort), VAULT_URL: `https://127.0.0.1:${vaultPort}`,
+      AUDIT_HEALTH_PORT: String(healthPort), LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in 120 s:\n${output}`)), 120_000);
+    child.stdout.on('data', () => { if (/\[start\] ready in/.test(output)) { clearTimeout(timer); resolve(); } });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}:\n${output}`)); });
+  });
+  t.match(output, /generating development PKI/);
+  t.match(output, /SMS outbox: /);
+  const keyMode = statSync(join(data, 'pki', 'vault.key')).mode & 0o777;
+  t.equal(keyMode, 0o600, 'private keys are written 0600');
+
+  const agent = new Agent({ connect: { ca: readFileSync(join(data, 'pki', 'ca.crt')), servername: 'localhost' } });
+  const res = await request(`https://127.0.0.1:${gatewayPort}/readyz`, { dispatcher: agent, headers: { host: 'localhost' } });
+  t.same(await res.body.json(), { status: 'ready', checks: { postgres: 'ok', redis: 'ok', vault: 'ok' } });
+  await agent.close();
+
+  const tree = descendants(child.pid!);
+  t.ok(tree.length >= 4, 'gateway, vault, worker and PostgreSQL run under the supervisor');
+  const code = await new Promise<number | null>((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); });
+  t.equal(code, 0, 'SIGTERM exits 0');
+  const survivors = tree.map(running).filter(Boolean);
+  t.same(survivors, [], 'no orphan process remains');
+});
