@@ -17,11 +17,14 @@ const cases: { entry: string; env: Record<string, string>; names: string }[] = [
   { entry: 'audit-worker/src/worker.ts', env: { REDIS_URL: 'localhost:6379' }, names: 'REDIS_URL' },
 ];
 
-for (const c of cases) {
+// Each case is a separate process that fails at boot; run them side by side.
+const results = Promise.all(cases.map((c) => runToExit(c.entry, { ...base, ...c.env })));
+
+cases.forEach((c, i) => {
   t.test(`${c.entry} with ${JSON.stringify(c.env)} stops naming ${c.names}`, async (t) => {
-    const { code, output } = await runToExit(c.entry, { ...base, ...c.env });
+    const { code, output } = (await results)[i]!;
     t.equal(code, 1);
     t.match(output, new RegExp(`^config error: invalid setting ${c.names}: `, 'm'));
     t.equal(output.trim().split('\n').length, 1, 'one line');
   });
-}
+});
