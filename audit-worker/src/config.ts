@@ -1,5 +1,6 @@
 // Audit-worker settings, read once at boot (README "Settings").
-import { bool, freeze, int, oneOf, port, str, url, type Env } from '../../lib/config.js';
+import { join } from 'node:path';
+import { bool, freeze, int, oneOf, port, secretFile, str, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 
 export interface AuditWorkerConfig {
@@ -11,20 +12,55 @@ export interface AuditWorkerConfig {
   redisUrl: string;
   auditQueue: string;
   concurrency: number;
+  batchSize: number;
+  jobLockMs: number;
+  signingKey: Buffer;
+  checkpointIntervalMs: number;
+  checkpointFile: string;
   health: { host: string; port: number };
 }
 
 export function loadAuditWorkerConfig(env: Env): Readonly<AuditWorkerConfig> {
   const mode = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development');
+  const data = dataDir(env);
   return freeze({
     env: mode,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
-    dataDir: dataDir(env),
+    dataDir: data,
     databaseUrl: url(env, 'AUDIT_DATABASE_URL', ['postgres:', 'postgresql:'], env.DATABASE_URL).toString(),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', mode !== 'production'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),
     auditQueue: str(env, 'AUDIT_QUEUE', 'audit-events'),
-    concurrency: int(env, 'AUDIT_WORKER_CONCURRENCY', 1, 1, 64),
+    // Jobs in flight at once, stored AUDIT_BATCH_SIZE per transaction; twice the batch lets one
+    // batch fill while the one before commits.
+    concurrency: int(env, 'AUDIT_WORKER_CONCURRENCY', 1000, 1, 5000),
+    batchSize: int(env, 'AUDIT_BATCH_SIZE', 500, 1, 5000),
+    // A killed worker's jobs return to the queue after this long (BullMQ lock and stall check).
+    jobLockMs: int(env, 'AUDIT_JOB_LOCK_MS', 30_000, 1000, 600_000),
+    signingKey: secretFile(env, 'AUDIT_SIGNING_KEY_FILE', data, join(data, 'keys', 'audit-signing.key')),
+    checkpointIntervalMs: int(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, 86_400_000),
+    checkpointFile: str(env, 'AUDIT_CHECKPOINT_FILE', join(data, 'audit', 'checkpoints.jsonl')),
     health: { host: str(env, 'AUDIT_HEALTH_HOST', '127.0.0.1'), port: port(env, 'AUDIT_HEALTH_PORT', 8446) },
+  });
+}
+
+export interface AuditToolConfig {
+  databaseUrl: string | undefined;
+  publicKey: Buffer;
+  signingKeyFile: string;
+  checkpointFile: string;
+}
+
+/** Settings of `npm run audit:verify` and `audit:retention` (the database is needed unless verifying an export). */
+export function loadAuditToolConfig(env: Env): Readonly<AuditToolConfig> {
+  const data = dataDir(env);
+  const databaseUrl = env.AUDIT_DATABASE_URL || env.DATABASE_URL
+    ? url(env, 'AUDIT_DATABASE_URL', ['postgres:', 'postgresql:'], env.DATABASE_URL).toString()
+    : undefined;
+  return freeze({
+    databaseUrl,
+    publicKey: secretFile(env, 'AUDIT_PUBLIC_KEY_FILE', data, join(data, 'keys', 'audit-signing.pub')),
+    signingKeyFile: str(env, 'AUDIT_SIGNING_KEY_FILE', join(data, 'keys', 'audit-signing.key')),
+    checkpointFile: str(env, 'AUDIT_CHECKPOINT_FILE', join(data, 'audit', 'checkpoints.jsonl')),
   });
 }

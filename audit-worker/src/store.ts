@@ -1,23 +1,127 @@
-// Stores one audit event and removes it from its producer's outbox in the same transaction, so
-// an event is either still waiting in the outbox or stored exactly once (SP-21).
-import { sql, type Kysely } from 'kysely';
-import { assertAuditEvent } from '../../lib/audit/event.js';
-import { AUDIT_SOURCES, type AuditJob } from '../../lib/audit/outbox.js';
+// The sequencer (SP-21). Stores a batch of events in one PostgreSQL transaction:
+//   1. take the chain lock (pg_advisory_xact_lock): one sequencer at a time, however many
+//      worker instances run, so seq is gapless and every record chains to the one before;
+//   2. delete the events' outbox rows, reading the payload from the outbox row itself: the
+//      outbox, written in the producer's business transaction, is the source of truth, so a
+//      job that is retried, duplicated or forged in Redis can store nothing twice or new;
+//   3. append the records with their hashes and move the chain head.
+// Either all of it commits or none does: an event is in the outbox or stored once, never both.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Clock } from '../../lib/clock.js';
+import { assertAuditEvent, type AuditEvent } from '../../lib/audit/event.js';
+import { AUDIT_SOURCES, type AuditSource } from '../../lib/audit/outbox.js';
+import { recordHash } from '../../lib/audit/chain.js';
 
-export class PoisonEvent extends Error {}
+// The chain lock every worker instance takes (checkpoint.ts uses the next key); 0x61756474 = "audt".
+export const CHAIN_LOCK = 0x61756474;
 
-export async function storeEvent(db: Kysely<any>, job: AuditJob): Promise<void> {
-  if (!AUDIT_SOURCES.includes(job.source)) throw new PoisonEvent(`unknown source ${String(job.source)}`);
-  try {
-    assertAuditEvent(job.event);
-  } catch (err) {
-    throw new PoisonEvent((err as Error).message);
+export interface EventRef {
+  source: AuditSource;
+  eventId: string;
+}
+
+export type StoreOutcome = 'stored' | 'duplicate' | { poison: string };
+
+export interface ChainHead {
+  seq: number;
+  hash: Buffer;
+  recordedAt: Date;
+}
+
+export async function lockChain(trx: Transaction<any>): Promise<ChainHead> {
+  await sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`.execute(trx);
+  const { rows } = await sql<{ seq: number; hash: Buffer; recorded_at: Date }>`
+    select seq, hash, recorded_at from audit.chain_head`.execute(trx);
+  const head = rows[0]!;
+  return { seq: head.seq, hash: head.hash, recordedAt: head.recorded_at };
+}
+
+const monthOf = (d: Date) => d.toISOString().slice(0, 7);
+
+class PoisonRows extends Error {
+  constructor(readonly rows: Map<string, string>) {
+    super('malformed outbox rows');
   }
-  const event = job.event;
-  await db.transaction().execute(async (trx) => {
-    await sql`insert into audit.events (event_id, occurred_at, source, payload)
-              values (${event.id}, ${event.occurredAt}::timestamptz, ${job.source}, ${JSON.stringify(event)}::jsonb)
-              on conflict (event_id) do nothing`.execute(trx);
-    await sql`delete from ${sql.table(`${job.source}.audit_outbox`)} where event_id = ${event.id}`.execute(trx);
-  });
+}
+
+/** Stores a batch; returns each ref's outcome in order. Throws (nothing stored) on a database error. */
+export class EventStore {
+  #months = new Set<string>();
+  constructor(private readonly db: Kysely<any>, private readonly clock: Clock) {}
+
+  async #ensurePartition(at: Date): Promise<void> {
+    if (this.#months.has(monthOf(at))) return;
+    await sql`select audit.ensure_partition(${at})`.execute(this.db);
+    this.#months.add(monthOf(at));
+  }
+
+  async store(refs: EventRef[]): Promise<StoreOutcome[]> {
+    const outcomes = new Map<string, StoreOutcome>();
+    for (;;) {
+      try {
+        await this.#append(refs.filter((r) => !outcomes.has(r.eventId)), outcomes);
+        break;
+      } catch (err) {
+        // A malformed outbox row rolled the batch back: store the rest without it.
+        if (!(err instanceof PoisonRows)) throw err;
+        for (const [id, reason] of err.rows) outcomes.set(id, { poison: reason });
+      }
+    }
+    return refs.map((r) => outcomes.get(r.eventId) ?? 'duplicate');
+  }
+
+  async #append(refs: EventRef[], outcomes: Map<string, StoreOutcome>): Promise<void> {
+    if (refs.length === 0) return;
+    const now = this.clock.now();
+    await this.#ensurePartition(now);
+    await this.db.transaction().execute(async (trx) => {
+      const head = await lockChain(trx);
+      // Time never runs backwards along the chain, whichever instance's clock is behind.
+      const recordedAt = now > head.recordedAt ? now : head.recordedAt;
+      if (monthOf(recordedAt) !== monthOf(now)) await this.#ensurePartition(recordedAt);
+      const events: Array<{ source: AuditSource; event: AuditEvent }> = [];
+      const poison = new Map<string, string>();
+      for (const source of AUDIT_SOURCES) {
+        const ids = [...new Set(refs.filter((r) => r.source === source).map((r) => r.eventId))];
+        if (ids.length === 0) continue;
+        // The delete decides: a concurrent batch holding the same events waits for the chain
+        // lock before reaching here, then finds them gone and reports them as duplicates.
+        const taken = await sql<{ event_id: string; payload: unknown }>`
+          delete from ${sql.table(`${source}.audit_outbox`)} where event_id = any(${ids}::uuid[])
+          returning event_id, payload`.execute(trx);
+        for (const row of taken.rows) {
+          try {
+            assertAuditEvent(row.payload);
+            if (row.payload.id !== row.event_id) throw new Error('payload id differs from the outbox row');
+            events.push({ source, event: row.payload });
+          } catch (err) {
+            poison.set(row.event_id, (err as Error).message);
+          }
+        }
+      }
+      if (poison.size > 0) throw new PoisonRows(poison);
+      if (events.length === 0) return;
+      let prev = head.hash;
+      const at = recordedAt.toISOString();
+      const cols = { seq: [] as number[], id: [] as string[], occurred: [] as string[], source: [] as string[], payload: [] as string[], prev: [] as string[], hash: [] as string[] };
+      events.forEach(({ source, event }, i) => {
+        const seq = head.seq + 1 + i;
+        const hash = recordHash(prev, { seq, recordedAt: at, source, event });
+        cols.seq.push(seq);
+        cols.id.push(event.id);
+        cols.occurred.push(event.occurredAt);
+        cols.source.push(source);
+        cols.payload.push(JSON.stringify(event));
+        cols.prev.push(`\\x${prev.toString('hex')}`);
+        cols.hash.push(`\\x${hash.toString('hex')}`);
+        prev = hash;
+        outcomes.set(event.id, 'stored');
+      });
+      await sql`insert into audit.events (seq, event_id, occurred_at, recorded_at, source, payload, prev_hash, hash)
+        select s, i, o, ${at}::timestamptz, src, p::jsonb, ph, h
+        from unnest(${cols.seq}::bigint[], ${cols.id}::uuid[], ${cols.occurred}::timestamptz[], ${cols.source}::text[],
+                    ${cols.payload}::text[], ${cols.prev}::bytea[], ${cols.hash}::bytea[]) as t(s, i, o, src, p, ph, h)`.execute(trx);
+      await sql`update audit.chain_head set seq = ${head.seq + events.length}, hash = ${prev}, recorded_at = ${at}::timestamptz`.execute(trx);
+    });
+  }
 }

@@ -1,19 +1,24 @@
-// Audit-worker process: consumes the BullMQ audit queue and stores each event (SP-21).
-import { createServer } from 'node:http';
+// Audit-worker process (SP-21): consumes the BullMQ audit queue, stores each event once in the
+// hash chain (store.ts), signs checkpoints at intervals (checkpoint.ts), reports on /healthz.
+// Several instances may run: the chain lock in store.ts orders them (see store.ts header).
 import { fileURLToPath } from 'node:url';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { loadOrExit } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
 import { assertNoEviction, createRedis } from '../../lib/redis.js';
 import { exitOnUncaught, onShutdown, signalReady } from '../../lib/listen.js';
-import type { AuditJob } from '../../lib/audit/outbox.js';
+import { systemClock } from '../../lib/clock.js';
+import { createSigner } from '../../lib/audit/chain.js';
 import { loadAuditWorkerConfig } from './config.js';
-import { PoisonEvent, storeEvent } from './store.js';
+import { startConsumer } from './consumer.js';
+import { writeCheckpoint } from './checkpoint.js';
+import { auditHealth, healthServer } from './health.js';
 
 const config = loadOrExit(() => loadAuditWorkerConfig(process.env));
 const log = createLogger('audit-worker', config.logLevel);
 exitOnUncaught(log);
+const signer = createSigner(config.signingKey);
 
 const pool = createPool(config.databaseUrl, { max: 4, applicationName: 'audit-worker' });
 const db = createDb<any>(pool);
@@ -29,27 +34,32 @@ try {
   log.warn({ err }, 'AUDIT EVENTS MAY BE LOST: Redis eviction policy is unsafe (refused in production)');
 }
 
-const worker = new Worker<AuditJob>(config.auditQueue, async (job) => {
-  try {
-    await storeEvent(db, job.data);
-  } catch (err) {
-    if (err instanceof PoisonEvent) throw new UnrecoverableError(err.message);
-    throw err;
-  }
-}, { connection, concurrency: config.concurrency, autorun: true });
-worker.on('error', (err) => log.warn({ err }, 'audit worker connection error'));
-worker.on('failed', (job, err) => log.error({ jobId: job?.id, err: { message: err.message } }, 'audit job failed'));
-
-const health = createServer((req, res) => {
-  const ok = req.url === '/healthz' && worker.isRunning();
-  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ status: ok ? 'ok' : 'down' }));
+const worker = startConsumer({
+  db, connection, queueName: config.auditQueue, clock: systemClock, log,
+  concurrency: config.concurrency, batchSize: config.batchSize, jobLockMs: config.jobLockMs,
 });
+
+const monitor = new Queue(config.auditQueue, { connection: createRedis(config.redisUrl) });
+monitor.on('error', () => undefined);
+const health = healthServer(() => auditHealth(db, monitor, systemClock, worker.isRunning()));
 await new Promise<void>((resolve) => health.listen(config.health.port, config.health.host, resolve));
 
+const checkpoint = async () => {
+  try {
+    const cp = await writeCheckpoint(db, signer, systemClock, config.checkpointFile);
+    if (cp) log.info({ count: cp.count }, 'audit checkpoint signed');
+  } catch (err) {
+    log.error({ err }, 'audit checkpoint failed');
+  }
+};
+const timer = setInterval(() => void checkpoint(), config.checkpointIntervalMs);
+
 onShutdown(log, async () => {
+  clearInterval(timer);
   await new Promise<void>((resolve) => health.close(() => resolve()));
   await worker.close();
+  await checkpoint();
+  await monitor.close();
   await connection.quit();
   await db.destroy();
 });

@@ -7,6 +7,9 @@ import allowedHosts from './plugins/allowed-hosts.js';
 import securityHeaders from './plugins/security-headers.js';
 import publicRateLimit from './plugins/rate-limit.js';
 import healthRoutes from './health/health.routes.js';
+import authenticate from './identity/authenticate.js';
+import identityRoutes from './identity/identity.routes.js';
+import paymentsPlugin from './payments/payments.plugin.js';
 
 export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
   app.decorate('ctx', opts.ctx);
@@ -15,4 +18,7 @@ export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContex
   await app.register(securityHeaders);
   await app.register(publicRateLimit);
   await app.register(healthRoutes);
+  await app.register(authenticate);
+  await app.register(identityRoutes);
+  await app.register(paymentsPlugin);
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { bool, ConfigError, file, freeze, int, list, oneOf, port, str, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 import { isDevelopmentCa } from '../../lib/pki.js';
+import { loadIdentityConfig, type IdentityConfig } from './identity/identity.config.js';
+import { loadPaymentsConfig, type PaymentsConfig } from './payments/payments.config.js';
 
 export interface GatewayConfig {
   env: 'development' | 'test' | 'production';
@@ -20,6 +22,8 @@ export interface GatewayConfig {
   auditQueue: string;
   rateLimit: { max: number; windowMs: number };
   trustProxy: boolean;
+  identity: IdentityConfig;
+  payments: PaymentsConfig;
 }
 
 export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
@@ -67,6 +71,8 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
       windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
     },
     trustProxy: bool(env, 'TRUST_PROXY', false),
+    identity: loadIdentityConfig(env, data, mode),
+    payments: loadPaymentsConfig(env, data),
   };
   if (mode === 'production' && isDevelopmentCa(config.vault.ca)) {
     throw new ConfigError('INTERNAL_CA_FILE', 'production refuses the generated development CA');

@@ -5,6 +5,8 @@ import type { Clock } from '../../lib/clock.js';
 import type { VaultClient } from '../../lib/vault-client.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayDatabase } from './database.js';
+import type { SmsProvider } from './identity/sms.provider.js';
+import type { PasswordHasher } from './identity/passwords.hasher.js';
 
 export interface GatewayContext {
   config: Readonly<GatewayConfig>;
@@ -12,6 +14,8 @@ export interface GatewayContext {
   redis: Redis;
   vault: VaultClient;
   clock: Clock;
+  sms: SmsProvider;
+  passwords: PasswordHasher;
 }
 
 declare module 'fastify' {

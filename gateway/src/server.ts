@@ -18,6 +18,8 @@ import { loadGatewayConfig } from './config.js';
 import type { GatewayDatabase } from './database.js';
 import { publicApp } from './app.js';
 import { adminApp } from './admin/admin.app.js';
+import { createSmsProvider } from './identity/sms.provider.js';
+import { createPasswordHasher } from './identity/passwords.hasher.js';
 
 const config = loadOrExit(() => loadGatewayConfig(process.env));
 const log = createLogger('gateway', config.logLevel);
@@ -42,7 +44,11 @@ auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'
 const relay = startOutboxRelay({ db, source: 'gateway', queue: auditQueue, log });
 
 const vault = createVaultClient(config.vault);
-const ctx = { config, db, redis, vault, clock: systemClock };
+const ctx = {
+  config, db, redis, vault, clock: systemClock,
+  sms: createSmsProvider(config.identity.sms, systemClock),
+  passwords: createPasswordHasher(config.identity.passwordHash),
+};
 
 const common = {
   loggerInstance: log,

@@ -1,7 +1,8 @@
 // Transactional outbox (SP-21): a producer writes its audit event in the same transaction as the
 // state change it describes; the relay publishes rows to BullMQ (job id = event id); the
-// audit-worker deletes the row in the transaction that stores the event. A lost Redis, a crashed
-// relay or a duplicated job therefore never loses or doubles an event.
+// audit-worker takes the event from the outbox row and deletes it in the transaction that stores
+// the event. A lost Redis, a crashed relay or a duplicated job therefore never loses or doubles
+// an event, and the job carries no event data at all (nothing in Redis to leak or forge).
 import { sql, type Kysely } from 'kysely';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../logger.js';
@@ -11,7 +12,7 @@ export const AUDIT_SOURCES = ['gateway', 'vault'] as const;
 export type AuditSource = (typeof AUDIT_SOURCES)[number];
 
 // Retries with back-off; a job that fails for good stays in BullMQ's failed set (and its row
-// stays in the outbox, so the relay publishes it again after republishAfterMs).
+// stays in the outbox; after republishAfterMs the relay retries the failed job).
 export const AUDIT_JOB_OPTIONS = {
   attempts: 8,
   backoff: { type: 'exponential', delay: 500 },
@@ -21,7 +22,6 @@ export const AUDIT_JOB_OPTIONS = {
 
 export interface AuditJob {
   source: AuditSource;
-  event: AuditEvent;
 }
 
 /** Inserts one event into `<source>.audit_outbox`; call it with the business transaction. */
@@ -40,28 +40,45 @@ export interface RelayOptions {
   intervalMs?: number;
   /** A row published this long ago and still present was lost in Redis: publish it again. */
   republishAfterMs?: number;
+  publishTimeoutMs?: number;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`audit queue did not answer in ${ms} ms`)), ms); });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Publishes one batch; returns how many rows it published. */
 export async function relayOnce(opts: RelayOptions): Promise<number> {
   const { db, source, queue } = opts;
+  const table = sql.table(`${source}.audit_outbox`);
+  const limit = opts.batchSize ?? 500;
   const republishAfter = `${opts.republishAfterMs ?? 60_000} milliseconds`;
   return db.transaction().execute(async (trx) => {
-    const rows = await sql<{ event_id: string; payload: AuditEvent }>`
-      select event_id, payload from ${sql.table(`${source}.audit_outbox`)}
-      where published_at is null or published_at < now() - ${republishAfter}::interval
-      order by event_id
-      limit ${opts.batchSize ?? 500}
-      for update skip locked`.execute(trx);
-    if (rows.rows.length === 0) return 0;
-    await queue.addBulk(rows.rows.map((r) => ({
-      name: r.payload.action,
-      data: { source, event: r.payload },
-      opts: { ...AUDIT_JOB_OPTIONS, jobId: r.event_id },
-    })));
-    await sql`update ${sql.table(`${source}.audit_outbox`)} set published_at = now()
-              where event_id = any(${rows.rows.map((r) => r.event_id)}::uuid[])`.execute(trx);
-    return rows.rows.length;
+    // Two index-backed queries rather than one OR, so a deep backlog is not scanned every tick.
+    const fresh = await sql<{ event_id: string; action: string }>`
+      select event_id, coalesce(payload->>'action', 'audit') as action from ${table} where published_at is null
+      order by event_id limit ${limit} for update skip locked`.execute(trx);
+    const stale = fresh.rows.length < limit ? (await sql<{ event_id: string; action: string }>`
+      select event_id, coalesce(payload->>'action', 'audit') as action from ${table}
+      where published_at < now() - ${republishAfter}::interval
+      order by published_at limit ${limit - fresh.rows.length} for update skip locked`.execute(trx)).rows : [];
+    const rows = [...fresh.rows, ...stale];
+    if (rows.length === 0) return 0;
+    // Redis down: give up this tick rather than hold the rows locked for the whole outage. If
+    // the add still lands later, the job id makes the next publication a no-op.
+    await withTimeout(queue.addBulk(rows.map((r) => ({ name: r.action, data: { source }, opts: { ...AUDIT_JOB_OPTIONS, jobId: r.event_id } }))),
+      opts.publishTimeoutMs ?? 5000);
+    // A job id de-duplicates while the job exists: a stale row whose job failed for good (say the
+    // database was down through every retry) is retried, one whose job vanished was re-added above.
+    for (const r of stale) {
+      const job = await queue.getJob(r.event_id);
+      if (job && (await job.isFailed())) await job.retry('failed');
+    }
+    await sql`update ${table} set published_at = now()
+              where event_id = any(${rows.map((r) => r.event_id)}::uuid[])`.execute(trx);
+    return rows.length;
   });
 }
 

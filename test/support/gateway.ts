@@ -1,5 +1,8 @@
 // Builds the gateway's public and admin apps for a test: a fresh migrated database, a unique
 // Redis prefix and audit queue, the test PKI, an injectable clock. Drive them with app.inject().
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
@@ -10,6 +13,8 @@ import type { GatewayContext } from '../../gateway/src/context.js';
 import type { GatewayDatabase } from '../../gateway/src/database.js';
 import { publicApp } from '../../gateway/src/app.js';
 import { adminApp } from '../../gateway/src/admin/admin.app.js';
+import { createSmsProvider } from '../../gateway/src/identity/sms.provider.js';
+import { createPasswordHasher } from '../../gateway/src/identity/passwords.hasher.js';
 import { migratedDatabase } from './database.js';
 import { testDataDir } from './pki.js';
 import { testRedis, TEST_REDIS_URL, uniqueName } from './redis.js';
@@ -37,6 +42,9 @@ export interface TestGatewayOptions {
 export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const { url, db } = await migratedDatabase<GatewayDatabase>(t, ['gateway', 'vault', 'audit']);
   const { redis, prefix } = testRedis(t);
+  // Each test gateway writes its SMS to its own outbox file (test/support/clients.ts reads it).
+  const scratch = mkdtempSync(join(tmpdir(), 'pgw-gw-'));
+  t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -46,13 +54,22 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     REDIS_KEY_PREFIX: prefix,
     AUDIT_QUEUE: uniqueName('audit'),
     VAULT_URL: 'https://127.0.0.1:9',
+    SMS_OUTBOX_FILE: join(scratch, 'sms-outbox.jsonl'),
+    // Light argon2id so the suite stays fast; production defaults are in identity.config.ts.
+    PASSWORD_HASH_MEMORY_KIB: '1024',
+    PASSWORD_HASH_TIME_COST: '1',
+    PASSWORD_HASH_NICE: '0', // tests on a busy machine: do not starve the light test hashes
     ...opts.env,
   };
   const config = loadGatewayConfig(env);
   const vault = opts.vault ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
   t.teardown(() => vault.close());
   const clock = opts.clock ?? new ManualClock();
-  const ctx: GatewayContext = { config, db, redis, vault, clock };
+  const ctx: GatewayContext = {
+    config, db, redis, vault, clock,
+    sms: createSmsProvider(config.identity.sms, clock),
+    passwords: createPasswordHasher(config.identity.passwordHash),
+  };
 
   const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(publicApp, { ctx });

@@ -1,16 +1,61 @@
 // The vault application (SP-4, SP-16): every request passes the client-certificate allow-list
-// before any route runs. Served only over mutual TLS by server.ts; never listens itself.
-import type { FastifyInstance } from 'fastify';
+// before any route runs, and a refused peer is audited. Served only over mutual TLS by server.ts;
+// never listens itself.
+import type { Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { requireAllowedPeer } from '../../lib/mtls.js';
 import type { VaultContext } from './context.js';
+import { recordVaultAudit } from './audit.js';
+import { installErrorHandler, problem } from './errors.js';
+import { tokensRoutes } from './tokens.routes.js';
+import { authorizationsRoutes } from './authorizations.routes.js';
+
+/**
+ * JSON bodies are read as a Buffer that is zeroed once parsed, so the raw request bytes holding a
+ * PAN or CVV do not linger; the parsed strings are immutable in JavaScript and go when collected.
+ * A parse error never quotes the input (V8's SyntaxError message would).
+ */
+function zeroingJsonParser(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    const raw = body as Buffer;
+    try {
+      done(null, raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8')));
+    } catch {
+      done(Object.assign(new Error('the request body is not valid JSON'), { statusCode: 400 }), undefined);
+    } finally {
+      raw.fill(0);
+    }
+  });
+}
+
+/** A client refused during the TLS handshake (no certificate, another CA, expired) is audited too. */
+export function auditRefusedHandshakes(server: Server, ctx: VaultContext, log: FastifyBaseLogger): void {
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    log.warn({ err: { code: err.code, message: err.message }, ip: socket.remoteAddress }, 'vault refused a TLS handshake');
+    recordVaultAudit(ctx.db, ctx.clock, { identity: 'unknown', ...(socket.remoteAddress ? { ip: socket.remoteAddress } : {}) }, {
+      action: 'vault.connection.refused', outcome: 'refused', details: { reason: 'tls_handshake', tlsError: err.code ?? null },
+    }).catch((auditErr: unknown) => log.error({ err: auditErr }, 'could not record a refused handshake'));
+  });
+}
+
+/** Fastify options the vault's server needs: unknown body fields are refused, not silently dropped. */
+export const VAULT_FASTIFY_OPTIONS = { ajv: { customOptions: { removeAdditional: false as const } } };
 
 export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }): Promise<void> {
-  app.decorate('vaultCtx', opts.ctx);
-  app.addHook('onRequest', requireAllowedPeer(opts.ctx.config.listener.allowedIdentities, (refusal) => {
+  const { ctx } = opts;
+  app.decorate('vaultCtx', ctx);
+  zeroingJsonParser(app);
+  installErrorHandler(app);
+  app.addHook('onRequest', requireAllowedPeer(ctx.config.listener.allowedIdentities, (refusal) => {
     app.log.warn({ peer: refusal.identity ?? null, ip: refusal.ip }, 'vault refused a client certificate');
+    recordVaultAudit(ctx.db, ctx.clock, { identity: refusal.identity ?? 'unknown', ip: refusal.ip }, {
+      action: 'vault.connection.refused', outcome: 'refused', details: { reason: 'peer_not_allowed' },
+    }).catch((err: unknown) => app.log.error({ err }, 'could not record a refused connection'));
   }));
-  app.setNotFoundHandler((_request, reply) => reply.code(404).type('application/problem+json').send({
-    type: '/problems/not_found', title: 'not found', status: 404, detail: 'no such route', code: 'not_found',
-  }));
+  app.setNotFoundHandler((_request, reply) => reply.code(404).type('application/problem+json').send(problem('not_found', 'no such route')));
   app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(tokensRoutes);
+  await app.register(authorizationsRoutes);
 }

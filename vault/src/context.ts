@@ -1,16 +1,47 @@
 // What the vault's routes share: built once in server.ts (or a test), decorated onto Fastify.
+// A missing or malformed KEK file, fingerprint key or BIN table throws here, so the vault never
+// starts without its keys (fail closed).
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../lib/clock.js';
 import type { VaultConfig } from './config.js';
+import { FileKeyProvider, type KeyProvider } from './crypto/key-provider.js';
+import { fingerprinter, type Fingerprinter } from './crypto/fingerprint.js';
+import { loadBinTable, type BinTable } from './bin-table.js';
+import type { Brand } from './card-number.js';
+import { CvvStore } from './cvv-store.js';
+import type { Processor } from './processor/processor.js';
+import { sandboxProcessor } from './processor/sandbox.js';
+import type { VaultDatabase } from './storage/database.js';
 
 export interface VaultContext {
   config: Readonly<VaultConfig>;
-  db: Kysely<any>;
+  db: Kysely<VaultDatabase>;
   clock: Clock;
+  keys: KeyProvider;
+  fingerprint: Fingerprinter;
+  bins: BinTable;
+  brands: ReadonlySet<Brand>;
+  cvv: CvvStore;
+  processor: Processor;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     vaultCtx: VaultContext;
   }
+}
+
+/** The production wiring of a context from validated config; tests may swap single parts. */
+export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<VaultDatabase>, clock: Clock): VaultContext {
+  return {
+    config,
+    db,
+    clock,
+    keys: new FileKeyProvider(config.kekFile),
+    fingerprint: fingerprinter(config.fingerprintKey),
+    bins: loadBinTable(config.binTableFile),
+    brands: new Set(config.cardBrands),
+    cvv: new CvvStore(clock, config.cvvMaxHeld),
+    processor: sandboxProcessor(),
+  };
 }

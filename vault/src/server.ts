@@ -13,14 +13,16 @@ import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../
 import { systemClock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { loadVaultConfig } from './config.js';
-import { vaultApp } from './app.js';
+import { auditRefusedHandshakes, vaultApp, VAULT_FASTIFY_OPTIONS } from './app.js';
+import { createVaultContext } from './context.js';
+import type { VaultDatabase } from './storage/database.js';
 
 const config = loadOrExit(() => loadVaultConfig(process.env));
 const log = createLogger('vault', config.logLevel);
 exitOnUncaught(log);
 
 const pool = createPool(config.databaseUrl, { max: 20, applicationName: 'vault' });
-const db = createDb<any>(pool);
+const db = createDb<VaultDatabase>(pool);
 if (config.migrateOnStart) {
   await migrateToLatest(db, 'vault', fileURLToPath(new URL('./migrations', import.meta.url)), log);
 }
@@ -31,6 +33,7 @@ auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'
 const relay = startOutboxRelay({ db, source: 'vault', queue: auditQueue, log });
 
 const server = Fastify({
+  ...VAULT_FASTIFY_OPTIONS,
   loggerInstance: log,
   ...SERVER_TIMEOUTS,
   genReqId: () => uuidv7(),
@@ -38,13 +41,25 @@ const server = Fastify({
   return503OnClosing: true,
   https: mutualTlsServerOptions({ cert: config.listener.cert, key: config.listener.key, ca: config.listener.ca }),
 });
-server.server.on('tlsClientError', (err, socket) => {
-  log.warn({ err: { code: (err as { code?: string }).code, message: err.message }, ip: socket.remoteAddress }, 'vault refused a TLS handshake');
-});
-await server.register(vaultApp, { ctx: { config, db, clock: systemClock } });
+// Keys, fingerprint key and BIN table load here: any of them missing or malformed stops the boot.
+let ctx;
+try {
+  ctx = createVaultContext(config, db, systemClock);
+} catch (err) {
+  log.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'vault cannot load its keys or data; refusing to start');
+  process.exit(1);
+}
+// Expired CVVs are zeroed within a minute of their 15-minute window (SP-16).
+const sweeper = setInterval(() => ctx.cvv.sweep(), 60_000);
+sweeper.unref();
+
+auditRefusedHandshakes(server.server, ctx, log);
+await server.register(vaultApp, { ctx });
 
 onShutdown(log, async () => {
   await server.close();
+  clearInterval(sweeper);
+  ctx.cvv.clear();
   await relay.stop();
   await auditQueue.close();
   await queueConnection.quit();

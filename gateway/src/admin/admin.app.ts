@@ -4,6 +4,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { peerIdentity, requireAllowedPeer } from '../../../lib/mtls.js';
 import type { GatewayContext } from '../context.js';
 import { installProblemHandlers } from '../errors.js';
+import clientsAdminRoutes from './clients.routes.js';
+import adminDisputesRoutes from './disputes.routes.js';
+import adminRefundsRoutes from './refunds.routes.js';
+import auditExportRoutes from './audit-export.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,4 +30,8 @@ export async function adminApp(app: FastifyInstance, opts: { ctx: GatewayContext
     request.staffIdentity = peerIdentity(request) ?? '';
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(clientsAdminRoutes);
+  await app.register(adminDisputesRoutes);
+  await app.register(adminRefundsRoutes);
+  await app.register(auditExportRoutes);
 }

@@ -1,0 +1,173 @@
+// SP-21: every event written in a business transaction arrives exactly once, whatever happens to
+// Redis or the worker in between (design invariant 3). Real PostgreSQL, real Redis servers,
+// the real worker process.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql, type Kysely } from 'kysely';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { systemClock } from '../../lib/clock.js';
+import { uuidv7 } from '../../lib/uuidv7.js';
+import { relayOnce, startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
+import { assertNoEviction } from '../../lib/redis.js';
+import { migratedDatabase } from '../../test/support/database.js';
+import { startProcess } from '../../test/support/processes.js';
+import { testDataDir } from '../../test/support/pki.js';
+import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
+import { startConsumer } from '../src/consumer.js';
+import { verifyChain } from '../src/verify.js';
+import { appendEvents, dbAs, testPublicKey } from './support.js';
+import { ownRedis } from './redis-server.js';
+
+const log = pino({ level: 'silent' });
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function counts(db: Kysely<any>) {
+  const { rows } = await sql<{ stored: number; distinct: number; maxSeq: number; waiting: number }>`
+    select (select count(*)::int from audit.events) as stored, (select count(distinct event_id)::int from audit.events) as distinct,
+           (select coalesce(max(seq), 0)::int from audit.events) as "maxSeq", (select count(*)::int from gateway.audit_outbox) as waiting`.execute(db);
+  return rows[0]!;
+}
+
+t.test('SP-21 Redis stopped mid-flow: 100 actions taken during the outage arrive exactly once afterwards', async (t) => {
+  const { url, db } = await migratedDatabase(t);
+  const redis = await ownRedis(t);
+  const queueName = uniqueName('audit');
+  const connection = () => {
+    const c = new Redis(redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
+    c.on('error', () => undefined);
+    t.teardown(() => c.disconnect());
+    return c;
+  };
+  const queue = new Queue<AuditJob>(queueName, { connection: connection() });
+  queue.on('error', () => undefined);
+  const relay = startOutboxRelay({ db, source: 'gateway', queue, log, intervalMs: 50, publishTimeoutMs: 500 });
+  // Two worker instances on two pools: the chain lock must order them.
+  const workers = [1, 2].map(() => startConsumer({
+    db: dbAs(t, url, 'audit_writer'), connection: connection(), queueName, clock: systemClock, log,
+    concurrency: 50, batchSize: 20, jobLockMs: 5000,
+  }));
+  t.teardown(async () => {
+    await relay.stop();
+    await Promise.all(workers.map((w) => w.close(true)));
+    await queue.close();
+  });
+
+  await appendEvents(db, 10, { at: new Date() });
+  await until('the first 10 events', async () => (await counts(db)).stored === 10);
+  await redis.stop();
+  await appendEvents(db, 100, { at: new Date() });
+  await new Promise((r) => setTimeout(r, 1000));
+  t.match(await counts(db), { stored: 10, waiting: 100 }, 'during the outage the events wait in the outbox');
+  await redis.start();
+  await until('the outbox to drain', async () => (await counts(db)).waiting === 0);
+  t.same(await counts(db), { stored: 110, distinct: 110, maxSeq: 110, waiting: 0 }, 'exactly 100 more rows, gapless, no duplicate');
+  t.match(await verifyChain(db, testPublicKey()), { ok: true, count: 110 }, 'the chain written by two workers verifies');
+
+  // A row no producer could have written (appendAuditEvent refuses it) fails for good: it is kept
+  // in the failed set and in the outbox, and reported, never dropped.
+  const poisonId = uuidv7();
+  await sql`insert into gateway.audit_outbox (event_id, payload, created_at)
+            values (${poisonId}, ${JSON.stringify({ id: poisonId, pan: '4400430000000007' })}::jsonb, now())`.execute(db);
+  await until('the poison job to fail', async () => (await queue.getJobCounts('failed')).failed === 1);
+  t.equal((await queue.getJob(poisonId))?.failedReason?.startsWith('poison audit event'), true);
+  t.match(await counts(db), { stored: 110, waiting: 1 }, 'not stored, still in the outbox');
+});
+
+t.test('SP-21 the worker killed during a batch: no loss, no duplicate; health reports the backlog', async (t) => {
+  const { url, db } = await migratedDatabase(t);
+  const queueName = uniqueName('audit');
+  const queueConnection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue<AuditJob>(queueName, { connection: queueConnection });
+  const scratch = mkdtempSync(join(tmpdir(), 'audit-kill-'));
+  t.teardown(async () => {
+    await queue.obliterate({ force: true });
+    await queue.close();
+    queueConnection.disconnect();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+  const total = 1000;
+  await appendEvents(db, total, { at: new Date() });
+  const relay = startOutboxRelay({ db, source: 'gateway', queue, log, intervalMs: 50 });
+  t.teardown(() => relay.stop());
+
+  const writerUrl = new URL(url);
+  writerUrl.searchParams.set('options', '-c role=audit_writer');
+  const env = {
+    NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: testDataDir(), AUDIT_DATABASE_URL: writerUrl.toString(), MIGRATE_ON_START: 'false',
+    REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queueName, AUDIT_HEALTH_PORT: '0', AUDIT_JOB_LOCK_MS: '2000',
+    AUDIT_BATCH_SIZE: '100', AUDIT_CHECKPOINT_INTERVAL_MS: '300', AUDIT_CHECKPOINT_FILE: join(scratch, 'checkpoints.jsonl'),
+  };
+  const first = await startProcess(t, 'audit-worker/src/worker.ts', env);
+  // Kill it with batches committed behind it and one open in the database.
+  await until('a batch in flight', async () => {
+    if ((await counts(db)).stored < 200) return false;
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and application_name = 'audit-worker' and xact_start is not null`.execute(db);
+    return rows[0]!.n > 0;
+  }, 30_000);
+  await first.stop('SIGKILL');
+  const afterKill = await counts(db);
+  t.ok(afterKill.stored < total, `killed with ${afterKill.stored} of ${total} stored`);
+
+  const second = await startProcess(t, 'audit-worker/src/worker.ts', env);
+  await until('the rest', async () => (await counts(db)).waiting === 0, 60_000);
+  t.same(await counts(db), { stored: total, distinct: total, maxSeq: total, waiting: 0 }, 'every event once, seq gapless');
+  t.match(await verifyChain(db, testPublicKey()), { ok: true, count: total });
+
+  const res = await fetch(`http://127.0.0.1:${second.ready.healthPort}/healthz`);
+  const health = await res.json();
+  t.equal(res.status, 200);
+  t.match(health, { status: 'ok', queue: { waiting: Number, active: Number, failed: 0 }, outboxBacklog: { gateway: 0, vault: 0 } });
+  await until('a checkpoint', async () => {
+    const h = await (await fetch(`http://127.0.0.1:${second.ready.healthPort}/healthz`)).json();
+    return h.lastCheckpoint?.count === total;
+  }, 10_000);
+  await second.stop('SIGTERM');
+});
+
+t.test('SP-21 a job that failed for good (database down through every retry) is retried by the relay, its event never dropped', async (t) => {
+  const { db } = await migratedDatabase(t);
+  const queueName = uniqueName('audit');
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue<AuditJob>(queueName, { connection });
+  t.teardown(async () => {
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+  });
+  const [event] = await appendEvents(db, 1, { at: new Date() });
+  t.equal(await relayOnce({ db, source: 'gateway', queue, log }), 1);
+  // A consumer whose every attempt fails, as one does while PostgreSQL is unreachable.
+  const failingConnection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  t.teardown(() => failingConnection.disconnect());
+  const failing = new Worker<AuditJob>(queueName, async () => { throw new UnrecoverableError('database unreachable'); },
+    { connection: failingConnection });
+  await until('the job to fail for good', async () => (await queue.getJobCounts('failed')).failed === 1);
+  await failing.close();
+  t.equal(await relayOnce({ db, source: 'gateway', queue, log }), 0, 'not republished while recent');
+  t.equal(await relayOnce({ db, source: 'gateway', queue, log, republishAfterMs: 0 }), 1, 'republished once stale');
+  t.equal(await (await queue.getJob(event!.id))?.getState(), 'waiting', 'the failed job is back in the queue');
+  t.match(await counts(db), { stored: 0, waiting: 1 }, 'its event waited in the outbox throughout');
+});
+
+t.test('SP-21 Redis with an eviction policy: the worker refuses to run in production', async (t) => {
+  const redis = await ownRedis(t, 'allkeys-lru');
+  const c = new Redis(redis.url);
+  t.teardown(() => c.disconnect());
+  await t.rejects(assertNoEviction(c), /noeviction/);
+  await t.rejects(startProcess(t, 'audit-worker/src/worker.ts', {
+    NODE_ENV: 'production', DATA_DIR: testDataDir(), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', MIGRATE_ON_START: 'false',
+    REDIS_URL: redis.url, AUDIT_HEALTH_PORT: '0',
+  }, 20_000), /noeviction/);
+});

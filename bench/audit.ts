@@ -1,0 +1,153 @@
+// `npm run bench:audit` — audit delivery end to end (SP-21): producers write events into the
+// outbox in their own transactions; the relay publishes them to BullMQ; the real audit-worker
+// process chains them into audit.events. Prints:
+//   baseline   outbox inserts/s alone (one event per transaction, as business transactions do)
+//   pipeline   events/s chained while draining a bulk-written backlog (BENCH_BACKLOG, 20,000)
+//   end to end events/s chained while producers write at full speed
+//   outage     Redis stopped for BENCH_OUTAGE_S seconds (default 60) while producers keep the
+//              measured rate (capped at 5,000/s); then the backlog's drain time once Redis is back.
+// Uses its own database on DATABASE_URL's server (default 127.0.0.1:5432) and its own Redis.
+import { spawn, fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { sql, type Kysely } from 'kysely';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createDb, createPool, migrateToLatest } from '../lib/db.js';
+import { makeAuditEvent } from '../lib/audit/event.js';
+import { appendAuditEvent, startOutboxRelay, type AuditJob } from '../lib/audit/outbox.js';
+import { repoRoot } from '../lib/paths.js';
+import { generateDevPki } from '../lib/pki.js';
+import { ensureDevSecrets } from '../scripts/dev-secrets.js';
+import { freePort } from '../test/support/net.js';
+
+const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const OUTAGE_S = Number(process.env.BENCH_OUTAGE_S ?? 60);
+const PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 32);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 20_000);
+const log = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function admin(q: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try { await c.query(q); } finally { await c.end(); }
+}
+
+function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  return sleep(300).then(() => child);
+}
+
+let n = 0;
+async function produce(db: Kysely<any>, until: () => boolean, perSecond = Infinity): Promise<number> {
+  const start = Date.now();
+  let made = 0;
+  await Promise.all(Array.from({ length: PRODUCERS }, async () => {
+    while (!until()) {
+      if (made >= ((Date.now() - start) / 1000) * perSecond) { await sleep(2); continue; }
+      made++;
+      const event = makeAuditEvent({
+        component: 'gateway', actor: { type: 'client', id: `c-${n % 1000}` }, action: 'payment.confirm', outcome: 'success',
+        targets: { clientId: `c-${n % 1000}`, paymentId: `p-${n++}` }, ip: '10.1.2.3', requestId: `r-${n}`,
+      }, new Date());
+      await db.transaction().execute((trx) => appendAuditEvent(trx, 'gateway', event));
+    }
+  }));
+  return made;
+}
+
+const stored = async (db: Kysely<any>) => (await sql<{ seq: number }>`select seq from audit.chain_head`.execute(db)).rows[0]!.seq;
+const waiting = async (db: Kysely<any>) => (await sql<{ n: number }>`select count(*)::int as n from gateway.audit_outbox`.execute(db)).rows[0]!.n;
+
+const name = `bench_audit_${randomBytes(4).toString('hex')}`;
+await admin(`create database ${name}`);
+const url = new URL(ADMIN_URL);
+url.pathname = `/${name}`;
+const db = createDb<any>(createPool(url.toString(), { max: PRODUCERS + 4, applicationName: 'bench' }));
+const dataDir = mkdtempSync(join(tmpdir(), 'bench-audit-'));
+generateDevPki(join(dataDir, 'pki'));
+ensureDevSecrets(dataDir);
+let worker: ChildProcess | undefined;
+let redis: ChildProcess | undefined;
+try {
+  for (const c of ['gateway', 'vault', 'audit']) await migrateToLatest(db, c, join(repoRoot, c === 'audit' ? 'audit-worker' : c, 'src', 'migrations'));
+
+  // Baseline: the producers' own cost, nothing consuming.
+  let stop = Date.now() + 5000;
+  const baseline = await produce(db, () => Date.now() > stop);
+  console.log(`baseline   outbox inserts, one event per transaction, ${PRODUCERS} producers: ${Math.round(baseline / 5)} events/s`);
+
+  const redisPort = await freePort();
+  redis = await startRedis(redisPort);
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const writerUrl = new URL(url);
+  writerUrl.searchParams.set('options', '-c role=audit_writer');
+  worker = fork(join(repoRoot, 'audit-worker/src/worker.ts'), [], {
+    execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'error', DATA_DIR: dataDir, AUDIT_DATABASE_URL: writerUrl.toString(),
+      MIGRATE_ON_START: 'false', REDIS_URL: redisUrl, AUDIT_HEALTH_PORT: '0', AUDIT_CHECKPOINT_INTERVAL_MS: '10000',
+      AUDIT_CHECKPOINT_FILE: join(dataDir, 'checkpoints.jsonl') },
+  });
+  await new Promise<void>((resolve) => worker!.on('message', (m: { type?: string }) => { if (m?.type === 'ready') resolve(); }));
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => 200 });
+  connection.on('error', () => undefined);
+  const queue = new Queue<AuditJob>('audit-events', { connection });
+  queue.on('error', () => undefined);
+  const relay = startOutboxRelay({ db, source: 'gateway', queue, log, intervalMs: 20, publishTimeoutMs: 1000 });
+
+  // Pipeline capacity: the baseline's rows plus a bulk-written backlog, drained with no producer running.
+  let t0 = Date.now();
+  for (let i = 0; i < BACKLOG; i += 1000) {
+    const chunk = Array.from({ length: 1000 }, (_, j) => makeAuditEvent({
+      component: 'gateway', actor: { type: 'client', id: `c-${j}` }, action: 'payment.confirm', outcome: 'success', targets: { clientId: `c-${j}`, paymentId: `b-${i + j}` },
+    }, new Date()));
+    await sql`insert into gateway.audit_outbox (event_id, payload, created_at)
+      select * from unnest(${chunk.map((e) => e.id)}::uuid[], ${chunk.map((e) => JSON.stringify(e))}::jsonb[], ${chunk.map((e) => e.occurredAt)}::timestamptz[])`.execute(db);
+  }
+  while ((await waiting(db)) > 0) await sleep(50);
+  const drained = await stored(db);
+  console.log(`pipeline   outbox → queue → worker → chain, backlog of ${drained} drained: ${Math.round(drained / ((Date.now() - t0) / 1000))} events/s`);
+
+  // End to end with producers running.
+  const before = await stored(db);
+  t0 = Date.now();
+  stop = t0 + SECONDS * 1000;
+  const made = await produce(db, () => Date.now() > stop);
+  while ((await stored(db)) < before + made) await sleep(20);
+  const e2eRate = Math.round(made / ((Date.now() - t0) / 1000));
+  console.log(`end to end ${made} events written and chained in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${e2eRate} events/s`);
+
+  // A Redis outage at that rate.
+  const rate = Math.min(e2eRate, 5000);
+  const atOutage = await stored(db);
+  redis.kill('SIGKILL');
+  t0 = Date.now();
+  stop = t0 + OUTAGE_S * 1000;
+  const duringOutage = await produce(db, () => Date.now() > stop, rate);
+  const backlog = await waiting(db);
+  redis = await startRedis(redisPort);
+  const back = Date.now();
+  while ((await waiting(db)) > 0 || (await stored(db)) < atOutage + duringOutage) await sleep(50);
+  const drainS = (Date.now() - back) / 1000;
+  console.log(`outage     Redis down ${OUTAGE_S} s at ${rate} events/s: backlog ${backlog} events, drained in ${drainS.toFixed(1)} s (${Math.round(backlog / drainS)} events/s), none lost: ${(await stored(db)) === atOutage + duringOutage}`);
+
+  await relay.stop();
+  await queue.close();
+  connection.disconnect();
+  console.log(`machine    ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared with other processes); target ≥ 5000 events/s`);
+} finally {
+  worker?.kill('SIGTERM');
+  await sleep(500);
+  redis?.kill('SIGKILL');
+  await db.destroy();
+  await admin(`drop database if exists ${name} with (force)`);
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(0);

@@ -1,0 +1,187 @@
+// `npm run bench:vault` — vault throughput over real mutual TLS with kept-alive connections, next
+// to two baselines measured on this machine in this run:
+//   * a bare mutual-TLS echo route: what TLS + HTTP + JSON cost on their own;
+//   * PostgreSQL's single-row INSERT commit rate (pgbench, one INSERT per transaction, the same
+//     client count): what one durable write costs — the physical ceiling of tokenize.
+// The vault runs as its real process (vault/src/server.ts) with a fresh database and keys.
+// Settings: BENCH_SECONDS (default 10), BENCH_CONCURRENCY (16), BENCH_DATABASE_URL (local test db).
+import { execFileSync } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import Fastify from 'fastify';
+import { Agent, request } from 'undici';
+import { generateDevPki } from '../lib/pki.js';
+import { mutualTlsServerOptions } from '../lib/mtls.js';
+import { repoRoot } from '../lib/paths.js';
+import { ensureDevSecrets } from '../scripts/dev-secrets.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+function startChild(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(entry, args, { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.on('message', (m: { type?: string; port?: number }) => { if (m?.type === 'ready') resolve({ child, port: m.port! }); });
+    child.once('exit', (code) => reject(new Error(`${entry} exited ${code}`)));
+  });
+}
+
+interface Result {
+  rate: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** Server CPU (user + system) per request: the figure a busy machine does not distort. */
+  cpuUs?: number;
+}
+
+/** CPU seconds a process has used so far (Linux /proc, 100 ticks per second). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Keeps CONCURRENCY requests in flight for SECONDS; `next(i)` makes request i. */
+async function drive(next: (i: number) => Promise<boolean>, seconds = SECONDS, serverPid?: number): Promise<Result> {
+  const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
+  const latencies: number[] = [];
+  let errors = 0;
+  let i = 0;
+  const end = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const ok = await next(i++).catch(() => false);
+      latencies.push(performance.now() - t0);
+      if (!ok) errors++;
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
+  const cpuUs = serverPid ? ((cpuSeconds(serverPid) - cpuBefore) * 1e6) / latencies.length : undefined;
+  return { rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors, ...(cpuUs === undefined ? {} : { cpuUs }) };
+}
+
+function pgbench(databaseUrl: string, dir: string): { tps: number; latencyMs: number } {
+  const script = join(dir, 'insert.sql');
+  writeFileSync(script, "insert into bench_insert (id, payload) values (gen_random_uuid(), repeat('x', 200));\n");
+  const out = execFileSync('pgbench', ['-n', '-c', String(CONCURRENCY), '-j', '2', '-T', String(SECONDS), '-f', script, databaseUrl], { encoding: 'utf8' });
+  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
+  const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(out)?.[1]);
+  return { tps, latencyMs };
+}
+
+const fmt = (r: Result) =>
+  `${r.rate.toFixed(0).padStart(7)} /s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms` +
+  `${r.cpuUs === undefined ? '' : `   server CPU ${r.cpuUs.toFixed(0).padStart(4)} µs/req`}${r.errors ? `   ERRORS ${r.errors}` : ''}`;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-vault-'));
+  const pkiDir = join(dir, 'pki');
+  generateDevPki(pkiDir);
+  ensureDevSecrets(dir);
+  const dbName = `bench_vault_${process.pid}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${dbName}`;
+  const children: ChildProcess[] = [];
+  try {
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', LOG_LEVEL: 'warn', DATA_DIR: dir };
+    const vault = await startChild(join(repoRoot, 'vault/src/server.ts'), [], {
+      ...env, NODE_ENV: 'test', DATABASE_URL: dbUrl.toString(), REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      AUDIT_QUEUE: `bench-vault-audit-${process.pid}`, VAULT_PORT: '0',
+    });
+    children.push(vault.child);
+    const echo = await startChild(fileURLToPath(import.meta.url), ['echo-server', pkiDir], env);
+    children.push(echo.child);
+
+    const agent = new Agent({
+      connections: CONCURRENCY, keepAliveTimeout: 60_000, pipelining: 1,
+      connect: { ca: readFileSync(join(pkiDir, 'ca.crt')), cert: readFileSync(join(pkiDir, 'gateway.crt')), key: readFileSync(join(pkiDir, 'gateway.key')) },
+    });
+    const post = async (port: number, path: string, body: unknown, expect: number) => {
+      const res = await request(`https://127.0.0.1:${port}${path}`, {
+        method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      });
+      const text = await res.body.text();
+      return res.statusCode === expect ? text : undefined;
+    };
+    const card = (i: number) => ({ pan: '4400430000000007', expMonth: 12, expYear: 2030, clientRef: `bench-${i % 1000}` });
+
+    // Warm-up of every route (connections, pools, lazily loaded modules, JIT), so one-time costs
+    // do not land on the first measured run.
+    const warmSeconds = Math.max(2, SECONDS / 3);
+    await drive((i) => post(echo.port, '/echo', card(i), 200).then(Boolean), warmSeconds);
+    const warmTokens: string[] = [];
+    await drive(async (i) => {
+      const text = await post(vault.port, '/v1/tokens', { ...card(i), clientRef: 'warm' }, 201);
+      if (text) warmTokens.push(JSON.parse(text).token);
+      return text !== undefined;
+    }, warmSeconds);
+    await drive(async (i) => (await post(vault.port, '/v1/authorizations', {
+      token: warmTokens[i % warmTokens.length], clientRef: 'warm', cvv: '123', amount: { value: 1000, currency: 'KZT' },
+      merchant: 'bench', paymentRef: `warm-${i}`,
+    }, 200)) !== undefined, warmSeconds);
+
+    const load = loadavg()[0]!;
+    const echoResult = await drive((i) => post(echo.port, '/echo', card(i), 200).then(Boolean), SECONDS, echo.child.pid);
+    const tokens: Array<{ token: string; clientRef: string }> = [];
+    const tokenize = await drive(async (i) => {
+      const text = await post(vault.port, '/v1/tokens', card(i), 201);
+      if (text) tokens.push({ token: JSON.parse(text).token, clientRef: card(i).clientRef });
+      return text !== undefined;
+    }, SECONDS, vault.child.pid);
+    const authorize = await drive(async (i) => {
+      const { token, clientRef } = tokens[i % tokens.length]!;
+      return (await post(vault.port, '/v1/authorizations', {
+        token, clientRef, cvv: '123', amount: { value: 1000, currency: 'KZT' }, merchant: 'bench', paymentRef: `bench-${i}`,
+      }, 200)) !== undefined;
+    }, SECONDS, vault.child.pid);
+    await agent.close();
+
+    const benchDb = new pg.Client({ connectionString: dbUrl.toString() });
+    await benchDb.connect();
+    await benchDb.query('create table bench_insert (id uuid primary key, payload text not null)');
+    await benchDb.end();
+    const base = pgbench(dbUrl.toString(), dir);
+
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+    say(`vault benchmark: ${SECONDS} s per run, ${CONCURRENCY} requests in flight over ${CONCURRENCY} kept-alive mTLS connections`);
+    say(`  machine: ${cpus().length} CPUs, load average ${load.toFixed(1)} when the runs started (other work shares the CPUs)`);
+    say(`  mTLS echo baseline  ${fmt(echoResult)}`);
+    say(`  tokenize            ${fmt(tokenize)}`);
+    say(`  authorize           ${fmt(authorize)}`);
+    say(`  pgbench 1-INSERT    ${base.tps.toFixed(0).padStart(7)} tx/s  avg ${base.latencyMs.toFixed(2)} ms (${CONCURRENCY} clients)`);
+    say(`  tokenize / pgbench commit ceiling: ${(100 * tokenize.rate / base.tps).toFixed(0)} %;  tokenize / echo: ${(100 * tokenize.rate / echoResult.rate).toFixed(0)} %`);
+    if (tokenize.cpuUs) say(`  one vault core sustains ~${(1e6 / tokenize.cpuUs).toFixed(0)} tokenize/s and ~${(1e6 / authorize.cpuUs!).toFixed(0)} authorize/s by CPU`);
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Child mode: the echo baseline server, alone in its own process like the vault.
+if (process.argv[2] === 'echo-server') {
+  const pki = process.argv[3]!;
+  const app = Fastify({ logger: false, https: mutualTlsServerOptions({
+    cert: readFileSync(join(pki, 'vault.crt')), key: readFileSync(join(pki, 'vault.key')), ca: readFileSync(join(pki, 'ca.crt')),
+  }) });
+  app.post('/echo', async (req) => req.body);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  process.send?.({ type: 'ready', port: (app.server.address() as { port: number }).port });
+  process.on('disconnect', () => process.exit(0));
+} else {
+  await main();
+}

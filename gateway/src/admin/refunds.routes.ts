@@ -1,0 +1,36 @@
+// Staff refunds on the admin listener (SP-18 … SP-20): POST /v1/payments/{id}/refunds with an
+// amount (partial) or without one (whatever is left). Never more than was paid, however many
+// refunds race: the amount is reserved under the payment's row lock.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { strictValidatorCompiler } from '../payments/strict-validator.js';
+import { DomainError, Problem } from '../errors.js';
+import { lockPayment } from '../payments/payments.repository.js';
+import { Money, Uuid } from '../payments/payments.schema.js';
+import { RefundView } from '../payments/disputes.schema.js';
+import { executeRefund, reserveRefund } from '../payments/refunds.service.js';
+
+const adminRefundsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.setValidatorCompiler(strictValidatorCompiler);
+  app.post('/v1/payments/:id/refunds', {
+    schema: {
+      params: Type.Object({ id: Uuid }),
+      body: Type.Object({ amount: Type.Optional(Money), reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+      response: { 201: RefundView, 400: Problem, 403: Problem, 404: Problem, 422: Problem, 503: Problem },
+    },
+  }, async (request, reply) => {
+    const { ctx } = app;
+    const actor = { type: 'staff' as const, id: request.staffIdentity };
+    const reserved = await ctx.db.transaction().execute(async (trx) => {
+      const p = await lockPayment(trx, request.params.id);
+      if (!p) throw new DomainError('not_found', 'no such payment');
+      const amount = request.body.amount;
+      if (amount && amount.currency !== p.currency) throw new DomainError('currency_not_supported', `this payment was made in ${p.currency}`);
+      return reserveRefund(trx, ctx, request, p, { ...(amount ? { amount: amount.value } : {}), disputeId: null, actor });
+    });
+    const refund = await executeRefund(ctx, request, reserved, actor);
+    return reply.code(201).send(refund);
+  });
+};
+
+export default adminRefundsRoutes;

@@ -1,0 +1,95 @@
+// Identity settings (README "Settings"), read by config.ts from the same env record. Defaults
+// suit `npm start`; production refuses the development SMS outbox.
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, int, oneOf, secretFile, str, url, type Env } from '../../../lib/config.js';
+import { Secret } from '../../../lib/secret.js';
+
+export interface IdentityConfig {
+  /** HMAC keys for one-time codes by key id; new codes use `otpActiveKeyId` (rotation keeps old ids). */
+  otpActiveKeyId: string;
+  otpKeys: Readonly<Record<string, Secret<Buffer>>>;
+  otpCaps: {
+    cooldownSeconds: number;
+    perPhonePerHour: number;
+    perIpPerHour: number;
+    perPrefixPerHour: number;
+    perClientPhonePerHour: number;
+    dailyBudget: number;
+  };
+  sms: {
+    provider: 'outbox' | 'http';
+    outboxFile: string;
+    httpUrl: URL | null;
+    httpToken: Secret<string> | null;
+    timeoutMs: number;
+  };
+  passwordHash: { memoryKib: number; timeCost: number; parallelism: number; concurrency: number; queue: number; nice: number };
+  session: { idleMinutes: number; absoluteHours: number };
+  rateLimits: { loginPerMinute: number; verificationPerMinute: number };
+  minimumAgeYears: number;
+}
+
+function otpKey(env: Env, data: string): Buffer {
+  const raw = secretFile(env, 'OTP_HMAC_KEY_FILE', data, join(data, 'keys', 'otp-hmac.key')).toString('utf8').trim();
+  const key = Buffer.from(raw, 'base64');
+  if (key.length < 32) throw new ConfigError('OTP_HMAC_KEY_FILE', 'must hold at least 32 random bytes, base64');
+  return key;
+}
+
+export function loadIdentityConfig(env: Env, data: string, mode: 'development' | 'test' | 'production'): IdentityConfig {
+  const otpActiveKeyId = str(env, 'OTP_HMAC_KEY_ID', '1');
+  const otpKeys: Record<string, Secret<Buffer>> = { [otpActiveKeyId]: new Secret(otpKey(env, data)) };
+  const previousId = env.OTP_HMAC_PREVIOUS_KEY_ID;
+  if (previousId) {
+    const prev = Buffer.from(secretFile(env, 'OTP_HMAC_PREVIOUS_KEY_FILE', data).toString('utf8').trim(), 'base64');
+    if (prev.length < 32) throw new ConfigError('OTP_HMAC_PREVIOUS_KEY_FILE', 'must hold at least 32 random bytes, base64');
+    otpKeys[previousId] = new Secret(prev);
+  }
+  const provider = oneOf(env, 'SMS_PROVIDER', ['outbox', 'http'] as const, mode === 'production' ? 'http' : 'outbox');
+  if (mode === 'production' && provider === 'outbox') {
+    throw new ConfigError('SMS_PROVIDER', 'production must deliver codes through the http provider');
+  }
+  const http = provider === 'http';
+  return {
+    otpActiveKeyId,
+    otpKeys,
+    otpCaps: {
+      cooldownSeconds: int(env, 'OTP_RESEND_COOLDOWN_SECONDS', 60, 0, 3600),
+      perPhonePerHour: int(env, 'OTP_MAX_PER_PHONE_HOUR', 5, 1, 1000),
+      perIpPerHour: int(env, 'OTP_MAX_PER_IP_HOUR', 30, 1, 100_000),
+      perPrefixPerHour: int(env, 'OTP_MAX_PER_PREFIX_HOUR', 300, 1, 1_000_000),
+      perClientPhonePerHour: int(env, 'OTP_MAX_PER_CLIENT_PHONE_HOUR', 30, 1, 10_000),
+      dailyBudget: int(env, 'OTP_DAILY_BUDGET', 50_000, 1, 100_000_000),
+    },
+    sms: {
+      provider,
+      outboxFile: str(env, 'SMS_OUTBOX_FILE', join(data, 'sms-outbox.jsonl')),
+      httpUrl: http ? url(env, 'SMS_HTTP_URL', ['https:']) : null,
+      httpToken: http
+        ? new Secret(secretFile(env, 'SMS_HTTP_TOKEN_FILE', data).toString('utf8').trim())
+        : null,
+      timeoutMs: int(env, 'SMS_HTTP_TIMEOUT_MS', 5_000, 100, 60_000),
+    },
+    // OWASP's argon2id baseline (19 MiB, t=2, p=1); stored in each PHC string, re-hashed on login when raised.
+    // At most half the cores hash at once, in worker threads at a lower priority (nice), so a
+    // login flood leaves CPU for every other route.
+    passwordHash: {
+      memoryKib: int(env, 'PASSWORD_HASH_MEMORY_KIB', 19_456, 1_024, 1_048_576),
+      timeCost: int(env, 'PASSWORD_HASH_TIME_COST', 2, 1, 20),
+      parallelism: int(env, 'PASSWORD_HASH_PARALLELISM', 1, 1, 16),
+      concurrency: int(env, 'PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.floor(availableParallelism() / 2)), 1, 64),
+      queue: int(env, 'PASSWORD_HASH_QUEUE', 64, 0, 100_000),
+      nice: int(env, 'PASSWORD_HASH_NICE', 10, 0, 19),
+    },
+    session: {
+      idleMinutes: int(env, 'SESSION_IDLE_MINUTES', 15, 1, 1440),
+      absoluteHours: int(env, 'SESSION_ABSOLUTE_HOURS', 12, 1, 720),
+    },
+    rateLimits: {
+      loginPerMinute: int(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
+      verificationPerMinute: int(env, 'VERIFICATION_RATE_LIMIT_PER_MINUTE', 10, 1, 1_000_000),
+    },
+    minimumAgeYears: int(env, 'CLIENT_MINIMUM_AGE_YEARS', 18, 0, 120),
+  };
+}

@@ -1,0 +1,28 @@
+// SP-8 / SP-10 password change for a logged-in client.
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Problem } from '../errors.js';
+import { ConfirmBody, IdParams, PasswordChangeBody, PasswordChangeStarted } from './identity.schema.js';
+import { confirmPasswordChange, startPasswordChange } from './password-change.service.js';
+
+const errors = { '4xx': Problem, '5xx': Problem };
+
+const passwordChangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('onRequest', app.authenticate);
+
+  app.post('/v1/password-changes', {
+    schema: { body: PasswordChangeBody, response: { 202: PasswordChangeStarted, ...errors } },
+  }, async (request, reply) => {
+    const started = await startPasswordChange(app.ctx, request, request.client, request.body);
+    return reply.code(202).send({ passwordChangeId: started.passwordChangeId, expiresAt: started.expiresAt.toISOString() });
+  });
+
+  app.post('/v1/password-changes/:id/confirm', {
+    schema: { params: IdParams, body: ConfirmBody, response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    await confirmPasswordChange(app.ctx, request, request.client, request.params.id, request.body.code);
+    return reply.code(204).send(null);
+  });
+};
+
+export default passwordChangeRoutes;

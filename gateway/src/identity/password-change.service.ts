@@ -1,0 +1,80 @@
+// SP-8 / SP-10 password change: current + new password start a request that gets its OWN new
+// code (bound to this request's id); only that code confirms it, and an older request's code
+// is refused. The current password goes through the SP-11 lockout like a login. Confirming sets
+// the new password and revokes the client's other sessions.
+import type { FastifyRequest } from 'fastify';
+import { uuidv7 } from '../../../lib/uuidv7.js';
+import { recordAudit } from '../audit/record.js';
+import type { GatewayContext } from '../context.js';
+import { DomainError } from '../errors.js';
+import { setPasswordHash } from './clients.repository.js';
+import { evaluatePassword, refusal } from './login.service.js';
+import { recordFailure, recordSuccess } from './login.repository.js';
+import { issueOtp, OTP_TTL_MS, verifyOtp } from './otp.service.js';
+import { assertPasswordPolicy, normalisePassword } from './passwords.policy.js';
+import { revokeClientSessions } from './sessions.repository.js';
+import type { AuthenticatedClient } from './sessions.service.js';
+
+export async function startPasswordChange(ctx: GatewayContext, request: FastifyRequest, client: AuthenticatedClient, input: {
+  currentPassword: string; newPassword: string;
+}): Promise<{ passwordChangeId: string; expiresAt: Date }> {
+  const actor = { type: 'client' as const, id: client.id };
+  const targets = { clientId: client.id };
+  assertPasswordPolicy(input.newPassword, client.phone);
+  const ev = await evaluatePassword(ctx, client.phone, input.currentPassword);
+  const now = ctx.clock.now();
+  if (ev.kind !== 'evaluated') {
+    await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'password_change.requested', outcome: 'refused', targets, details: { reason: ev.kind === 'locked' ? 'login_locked' : 'in_flight' } });
+    throw refusal(ev, now);
+  }
+  if (!ev.right || ev.client?.id !== client.id) {
+    const { lockedUntil } = await ctx.db.transaction().execute(async (trx) => {
+      const result = await recordFailure(trx, client.phone, now);
+      await recordAudit(trx, ctx.clock, request, { actor, action: 'password_change.requested', outcome: 'failure', targets, details: { reason: 'password_incorrect' } });
+      return result;
+    });
+    if (lockedUntil) throw refusal({ kind: 'locked', until: lockedUntil }, now);
+    throw new DomainError('password_incorrect', 'the current password is wrong');
+  }
+  await recordSuccess(ctx.db, client.phone, now);
+  const newHash = await ctx.passwords.hash(normalisePassword(input.newPassword));
+  return ctx.db.transaction().execute(async (trx) => {
+    const passwordChangeId = uuidv7(now);
+    const expiresAt = new Date(now.getTime() + OTP_TTL_MS);
+    await trx.insertInto('gateway.password_changes').values({
+      id: passwordChangeId, client_id: client.id, session_id: client.sessionId, new_password_hash: newHash, created_at: now, expires_at: expiresAt, confirmed_at: null,
+    }).execute();
+    await issueOtp(trx, ctx, {
+      purpose: 'password_change',
+      subjectId: passwordChangeId,
+      phone: client.phone,
+      ip: request.ip,
+      message: (code) => `${code} is your code to CHANGE YOUR PASSWORD. Valid ${OTP_TTL_MS / 60_000} minutes. If you did not ask for it, call the bank.`,
+    });
+    await recordAudit(trx, ctx.clock, request, { actor, action: 'otp.sent', outcome: 'success', targets: { ...targets, passwordChangeId }, details: { purpose: 'password_change' } });
+    return { passwordChangeId, expiresAt };
+  });
+}
+
+export async function confirmPasswordChange(ctx: GatewayContext, request: FastifyRequest, client: AuthenticatedClient, id: string, code: string): Promise<void> {
+  const actor = { type: 'client' as const, id: client.id };
+  const targets = { clientId: client.id, passwordChangeId: id };
+  const change = await ctx.db.selectFrom('gateway.password_changes').select(['id', 'new_password_hash', 'confirmed_at'])
+    .where('id', '=', id).where('client_id', '=', client.id).executeTakeFirst();
+  if (!change) throw new DomainError('not_found', 'no such password change');
+  if (change.confirmed_at !== null) throw new DomainError('otp_invalid', 'the code is wrong or no longer valid');
+  const check = await verifyOtp(ctx.db, ctx, { purpose: 'password_change', subjectId: id, code });
+  if (!check.ok) {
+    await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.failed', outcome: 'failure', targets, details: { purpose: 'password_change', reason: check.reason } });
+    throw new DomainError(check.reason, 'the code is wrong or no longer valid');
+  }
+  await ctx.db.transaction().execute(async (trx) => {
+    const now = ctx.clock.now();
+    const done = await trx.updateTable('gateway.password_changes').set({ confirmed_at: now })
+      .where('id', '=', id).where('confirmed_at', 'is', null).returning('id').executeTakeFirst();
+    if (!done) throw new DomainError('otp_invalid', 'the code is wrong or no longer valid');
+    await setPasswordHash(trx, client.id, change.new_password_hash, now, true);
+    const revoked = await revokeClientSessions(trx, client.id, now, client.sessionId);
+    await recordAudit(trx, ctx.clock, request, { actor, action: 'password.changed', outcome: 'success', targets, details: { sessionsRevoked: revoked } });
+  });
+}

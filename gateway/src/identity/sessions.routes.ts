@@ -1,0 +1,53 @@
+// SP-11 login, logout and the client's profile.
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { recordAudit } from '../audit/record.js';
+import { DomainError, Problem } from '../errors.js';
+import { findClientById } from './clients.repository.js';
+import { LoginBody, Profile, SessionOpened } from './identity.schema.js';
+import { login } from './login.service.js';
+import { revokeSession } from './sessions.repository.js';
+import { requirePhone } from './verification.service.js';
+
+const errors = { '4xx': Problem, '5xx': Problem };
+
+const publicSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/sessions', {
+    config: { rateLimit: { max: app.ctx.config.identity.rateLimits.loginPerMinute, timeWindow: 60_000 } },
+    schema: { body: LoginBody, response: { 201: SessionOpened, ...errors } },
+  }, async (request, reply) => {
+    const phone = requirePhone(request.body.phone);
+    const session = await login(app.ctx, request, phone, request.body.password);
+    return reply.code(201).send({ token: session.token, expiresAt: session.expiresAt.toISOString() });
+  });
+};
+
+const clientSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('onRequest', app.authenticate);
+
+  app.delete('/v1/sessions/current', {
+    schema: { response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    const { ctx } = app;
+    await ctx.db.transaction().execute(async (trx) => {
+      await revokeSession(trx, request.client.sessionId, ctx.clock.now());
+      await recordAudit(trx, ctx.clock, request, { actor: { type: 'client', id: request.client.id }, action: 'session.logout', outcome: 'success', targets: { clientId: request.client.id, sessionId: request.client.sessionId } });
+    });
+    return reply.code(204).send(null);
+  });
+
+  app.get('/v1/me', {
+    schema: { response: { 200: Profile, ...errors } },
+  }, async (request) => {
+    const row = await findClientById(app.ctx.db, request.client.id);
+    if (!row) throw new DomainError('unauthorized', 'the session is missing, expired or revoked');
+    return { id: row.id, phone: row.phone, name: row.name, birthDate: row.birth_date, createdAt: row.created_at.toISOString() };
+  });
+};
+
+const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(publicSessionRoutes);
+  await app.register(clientSessionRoutes);
+};
+
+export default sessionRoutes;

@@ -1,0 +1,60 @@
+// SMS delivery behind one interface (SP-5.1). `outbox` appends one JSON line per message for
+// development and tests; `http` posts to the bank's SMS gateway. Message text holds a code:
+// neither implementation logs it.
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Clock } from '../../../lib/clock.js';
+import { DomainError } from '../errors.js';
+import type { IdentityConfig } from './identity.config.js';
+
+export interface SmsMessage {
+  to: string; // E.164
+  text: string;
+}
+
+export interface SmsProvider {
+  send(message: SmsMessage): Promise<void>;
+}
+
+/** Development: `{"to","text","sentAt"}` lines in a file (../shared/design.md). */
+export function outboxSmsProvider(file: string, clock: Clock): SmsProvider {
+  let ready: Promise<unknown> | undefined;
+  return {
+    async send({ to, text }) {
+      ready ??= mkdir(dirname(file), { recursive: true });
+      await ready;
+      await appendFile(file, `${JSON.stringify({ to, text, sentAt: clock.now().toISOString() })}\n`, { mode: 0o600 });
+    },
+  };
+}
+
+/** Production: POST {to, text} as JSON with a bearer token; any non-2xx or timeout is a 503. */
+export function httpSmsProvider(url: URL, token: string, timeoutMs: number): SmsProvider {
+  return {
+    async send({ to, text }) {
+      let status: number;
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ to, text }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        status = res.status;
+        await res.body?.cancel();
+      } catch {
+        throw new DomainError('service_unavailable', 'the SMS provider could not be reached', { 'retry-after': '30' });
+      }
+      if (status < 200 || status >= 300) {
+        throw new DomainError('service_unavailable', `the SMS provider refused the message (${status})`, { 'retry-after': '30' });
+      }
+    },
+  };
+}
+
+export function createSmsProvider(config: IdentityConfig['sms'], clock: Clock): SmsProvider {
+  if (config.provider === 'http' && config.httpUrl && config.httpToken) {
+    return httpSmsProvider(config.httpUrl, config.httpToken.expose(), config.timeoutMs);
+  }
+  return outboxSmsProvider(config.outboxFile, clock);
+}

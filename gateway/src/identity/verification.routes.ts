@@ -1,0 +1,45 @@
+// SP-5 routes: phone verification, registration, forgotten-password reset (visitor side).
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Problem } from '../errors.js';
+import {
+  ConfirmBody, IdParams, PasswordResetBody, Registered, RegistrationBody, StartVerificationBody,
+  VerificationConfirmed, VerificationStarted,
+} from './identity.schema.js';
+import { register, resetPassword } from './registration.service.js';
+import { confirmPhone, startVerification } from './verification.service.js';
+
+const errors = { '4xx': Problem, '5xx': Problem };
+
+const verificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const perMinute = app.ctx.config.identity.rateLimits.verificationPerMinute;
+  const limited = { rateLimit: { max: perMinute, timeWindow: 60_000 } };
+
+  app.post('/v1/verifications', {
+    config: limited,
+    schema: { body: StartVerificationBody, response: { 202: VerificationStarted, ...errors } },
+  }, async (request, reply) => {
+    const started = await startVerification(app.ctx, request, request.body.phone, request.body.purpose ?? 'verification');
+    return reply.code(202).send({ verificationId: started.verificationId, expiresAt: started.expiresAt.toISOString() });
+  });
+
+  app.post('/v1/verifications/:id/confirm', {
+    config: limited,
+    schema: { params: IdParams, body: ConfirmBody, response: { 200: VerificationConfirmed, ...errors } },
+  }, async (request) => confirmPhone(app.ctx, request, request.params.id, request.body.code));
+
+  app.post('/v1/registrations', {
+    config: limited,
+    schema: { body: RegistrationBody, response: { 201: Registered, ...errors } },
+  }, async (request, reply) => reply.code(201).send(await register(app.ctx, request, request.body)));
+
+  app.post('/v1/password-resets', {
+    config: limited,
+    schema: { body: PasswordResetBody, response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    await resetPassword(app.ctx, request, request.body);
+    return reply.code(204).send(null);
+  });
+};
+
+export default verificationRoutes;

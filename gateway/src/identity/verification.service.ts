@@ -1,0 +1,80 @@
+// SP-5.1 phone verification. Starting one answers identically whether or not the phone is
+// registered (no account enumeration: the client table is not even read). Confirming with the
+// code yields a single-use verificationToken (15 minutes) for registration or a password reset.
+import { randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { uuidv7 } from '../../../lib/uuidv7.js';
+import { recordAudit } from '../audit/record.js';
+import type { GatewayContext } from '../context.js';
+import { DomainError } from '../errors.js';
+import { phoneRegistered } from './clients.repository.js';
+import { issueOtp, OTP_TTL_MS, verifyOtp } from './otp.service.js';
+import { normalisePhone } from './phone.js';
+import { tokenHash } from './sessions.service.js';
+import { confirmVerification, findVerification, insertVerification, type VerificationPurpose } from './verification.repository.js';
+
+export const VERIFICATION_TOKEN_TTL_MS = 15 * 60_000;
+
+export function requirePhone(input: string): string {
+  const phone = normalisePhone(input);
+  if (!phone) throw new DomainError('phone_invalid', 'give a Kazakhstan mobile number, e.g. +7 701 123 45 67');
+  return phone;
+}
+
+const MESSAGES: Record<VerificationPurpose, (code: string) => string> = {
+  verification: (code) => `${code} is your code to verify this phone for online banking. Valid ${OTP_TTL_MS / 60_000} minutes. Never share it.`,
+  password_reset: (code) => `${code} is your code to RESET YOUR PASSWORD for online banking. Valid ${OTP_TTL_MS / 60_000} minutes. Never share it.`,
+};
+
+export async function startVerification(ctx: GatewayContext, request: FastifyRequest, phoneInput: string, purpose: VerificationPurpose) {
+  const phone = requirePhone(phoneInput);
+  const actor = { type: 'visitor' as const };
+  try {
+    return await ctx.db.transaction().execute(async (trx) => {
+      const verificationId = uuidv7(ctx.clock.now());
+      await insertVerification(trx, verificationId, phone, purpose, ctx.clock.now());
+      const { expiresAt } = await issueOtp(trx, ctx, {
+        purpose,
+        subjectId: verificationId,
+        phone,
+        ip: request.ip,
+        message: MESSAGES[purpose],
+      });
+      await recordAudit(trx, ctx.clock, request, { actor, action: 'otp.sent', outcome: 'success', targets: { phone, verificationId }, details: { purpose } });
+      // Sent and verified counts per purpose, for the SMS-pumping alarm (sent-to-verified ratio).
+      request.log.info({ sms: 'otp_sent', purpose }, 'verification code sent');
+      return { verificationId, expiresAt };
+    });
+  } catch (err) {
+    if (err instanceof DomainError && err.code === 'rate_limited') {
+      await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.sent', outcome: 'refused', targets: { phone }, details: { purpose, reason: 'rate_limited' } });
+    }
+    throw err;
+  }
+}
+
+export async function confirmPhone(ctx: GatewayContext, request: FastifyRequest, verificationId: string, code: string) {
+  const verification = await findVerification(ctx.db, verificationId);
+  const actor = { type: 'visitor' as const };
+  if (!verification || verification.confirmed_at !== null) {
+    throw new DomainError('otp_invalid', 'the code is wrong or no longer valid');
+  }
+  const purpose = verification.purpose as VerificationPurpose;
+  const check = await verifyOtp(ctx.db, ctx, { purpose, subjectId: verificationId, code });
+  const targets = { phone: verification.phone, verificationId };
+  if (!check.ok) {
+    await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.failed', outcome: 'failure', targets, details: { purpose, reason: check.reason } });
+    throw new DomainError(check.reason, 'the code is wrong or no longer valid');
+  }
+  const token = randomBytes(32).toString('base64url');
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    if (!(await confirmVerification(trx, verificationId, tokenHash(token), now, new Date(now.getTime() + VERIFICATION_TOKEN_TTL_MS)))) {
+      throw new DomainError('otp_invalid', 'the code is wrong or no longer valid');
+    }
+    const registered = await phoneRegistered(trx, verification.phone);
+    await recordAudit(trx, ctx.clock, request, { actor, action: 'verification.confirmed', outcome: 'success', targets, details: { registered } });
+    request.log.info({ sms: 'otp_verified', purpose }, 'verification code confirmed');
+    return { verificationToken: token, registered };
+  });
+}

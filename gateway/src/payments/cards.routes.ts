@@ -1,0 +1,54 @@
+// The client's saved cards, masked (SP-14.2, SP-16): GET /v1/cards, DELETE /v1/cards/{id}.
+// Another client's card id answers 404, exactly like an id that does not exist.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { recordAudit } from '../audit/record.js';
+import { DomainError, Problem } from '../errors.js';
+import { listClientCards, removeClientCard } from './cards.repository.js';
+import { Uuid } from './payments.schema.js';
+
+const CardView = Type.Object({
+  id: Type.String(),
+  brand: Type.String(),
+  bin6: Type.String(),
+  last4: Type.String(),
+  expMonth: Type.Integer(),
+  expYear: Type.Integer(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('blocked')]),
+  createdAt: Type.String(),
+});
+
+const cardsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/cards', {
+    schema: { response: { 200: Type.Object({ data: Type.Array(CardView) }), 401: Problem, 403: Problem } },
+  }, async (request) => {
+    const rows = await listClientCards(app.ctx.db, request.client.id);
+    return {
+      data: rows.map((c) => ({
+        id: c.id, brand: c.brand, bin6: c.bin6, last4: c.last4, expMonth: c.exp_month, expYear: c.exp_year,
+        status: c.status === 'blocked' ? 'blocked' as const : 'active' as const, createdAt: c.created_at.toISOString(),
+      })),
+    };
+  });
+
+  app.delete('/v1/cards/:id', {
+    schema: { params: Type.Object({ id: Uuid }), response: { 204: Type.Null(), 401: Problem, 403: Problem, 404: Problem } },
+  }, async (request, reply) => {
+    const { ctx } = app;
+    const clientId = request.client.id;
+    const removed = await ctx.db.transaction().execute(async (trx) => {
+      const row = await removeClientCard(trx, clientId, request.params.id, ctx.clock.now());
+      if (row) {
+        await recordAudit(trx, ctx.clock, request, {
+          actor: { type: 'client', id: clientId }, action: 'card.removed', outcome: 'success',
+          targets: { clientId, cardId: row.id }, details: { last4: row.last4 },
+        });
+      }
+      return row;
+    });
+    if (!removed) throw new DomainError('not_found', 'no such saved card');
+    return reply.code(204).send(null);
+  });
+};
+
+export default cardsRoutes;

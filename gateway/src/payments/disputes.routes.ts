@@ -1,0 +1,19 @@
+// POST /v1/disputes (SP-18 … SP-20): a client reports one of their payments.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Problem } from '../errors.js';
+import { openDispute } from './disputes.service.js';
+import { OpenDisputeBody, OpenedDispute } from './disputes.schema.js';
+
+const disputesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/disputes', {
+    schema: {
+      body: OpenDisputeBody,
+      response: { 201: OpenedDispute, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 503: Problem },
+    },
+  }, async (request, reply) => {
+    const dispute = await openDispute(app.ctx, request, { id: request.client.id, phone: request.client.phone }, request.body);
+    return reply.code(201).send(dispute);
+  });
+};
+
+export default disputesRoutes;

@@ -1,0 +1,90 @@
+// Idempotency-Key for POST /v1/payments, the way Stripe does it (practices.md "Payments"): the key
+// is scoped to the client; the request body's keyed hash is stored (the body carries a PAN, so an
+// unkeyed hash would be a PCI DSS 3.5.1.1 violation); the first response is replayed for the
+// same body; a different body, or a first request still in flight, gets 409; rows live 24 h.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { GatewayDatabase } from '../database.js';
+import type { Secret } from '../../../lib/secret.js';
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
+// A first request that crashed before answering leaves its key in flight; after this long the
+// same request may take the key over.
+export const IN_FLIGHT_TAKEOVER_MS = 60_000;
+
+export type IdempotencyStart =
+  | { kind: 'started'; lockedAt: Date }
+  | { kind: 'replay'; status: number; body: unknown }
+  | { kind: 'conflict'; detail: string };
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** HMAC-SHA256 of the body's canonical JSON (key order does not matter). */
+export function requestHash(key: Secret<Buffer>, body: unknown): Buffer {
+  return createHmac('sha256', key.expose()).update(canonical(body)).digest();
+}
+
+export async function beginIdempotent(
+  db: Kysely<GatewayDatabase>,
+  input: { clientId: string; key: string; hash: Buffer; now: Date },
+): Promise<IdempotencyStart> {
+  const { clientId, key, hash, now } = input;
+  const expiresAt = new Date(now.getTime() + IDEMPOTENCY_TTL_MS);
+  const staleBefore = new Date(now.getTime() - IN_FLIGHT_TAKEOVER_MS);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const claimed = await sql<{ locked_at: Date }>`
+      insert into gateway.idempotency_keys as k (client_id, key, request_hash, state, locked_at, created_at, expires_at)
+      values (${clientId}, ${key}, ${hash}, 'in_flight', ${now}, ${now}, ${expiresAt})
+      on conflict (client_id, key) do update
+        set request_hash = excluded.request_hash, state = 'in_flight', response_status = null, response_body = null,
+            locked_at = excluded.locked_at, created_at = excluded.created_at, expires_at = excluded.expires_at
+        where k.expires_at <= ${now}
+           or (k.state = 'in_flight' and k.locked_at <= ${staleBefore} and k.request_hash = excluded.request_hash)
+      returning locked_at`.execute(db);
+    if (claimed.rows[0]) return { kind: 'started', lockedAt: claimed.rows[0].locked_at };
+    const row = await db.selectFrom('gateway.idempotency_keys')
+      .select(['request_hash', 'state', 'response_status', 'response_body'])
+      .where('client_id', '=', clientId).where('key', '=', key).executeTakeFirst();
+    if (!row) continue; // purged between the two statements: claim again
+    if (row.request_hash.length !== hash.length || !timingSafeEqual(row.request_hash, hash)) {
+      return { kind: 'conflict', detail: 'this Idempotency-Key was already used with a different request' };
+    }
+    if (row.state === 'in_flight') {
+      return { kind: 'conflict', detail: 'a request with this Idempotency-Key is still in progress; retry later' };
+    }
+    return { kind: 'replay', status: row.response_status!, body: row.response_body };
+  }
+  return { kind: 'conflict', detail: 'this Idempotency-Key is busy; retry later' };
+}
+
+/** Stores the response to replay; call it in the transaction that made the change. */
+export async function finishIdempotent(
+  db: Kysely<GatewayDatabase>,
+  input: { clientId: string; key: string; lockedAt: Date; status: number; body: unknown },
+): Promise<void> {
+  await db.updateTable('gateway.idempotency_keys')
+    .set({ state: 'done', response_status: input.status, response_body: JSON.stringify(input.body) })
+    .where('client_id', '=', input.clientId).where('key', '=', input.key)
+    .where('state', '=', 'in_flight').where('locked_at', '=', input.lockedAt)
+    .execute();
+}
+
+/** Frees a key whose request failed in a way worth retrying (5xx, rate limit). */
+export async function releaseIdempotent(db: Kysely<GatewayDatabase>, input: { clientId: string; key: string; lockedAt: Date }): Promise<void> {
+  await db.deleteFrom('gateway.idempotency_keys')
+    .where('client_id', '=', input.clientId).where('key', '=', input.key)
+    .where('state', '=', 'in_flight').where('locked_at', '=', input.lockedAt)
+    .execute();
+}
+
+export async function purgeExpiredIdempotencyKeys(db: Kysely<GatewayDatabase>, now: Date): Promise<number> {
+  const result = await db.deleteFrom('gateway.idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,42 @@
+// The payments capability on the public listener. Client calls sit in one encapsulated plugin
+// behind app.authenticate (SP-14: card operations need a logged-in client); the 3-D Secure page
+// sits in another without it (the browser holds the challenge capability, not a session).
+// A sweeper expires unconfirmed payments and drops idempotency keys past 24 hours.
+import type { FastifyInstance } from 'fastify';
+import { purgeExpiredIdempotencyKeys } from './idempotency.js';
+import { expirePayments } from './payments.confirm.js';
+import cardsRoutes from './cards.routes.js';
+import disputesRoutes from './disputes.routes.js';
+import paymentsRoutes from './payments.routes.js';
+import providersRoutes from './providers.routes.js';
+import threeDsRoutes from './three-ds.routes.js';
+import { strictValidatorCompiler } from './strict-validator.js';
+
+export default async function paymentsPlugin(app: FastifyInstance): Promise<void> {
+  await app.register(async (authenticated) => {
+    authenticated.setValidatorCompiler(strictValidatorCompiler);
+    authenticated.addHook('onRequest', authenticated.authenticate);
+    await authenticated.register(providersRoutes);
+    await authenticated.register(cardsRoutes);
+    await authenticated.register(paymentsRoutes);
+    await authenticated.register(disputesRoutes);
+  });
+  await app.register(async (acs) => {
+    acs.setValidatorCompiler(strictValidatorCompiler);
+    await acs.register(threeDsRoutes);
+  });
+
+  const { ctx } = app;
+  if (ctx.config.payments.sweepIntervalMs > 0) {
+    const sweep = async () => {
+      const now = ctx.clock.now();
+      await expirePayments(ctx, now);
+      await purgeExpiredIdempotencyKeys(ctx.db, now);
+    };
+    const timer = setInterval(() => {
+      sweep().catch((err) => app.log.warn({ err }, 'payments sweep failed; retried next interval'));
+    }, ctx.config.payments.sweepIntervalMs);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
+}

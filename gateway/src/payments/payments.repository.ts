@@ -1,0 +1,123 @@
+// SQL for payments (SP-14, SP-15.2, SP-18). Status changes are conditional UPDATEs on the
+// expected current status; the database trigger refuses any move the state machine forbids.
+import { sql, type Kysely } from 'kysely';
+import type { GatewayDatabase } from '../database.js';
+import type { PaymentStatus, ThreeDsResult } from './payments.table.js';
+
+export const OPEN_STATUSES = ['requires_confirmation', 'requires_action'] as const;
+
+export interface NewPayment {
+  id: string;
+  clientId: string;
+  providerId: string;
+  cardId: string;
+  cardSource: 'entered' | 'saved';
+  amount: number;
+  currency: string;
+  params: Record<string, string>;
+  now: Date;
+  expiresAt: Date;
+}
+
+export async function insertPayment(db: Kysely<GatewayDatabase>, p: NewPayment): Promise<void> {
+  await db.insertInto('gateway.payments').values({
+    id: p.id,
+    client_id: p.clientId,
+    provider_id: p.providerId,
+    card_id: p.cardId,
+    card_source: p.cardSource,
+    amount: p.amount,
+    currency: p.currency,
+    params: JSON.stringify(p.params),
+    status: 'requires_confirmation',
+    authorization_id: null,
+    decline_reason: null,
+    three_ds_result: null,
+    three_ds_enrolled: null,
+    challenge_ref: null,
+    created_at: p.now,
+    updated_at: p.now,
+    expires_at: p.expiresAt,
+  }).execute();
+}
+
+function paymentView(db: Kysely<GatewayDatabase>) {
+  return db.selectFrom('gateway.payments as p')
+    .innerJoin('gateway.providers as pr', 'pr.id', 'p.provider_id')
+    .innerJoin('gateway.cards as c', 'c.id', 'p.card_id')
+    .select([
+      'p.id', 'p.client_id', 'p.status', 'p.amount', 'p.currency', 'p.params', 'p.provider_id', 'pr.name as provider_name',
+      'p.card_id', 'p.card_source', 'c.brand', 'c.last4', 'c.status as card_status', 'p.authorization_id', 'p.decline_reason',
+      'p.three_ds_result', 'p.three_ds_enrolled', 'p.challenge_ref', 'p.refunded_amount', 'p.created_at', 'p.updated_at', 'p.expires_at',
+    ]);
+}
+
+export type PaymentRow = NonNullable<Awaited<ReturnType<typeof findPayment>>>;
+
+export async function findPayment(db: Kysely<GatewayDatabase>, id: string, clientId?: string) {
+  let q = paymentView(db).where('p.id', '=', id);
+  if (clientId !== undefined) q = q.where('p.client_id', '=', clientId);
+  return q.executeTakeFirst();
+}
+
+/** The payment row under a row lock (the caller holds a transaction). */
+export async function lockPayment(trx: Kysely<GatewayDatabase>, id: string, clientId?: string) {
+  let q = paymentView(trx).where('p.id', '=', id);
+  if (clientId !== undefined) q = q.where('p.client_id', '=', clientId);
+  return q.forUpdate('p').executeTakeFirst();
+}
+
+export async function findPaymentByChallengeRef(db: Kysely<GatewayDatabase>, ref: string) {
+  return paymentView(db).where('p.challenge_ref', '=', ref).executeTakeFirst();
+}
+
+export async function listClientPayments(db: Kysely<GatewayDatabase>, clientId: string, limit: number, before?: string) {
+  let q = paymentView(db).where('p.client_id', '=', clientId);
+  if (before) q = q.where('p.id', '<', before);
+  return q.orderBy('p.id', 'desc').limit(limit).execute();
+}
+
+/** Moves one payment from `from` to `to`; false when it was no longer in `from`. */
+export async function moveStatus(
+  db: Kysely<GatewayDatabase>,
+  id: string,
+  from: PaymentStatus,
+  to: PaymentStatus,
+  now: Date,
+  fields: {
+    authorizationId?: string; declineReason?: string | null; challengeRef?: string | null; expiresAt?: Date;
+    threeDS?: { result: ThreeDsResult | null; enrolled: boolean };
+  } = {},
+): Promise<boolean> {
+  const result = await db.updateTable('gateway.payments')
+    .set({
+      status: to,
+      updated_at: now,
+      ...(fields.authorizationId !== undefined ? { authorization_id: fields.authorizationId } : {}),
+      ...(fields.declineReason !== undefined ? { decline_reason: fields.declineReason } : {}),
+      ...(fields.challengeRef !== undefined ? { challenge_ref: fields.challengeRef } : {}),
+      ...(fields.expiresAt !== undefined ? { expires_at: fields.expiresAt } : {}),
+      ...(fields.threeDS ? { three_ds_result: fields.threeDS.result, three_ds_enrolled: fields.threeDS.enrolled } : {}),
+    })
+    .where('id', '=', id).where('status', '=', from)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Expires open payments whose 15-minute window has passed (one, or all); returns them. */
+export async function expireDuePayments(db: Kysely<GatewayDatabase>, now: Date, id?: string) {
+  const result = await sql<{ id: string; client_id: string }>`
+    update gateway.payments set status = 'expired', updated_at = ${now}
+    where status in ('requires_confirmation', 'requires_action') and expires_at <= ${now}
+      ${id === undefined ? sql`` : sql`and id = ${id}`}
+    returning id, client_id`.execute(db);
+  return result.rows;
+}
+
+export async function addRefunded(db: Kysely<GatewayDatabase>, id: string, amount: number, now: Date): Promise<void> {
+  await sql`update gateway.payments
+            set refunded_amount = refunded_amount + ${amount},
+                status = case when refunded_amount + ${amount} = amount then 'refunded' else 'partially_refunded' end,
+                updated_at = ${now}
+            where id = ${id}`.execute(db);
+}

@@ -1,0 +1,85 @@
+// Payment calls of the public listener (design.md): create (with Idempotency-Key), confirm with
+// the code, read one, list. Thin: the rules live in payments.service.ts / payments.confirm.ts.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { DomainError, Problem, problemBody } from '../errors.js';
+import { beginIdempotent, finishIdempotent, releaseIdempotent, requestHash } from './idempotency.js';
+import { confirmPayment, currentPayment } from './payments.confirm.js';
+import { listClientPayments } from './payments.repository.js';
+import {
+  ConfirmBody, CreatePaymentBody, IdempotencyHeaders, ListQuery, PaymentList, PaymentParams, PaymentView,
+} from './payments.schema.js';
+import { createPayment } from './payments.service.js';
+import { toView } from './payments.view.js';
+
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem };
+
+// Refusals that a retry with the same key cannot change are replayed; transient ones free the key.
+function replayable(err: unknown): err is DomainError {
+  return err instanceof DomainError && err.status >= 400 && err.status < 500 && err.status !== 409 && err.status !== 429
+    && err.code !== 'unauthorized';
+}
+
+const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/payments', {
+    schema: { body: CreatePaymentBody, headers: IdempotencyHeaders, response: { 201: PaymentView, ...errors } },
+  }, async (request, reply) => {
+    const { ctx } = app;
+    const payer = { id: request.client.id, phone: request.client.phone };
+    const key = request.headers['idempotency-key'];
+    if (key === undefined) return reply.code(201).send(await createPayment(ctx, request, payer, request.body));
+
+    const hash = requestHash(ctx.config.payments.idempotencyHmacKey, request.body);
+    const started = await beginIdempotent(ctx.db, { clientId: payer.id, key, hash, now: ctx.clock.now() });
+    if (started.kind === 'conflict') throw new DomainError('idempotency_conflict', started.detail);
+    if (started.kind === 'replay') {
+      reply.header('idempotent-replayed', 'true');
+      // The stored body is what this route answered the first time, so it fits the schema.
+      if (started.status >= 400) return reply.code(started.status).type('application/problem+json').send(started.body as ReturnType<typeof problemBody>);
+      return reply.code(started.status).send(started.body as PaymentView);
+    }
+    const slot = { clientId: payer.id, key, lockedAt: started.lockedAt };
+    try {
+      const view = await createPayment(ctx, request, payer, request.body, (trx, created) =>
+        finishIdempotent(trx, { ...slot, status: 201, body: created }));
+      return reply.code(201).send(view);
+    } catch (err) {
+      if (replayable(err)) {
+        await finishIdempotent(ctx.db, { ...slot, status: err.status, body: problemBody(err.code, err.message) });
+      } else {
+        await releaseIdempotent(ctx.db, slot);
+      }
+      throw err;
+    }
+  });
+
+  app.post('/v1/payments/:id/confirm', {
+    schema: { params: PaymentParams, body: ConfirmBody, response: { 200: PaymentView, ...errors } },
+  }, async (request) => confirmPayment(app.ctx, request, { id: request.client.id, phone: request.client.phone }, {
+    paymentId: request.params.id,
+    code: request.body.code,
+    ...(request.body.cvv !== undefined ? { cvv: request.body.cvv } : {}),
+  }));
+
+  app.get('/v1/payments/:id', {
+    schema: { params: PaymentParams, response: { 200: PaymentView, ...errors } },
+  }, async (request) => {
+    const row = await currentPayment(app.ctx, request.params.id, request.client.id);
+    if (!row) throw new DomainError('not_found', 'no such payment');
+    return toView(row);
+  });
+
+  app.get('/v1/payments', {
+    schema: { querystring: ListQuery, response: { 200: PaymentList, ...errors } },
+  }, async (request) => {
+    const limit = request.query.limit ?? 20;
+    const rows = await listClientPayments(app.ctx.db, request.client.id, limit, request.query.before);
+    const now = app.ctx.clock.now().getTime();
+    // Open payments past their window read as expired; the sweeper or the next touch records it.
+    const data = rows.map((r) => toView((r.status === 'requires_confirmation' || r.status === 'requires_action') && r.expires_at.getTime() <= now
+      ? { ...r, status: 'expired' } : r));
+    return { data, nextBefore: rows.length === limit ? rows[rows.length - 1]!.id : null };
+  });
+};
+
+export default paymentsRoutes;

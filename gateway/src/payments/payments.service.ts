@@ -1,0 +1,145 @@
+// Starting a payment (SP-14, SP-15). Order matters: bad input, then the vault's verdict on the
+// card (a foreign or unknown BIN is refused before anything is stored, SP-15.1), then ONE
+// transaction that saves the card, claims it for the Almaty month (SP-15.3), creates the payment
+// and sends the code bound to it (SP-15.2, SP-12). A refusal inside that transaction rolls all of
+// it back, the card's month claim included.
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { uuidv7 } from '../../../lib/uuidv7.js';
+import { Secret } from '../../../lib/secret.js';
+import { recordAudit } from '../audit/record.js';
+import type { GatewayContext } from '../context.js';
+import type { GatewayDatabase } from '../database.js';
+import { DomainError } from '../errors.js';
+import { issueOtp } from '../identity/otp.service.js';
+import { claimCardForMonth } from './card-limit.js';
+import { findClientCard, saveEnteredCard } from './cards.repository.js';
+import { findPayment, insertPayment } from './payments.repository.js';
+import type { CreatePaymentBody, PaymentView } from './payments.schema.js';
+import { formatMoney, toView } from './payments.view.js';
+import { validatePaymentTarget, type Provider } from './providers.service.js';
+import { tokenize, type TokenizedCard } from './vault-api.js';
+
+export const PAYMENT_WINDOW_MS = 15 * 60_000;
+
+export interface Payer {
+  id: string;
+  phone: string;
+}
+
+type CardPlan =
+  | { source: 'entered'; card: TokenizedCard }
+  | { source: 'saved'; cardId: string; fingerprint: string; last4: string };
+
+/** The SMS names what the code approves (SP-15.2); the code is its only 6-digit number. */
+export function paymentSms(code: string, amount: { value: number; currency: string }, provider: Provider, last4: string): string {
+  return `${code} is your code to pay ${formatMoney(amount.value, amount.currency)} to ${provider.name} with card *${last4}. `
+    + 'Valid 15 minutes. Never share it, not even with the bank.';
+}
+
+function notExpired(expMonth: number, expYear: number, now: Date): boolean {
+  return expYear > now.getUTCFullYear() || (expYear === now.getUTCFullYear() && expMonth >= now.getUTCMonth() + 1);
+}
+
+async function refused(ctx: GatewayContext, request: FastifyRequest, payer: Payer, reason: string, targets: { cardId?: string } = {}) {
+  await recordAudit(ctx.db, ctx.clock, request, {
+    actor: { type: 'client', id: payer.id },
+    action: 'payment.create',
+    outcome: 'refused',
+    targets: { clientId: payer.id, ...targets },
+    details: { reason },
+  });
+}
+
+async function planCard(ctx: GatewayContext, request: FastifyRequest, payer: Payer, card: CreatePaymentBody['card']): Promise<CardPlan> {
+  const entered = card.number !== undefined || card.expMonth !== undefined || card.expYear !== undefined || card.cvv !== undefined;
+  if (card.cardId !== undefined) {
+    if (entered) throw new DomainError('validation_failed', 'give either card.cardId or the card\'s number, expiry and CVV, not both');
+    const saved = await findClientCard(ctx.db, payer.id, card.cardId);
+    // Another client's card is "not found", never "forbidden": its existence is not revealed.
+    if (!saved) throw new DomainError('not_found', 'no such saved card');
+    if (saved.status === 'blocked') {
+      await refused(ctx, request, payer, 'card_blocked', { cardId: saved.id });
+      throw new DomainError('card_blocked', 'this card was reported lost and is blocked');
+    }
+    if (!notExpired(saved.exp_month, saved.exp_year, ctx.clock.now())) throw new DomainError('card_expired', 'the card has expired');
+    return { source: 'saved', cardId: saved.id, fingerprint: saved.fingerprint, last4: saved.last4 };
+  }
+  if (card.number === undefined || card.expMonth === undefined || card.expYear === undefined || card.cvv === undefined) {
+    throw new DomainError('validation_failed', 'a new card needs number, expMonth, expYear and cvv');
+  }
+  try {
+    const tokenized = await tokenize(ctx.vault, {
+      number: new Secret(card.number), expMonth: card.expMonth, expYear: card.expYear, cvv: new Secret(card.cvv),
+    }, payer.id);
+    return { source: 'entered', card: tokenized };
+  } catch (err) {
+    if (err instanceof DomainError && err.status < 500) await refused(ctx, request, payer, err.code);
+    throw err;
+  }
+}
+
+export async function createPayment(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  payer: Payer,
+  body: CreatePaymentBody,
+  inTransaction: (trx: Kysely<GatewayDatabase>, view: PaymentView) => Promise<void> = async () => undefined,
+): Promise<PaymentView> {
+  const provider = await validatePaymentTarget(ctx.db, body);
+  const plan = await planCard(ctx, request, payer, body.card);
+  const now = ctx.clock.now();
+  const paymentId = uuidv7(now);
+  const actor = { type: 'client' as const, id: payer.id };
+  try {
+    return await ctx.db.transaction().execute(async (trx) => {
+      let cardId: string;
+      let last4: string;
+      let fingerprint: string;
+      if (plan.source === 'entered') {
+        const saved = await saveEnteredCard(trx, payer.id, plan.card, now);
+        if (saved.status === 'blocked') throw new DomainError('card_blocked', 'this card was reported lost and is blocked');
+        ({ id: cardId, last4 } = saved);
+        fingerprint = plan.card.fingerprint;
+        if (saved.inserted) {
+          await recordAudit(trx, ctx.clock, request, {
+            actor, action: 'card.saved', outcome: 'success',
+            targets: { clientId: payer.id, cardId, fingerprintPrefix: fingerprint.slice(0, 12) },
+            details: { brand: plan.card.brand, bin6: plan.card.bin6, last4, issuerCountry: plan.card.issuerCountry },
+          });
+        }
+      } else {
+        ({ cardId, last4, fingerprint } = plan);
+      }
+      if (!(await claimCardForMonth(trx, payer.id, fingerprint, now))) {
+        throw new DomainError('card_limit_reached', 'at most 3 different cards can be used in one calendar month (SP-15.3)');
+      }
+      await insertPayment(trx, {
+        id: paymentId, clientId: payer.id, providerId: provider.id, cardId, cardSource: plan.source,
+        amount: body.amount.value, currency: body.amount.currency, params: body.params as Record<string, string>,
+        now, expiresAt: new Date(now.getTime() + PAYMENT_WINDOW_MS),
+      });
+      await recordAudit(trx, ctx.clock, request, {
+        actor, action: 'payment.created', outcome: 'success',
+        targets: { clientId: payer.id, paymentId, cardId },
+        details: { providerId: provider.id, amount: body.amount.value, currency: body.amount.currency, cardSource: plan.source },
+      });
+      const otp = await issueOtp(trx, ctx, {
+        purpose: 'payment', subjectId: paymentId, phone: payer.phone, ip: request.ip,
+        message: (code) => paymentSms(code, body.amount, provider, last4),
+      });
+      await recordAudit(trx, ctx.clock, request, {
+        actor, action: 'payment.code_sent', outcome: 'success',
+        targets: { clientId: payer.id, paymentId }, details: { otpId: otp.otpId },
+      });
+      const view = toView((await findPayment(trx, paymentId))!);
+      await inTransaction(trx, view);
+      return view;
+    });
+  } catch (err) {
+    if (err instanceof DomainError && (err.code === 'card_limit_reached' || err.code === 'card_blocked')) {
+      await refused(ctx, request, payer, err.code);
+    }
+    throw err;
+  }
+}

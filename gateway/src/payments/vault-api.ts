@@ -1,0 +1,126 @@
+// Typed calls to the vault's API (contracts.md B) over ctx.vault (mutual TLS, SP-4). The vault's
+// problem codes become the gateway's contract codes here, and a vault that cannot be reached
+// (or answers 5xx) becomes 503 vault_unavailable. A PAN or CVV passes through these functions
+// inside one request and is never kept, logged or echoed (SP-16).
+import { VaultUnavailable, type VaultClient } from '../../../lib/vault-client.js';
+import type { Secret } from '../../../lib/secret.js';
+import { DomainError, type ErrorCode } from '../errors.js';
+import type { ThreeDsResult } from './payments.table.js';
+
+export interface Money {
+  value: number;
+  currency: string;
+}
+
+export interface TokenizedCard {
+  token: string;
+  fingerprint: string;
+  brand: string;
+  bin6: string;
+  last4: string;
+  issuerCountry: string;
+  expMonth: number;
+  expYear: number;
+}
+
+export interface AuthorizationResult {
+  authorizationId: string;
+  outcome: 'approved' | 'declined' | 'challenge_required';
+  declineReason?: string;
+  challenge?: { ref: string };
+  threeDS: { enrolled: boolean; result: ThreeDsResult | null };
+}
+
+export interface Challenge {
+  ref: string;
+  status: 'pending' | 'passed' | 'failed';
+  amount: Money;
+  merchant: string;
+  last4: string;
+}
+
+// The vault codes a client may see as they are; anything else it refuses is our own fault.
+const PASSED_THROUGH: Partial<Record<string, ErrorCode>> = {
+  card_invalid: 'card_invalid',
+  card_expired: 'card_expired',
+  card_not_kz: 'card_not_kz',
+  cvv_unavailable: 'cvv_required',
+};
+
+const DETAILS: Partial<Record<ErrorCode, string>> = {
+  card_invalid: 'the card number, expiry or CVV is not valid',
+  card_expired: 'the card has expired',
+  card_not_kz: 'only cards issued in Kazakhstan are accepted (SP-15.1)',
+  cvv_required: 'enter the card\'s CVV to confirm this payment',
+};
+
+export class VaultRefusal extends Error {
+  constructor(readonly status: number, readonly code: string) {
+    super(`vault refused the call: ${status} ${code}`);
+    this.name = 'VaultRefusal';
+  }
+}
+
+async function call<T>(vault: VaultClient, method: 'GET' | 'POST', path: string, body: unknown, ok: number): Promise<T> {
+  let res;
+  try {
+    res = await vault.call<T & { code?: string }>(method, path, body);
+  } catch (err) {
+    if (err instanceof VaultUnavailable) throw new DomainError('vault_unavailable', 'the card vault is unavailable; try again shortly', { 'retry-after': '5' });
+    throw err;
+  }
+  if (res.status === ok) return res.body;
+  const code = typeof res.body?.code === 'string' ? res.body.code : 'unknown';
+  throw new VaultRefusal(res.status, code);
+}
+
+/** Maps a refusal the client caused to its contract code; other refusals stay internal errors. */
+export function clientFacing(err: unknown): never {
+  if (err instanceof VaultRefusal) {
+    const code = PASSED_THROUGH[err.code];
+    if (code) throw new DomainError(code, DETAILS[code] ?? code);
+  }
+  throw err;
+}
+
+export interface CardInput {
+  number: Secret<string>;
+  expMonth: number;
+  expYear: number;
+  cvv: Secret<string>;
+}
+
+export async function tokenize(vault: VaultClient, card: CardInput, clientRef: string): Promise<TokenizedCard> {
+  return call<TokenizedCard>(vault, 'POST', '/v1/tokens', {
+    pan: card.number.expose(),
+    expMonth: card.expMonth,
+    expYear: card.expYear,
+    cvv: card.cvv.expose(),
+    clientRef,
+  }, 201).catch(clientFacing);
+}
+
+export async function authorize(vault: VaultClient, input: {
+  token: string; clientRef: string; cvv?: Secret<string>; amount: Money; merchant: string; paymentRef: string;
+}): Promise<AuthorizationResult> {
+  return call<AuthorizationResult>(vault, 'POST', '/v1/authorizations', {
+    token: input.token,
+    clientRef: input.clientRef,
+    ...(input.cvv ? { cvv: input.cvv.expose() } : {}),
+    amount: input.amount,
+    merchant: input.merchant,
+    paymentRef: input.paymentRef,
+  }, 200);
+}
+
+export async function getChallenge(vault: VaultClient, ref: string): Promise<Challenge> {
+  return call<Challenge>(vault, 'GET', `/v1/challenges/${encodeURIComponent(ref)}`, undefined, 200);
+}
+
+export async function completeChallenge(vault: VaultClient, ref: string, result: 'pass' | 'fail'): Promise<AuthorizationResult> {
+  return call<AuthorizationResult>(vault, 'POST', `/v1/challenges/${encodeURIComponent(ref)}/complete`, { result }, 200);
+}
+
+export async function refund(vault: VaultClient, input: { authorizationId: string; amount: Money; refundRef: string }): Promise<{ refundId: string; status: 'succeeded' }> {
+  return call(vault, 'POST', '/v1/refunds', input, 201);
+}

@@ -1,0 +1,89 @@
+import t from 'tap';
+import { auditEvents, lastSmsCode, sentSms } from '../../../test/support/clients.js';
+import { CARDS, confirm, create, entered, newClient, paymentBody, paymentsWorld, relogin } from './world.js';
+
+const { gw, vault, clock } = await paymentsWorld(t);
+
+async function authorizations(paymentId: string): Promise<number> {
+  const rows = await vault.db.selectFrom('vault.authorizations').select('id').where('payment_ref', '=', paymentId).execute();
+  return rows.length;
+}
+
+t.test('SP-15.2: every card payment sends a code naming the amount, the provider and the card\'s last 4', async (t) => {
+  const c = await newClient(gw);
+  const res = await create(gw, c, paymentBody(entered(CARDS.mastercard), { amount: { value: 12_345_678, currency: 'KZT' }, providerId: 'alseco', params: { account: '123456789', period: '2026-11' } }));
+  t.equal(res.statusCode, 201);
+  t.equal(res.json().status, 'requires_confirmation');
+  const sms = (await sentSms(gw)).filter((m) => m.to === c.phone).pop()!;
+  t.match(sms.text, '123,456.78 KZT', 'the amount');
+  t.match(sms.text, 'Alseco utilities', 'the provider');
+  t.match(sms.text, '*0017', 'the card\'s last 4');
+  t.equal(sms.text.match(/\b\d{6}\b/g)?.length, 1, 'the code is the only 6-digit number');
+  t.equal((await auditEvents(gw, 'payment.code_sent')).filter((e) => e.targets.paymentId === res.json().id).length, 1, 'SP-21: code sent audited');
+});
+
+t.test('SP-15.2: a wrong code, or another payment\'s code, does not confirm; 3 wrong codes end it', async (t) => {
+  const c = await newClient(gw);
+  const a = (await create(gw, c, paymentBody(entered(CARDS.frictionless)))).json();
+  const codeA = await lastSmsCode(gw, c.phone);
+  const b = (await create(gw, c, paymentBody(entered(CARDS.frictionless), { amount: { value: 200_000, currency: 'KZT' } }))).json();
+  const codeB = await lastSmsCode(gw, c.phone);
+
+  const crossed = await confirm(gw, c, b.id, codeA === codeB ? '000000' : codeA);
+  t.equal(crossed.statusCode, 400);
+  t.equal(crossed.json().code, 'otp_invalid', 'payment A\'s code does not confirm payment B');
+  const wrong = codeB === '111111' ? '222222' : '111111';
+  t.equal((await confirm(gw, c, b.id, wrong)).json().code, 'otp_invalid');
+  t.equal((await confirm(gw, c, b.id, wrong)).json().code, 'otp_attempts_exceeded', 'the third wrong code uses up the attempts');
+  const late = await confirm(gw, c, b.id, codeB);
+  t.equal(late.json().code, 'otp_attempts_exceeded', 'after 3 wrong codes even the right one is refused');
+  t.equal(await authorizations(b.id), 0, 'nothing was authorized');
+
+  const ok = await confirm(gw, c, a.id, codeA);
+  t.equal(ok.statusCode, 200);
+  t.equal(ok.json().status, 'succeeded', 'payment A still confirms with its own code');
+});
+
+t.test('SP-15.2 / SP-9: an unconfirmed payment expires after 15 minutes', async (t) => {
+  let c = await newClient(gw);
+  const p = (await create(gw, c, paymentBody(entered(CARDS.frictionless)))).json();
+  const code = await lastSmsCode(gw, c.phone);
+  t.equal(new Date(p.expiresAt).getTime() - clock.now().getTime(), 15 * 60_000);
+  clock.advance(15 * 60_000);
+  c = await relogin(gw, c); // the session idled out too
+  const res = await confirm(gw, c, p.id, code);
+  t.equal(res.statusCode, 409);
+  t.equal(res.json().code, 'payment_expired');
+  const read = await gw.app.inject({ method: 'GET', url: `/v1/payments/${p.id}`, headers: c.auth });
+  t.equal(read.json().status, 'expired');
+  t.equal(await authorizations(p.id), 0);
+  t.equal((await auditEvents(gw, 'payment.expired')).filter((e) => e.targets.paymentId === p.id).length, 1);
+});
+
+t.test('SP-15.2: a double confirm (sequential or concurrent) authorizes once', async (t) => {
+  const c = await newClient(gw);
+  const p = (await create(gw, c, paymentBody(entered(CARDS.mastercard)))).json();
+  const code = await lastSmsCode(gw, c.phone);
+  const [one, two] = await Promise.all([confirm(gw, c, p.id, code), confirm(gw, c, p.id, code)]);
+  t.same([one.statusCode, two.statusCode], [200, 200], 'both clicks get the payment');
+  t.same([one.json().status, two.json().status], ['succeeded', 'succeeded']);
+  const again = await confirm(gw, c, p.id, code);
+  t.equal(again.json().status, 'succeeded', 'a retried confirm replays the result');
+  t.equal(await authorizations(p.id), 1, 'the vault authorized exactly once');
+  t.equal((await auditEvents(gw, 'payment.authorized')).filter((e) => e.targets.paymentId === p.id).length, 1);
+});
+
+t.test('SP-15.2: when the vault is down nothing changes: the payment still waits and the code is unspent', async (t) => {
+  const c = await newClient(gw);
+  const p = (await create(gw, c, paymentBody(entered(CARDS.frictionless)))).json();
+  const code = await lastSmsCode(gw, c.phone);
+  await vault.stop(); // last test of the file: the vault stays down
+  const down = await confirm(gw, c, p.id, code);
+  t.equal(down.statusCode, 503);
+  t.equal(down.json().code, 'vault_unavailable');
+  t.equal(down.headers['retry-after'], '5');
+  const row = await gw.db.selectFrom('gateway.payments').select('status').where('id', '=', p.id).executeTakeFirstOrThrow();
+  t.equal(row.status, 'requires_confirmation', 'the confirm rolled back whole');
+  const otp = await gw.db.selectFrom('gateway.otps').select(['used_at', 'attempts']).where('subject_id', '=', p.id).executeTakeFirstOrThrow();
+  t.equal(otp.used_at, null, 'the code can be used again once the vault is back');
+});

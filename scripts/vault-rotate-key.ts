@@ -1,0 +1,84 @@
+// `npm run vault:rotate-key` — KEK rotation for the file key provider (PCI DSS 3.6.1.2, 3.7.4).
+//   (no flag)         add a new KEK version, make it active, re-wrap every card online
+//   --resume          re-wrap whatever is not yet under the active version (after an interruption)
+//   --retire <v>      drop version v from the key file; refused while any card still names it
+//   --status          how many cards each version wraps
+// Running vaults pick up the changed key file within a second; new cards then use the new
+// version. With a KMS/HSM provider the new version is made in the KMS and --resume re-wraps.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { loadOrExit } from '../lib/config.js';
+import { createDb, createPool, migrateToLatest } from '../lib/db.js';
+import { systemClock } from '../lib/clock.js';
+import { loadVaultConfig } from '../vault/src/config.js';
+import { addKekVersion, FileKeyProvider, KeyError, removeKekVersion } from '../vault/src/crypto/key-provider.js';
+import { recordsPerVersion, rewrapAll } from '../vault/src/rotation.js';
+import { recordVaultAudit } from '../vault/src/audit.js';
+import type { VaultDatabase } from '../vault/src/storage/database.js';
+
+const RELOAD_GRACE_MS = 2_500; // > FileKeyProvider's 1 s reload check, so every vault wraps under the new version
+const operator = { identity: `operator:${process.env.USER ?? 'unknown'}` };
+
+const config = loadOrExit(() => loadVaultConfig(process.env));
+const db = createDb<VaultDatabase>(createPool(config.databaseUrl, { max: 2, applicationName: 'vault-rotate-key' }));
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const args = process.argv.slice(2);
+
+async function status(): Promise<void> {
+  const counts = await recordsPerVersion(db);
+  const keys = new FileKeyProvider(config.kekFile);
+  say(`active KEK version: ${keys.activeVersion()}`);
+  for (const [version, n] of [...counts].sort((a, b) => a[0] - b[0])) say(`  version ${version}: ${n} card(s)`);
+}
+
+async function rewrap(): Promise<void> {
+  const keys = new FileKeyProvider(config.kekFile);
+  const n = await rewrapAll(db, keys, systemClock, operator, { batchSize: config.rewrapBatchSize, onBatch: (total) => say(`  re-wrapped ${total}`) });
+  say(`re-wrapped ${n} card(s) under version ${keys.activeVersion()}`);
+}
+
+async function main(): Promise<number> {
+  await migrateToLatest(db, 'vault', fileURLToPath(new URL('../vault/src/migrations', import.meta.url)));
+  if (args[0] === '--status') {
+    await status();
+  } else if (args[0] === '--resume') {
+    await rewrap();
+    await status();
+  } else if (args[0] === '--retire') {
+    const version = Number(args[1]);
+    if (!Number.isInteger(version) || version < 1) throw new KeyError('--retire needs a version number');
+    const left = (await recordsPerVersion(db)).get(version) ?? 0;
+    if (left > 0) {
+      say(`refused: ${left} card(s) still use KEK version ${version}; run with --resume first`);
+      return 1;
+    }
+    removeKekVersion(config.kekFile, version);
+    await recordVaultAudit(db, systemClock, operator, { action: 'vault.key.retire', outcome: 'success', targets: { keyVersion: version } });
+    say(`KEK version ${version} retired from ${config.kekFile}`);
+  } else if (args.length === 0) {
+    const version = addKekVersion(config.kekFile);
+    await recordVaultAudit(db, systemClock, operator, { action: 'vault.key.rotate', outcome: 'success', targets: { keyVersion: version } });
+    say(`added KEK version ${version} to ${config.kekFile}; waiting for running vaults to load it`);
+    await sleep(RELOAD_GRACE_MS);
+    await rewrap();
+    // Cards written by a vault in the instant before it reloaded the file: one more pass.
+    await sleep(RELOAD_GRACE_MS);
+    await rewrap();
+    await status();
+    say('retire an old version with: npm run vault:rotate-key -- --retire <version>');
+  } else {
+    say('usage: vault:rotate-key [--status | --resume | --retire <version>]');
+    return 2;
+  }
+  return 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  process.stderr.write(`vault:rotate-key failed: ${(err as Error).message}\n`);
+} finally {
+  await db.destroy();
+}
+process.exit(code);

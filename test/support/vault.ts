@@ -1,0 +1,133 @@
+// The real vault app in-process on a real mutual-TLS listener (127.0.0.1, random port), with its
+// own fresh database unless given one, and its own test keys. `client` is the gateway's real vault
+// client with the gateway certificate: pass it as buildTestGateway(t, { vault: client }).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Queue } from 'bullmq';
+import type { Kysely } from 'kysely';
+import { ManualClock, type Clock } from '../../lib/clock.js';
+import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
+import { createLogger, type Logger } from '../../lib/logger.js';
+import { mutualTlsServerOptions } from '../../lib/mtls.js';
+import { createRedis } from '../../lib/redis.js';
+import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
+import { createVaultClient, type VaultClient } from '../../lib/vault-client.js';
+import { loadVaultConfig } from '../../vault/src/config.js';
+import { auditRefusedHandshakes, vaultApp, VAULT_FASTIFY_OPTIONS } from '../../vault/src/app.js';
+import { createVaultContext, type VaultContext } from '../../vault/src/context.js';
+import type { VaultDatabase } from '../../vault/src/storage/database.js';
+import { freshDatabaseUrl } from './database.js';
+import { pkiFile, testDataDir } from './pki.js';
+import { TEST_REDIS_URL, uniqueName } from './redis.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface TestVaultOptions {
+  /** Use this database (e.g. the gateway test's); the vault migrations are applied to it. */
+  databaseUrl?: string;
+  clock?: Clock;
+  /** Extra vault settings (VAULT_CARD_BRANDS …). */
+  env?: Record<string, string>;
+  /** Publish vault.audit_outbox to a unique BullMQ queue, as the real process does. */
+  relay?: boolean;
+  /** A pino destination to capture the vault's log lines (e.g. to scan them for card data). */
+  logStream?: { write(line: string): void };
+}
+
+export interface TestVault {
+  url: string;
+  client: VaultClient;
+  ctx: VaultContext;
+  db: Kysely<VaultDatabase>;
+  clock: Clock;
+  databaseUrl: string;
+  /** The settings this vault runs with: pass them back (with databaseUrl) to "restart" it. */
+  env: Record<string, string>;
+  kekFile: string;
+  auditQueue: string;
+  stop(): Promise<void>;
+}
+
+const MIGRATIONS = fileURLToPath(new URL('../../vault/src/migrations', import.meta.url));
+
+/** A fresh KEK file and fingerprint key for one test vault (deleted at teardown). */
+function testKeys(t: Teardown): { dir: string; kekFile: string; fingerprintFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'pgw-vault-keys-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const kekFile = join(dir, 'vault-kek.json');
+  const fingerprintFile = join(dir, 'vault-fingerprint.key');
+  writeFileSync(kekFile, JSON.stringify({ active: 1, keys: { 1: randomBytes(32).toString('base64') } }), { mode: 0o600 });
+  writeFileSync(fingerprintFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return { dir, kekFile, fingerprintFile };
+}
+
+export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): Promise<TestVault> {
+  const databaseUrl = opts.databaseUrl ?? await freshDatabaseUrl(t);
+  const keys = testKeys(t);
+  const auditQueue = uniqueName('vault-audit');
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: opts.logStream ? 'info' : 'silent',
+    DATA_DIR: testDataDir(),
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    AUDIT_QUEUE: auditQueue,
+    VAULT_PORT: '0',
+    VAULT_KEK_FILE: keys.kekFile,
+    VAULT_FINGERPRINT_KEY_FILE: keys.fingerprintFile,
+    ...opts.env,
+  };
+  const config = loadVaultConfig(env);
+  const db = createDb<VaultDatabase>(createPool(databaseUrl, { max: 10, applicationName: 'test-vault' }));
+  await migrateToLatest(db, 'vault', MIGRATIONS);
+  const clock = opts.clock ?? new ManualClock();
+  const ctx = createVaultContext(config, db, clock);
+
+  const log: Logger = createLogger('vault', config.logLevel, opts.logStream);
+  const app = Fastify({
+    ...VAULT_FASTIFY_OPTIONS,
+    loggerInstance: log,
+    https: mutualTlsServerOptions({ cert: pkiFile('vault.crt'), key: pkiFile('vault.key'), ca: pkiFile('ca.crt') }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  auditRefusedHandshakes(app.server, ctx, log);
+  await app.register(vaultApp, { ctx });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `https://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const client = createVaultClient({
+    url: new URL(url), ca: pkiFile('ca.crt'), cert: pkiFile('gateway.crt'), key: pkiFile('gateway.key'),
+    timeoutMs: 10_000, connections: 16,
+  });
+
+  let stopRelay: (() => Promise<void>) | undefined;
+  if (opts.relay) {
+    const connection = createRedis(TEST_REDIS_URL, { forWorker: true });
+    const queue = new Queue<AuditJob>(auditQueue, { connection });
+    const relay = startOutboxRelay({ db, source: 'vault', queue, log, intervalMs: 50 });
+    stopRelay = async () => {
+      await relay.stop();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await connection.quit();
+    };
+  }
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await client.close();
+    await app.close();
+    await stopRelay?.();
+    ctx.cvv.clear();
+    await db.destroy();
+  };
+  t.teardown(stop);
+  return { url, client, ctx, db, clock, databaseUrl, env, kekFile: config.kekFile, auditQueue, stop };
+}

@@ -1,0 +1,109 @@
+// Authorize-and-forward (SP-16, SP-18): the vault decrypts the card in memory, hands it with the
+// CVV to the processor, and returns only the outcome and the 3-D Secure result. Idempotent on
+// paymentRef: the reference is claimed (unique row) before the processor is called, in the same
+// transaction that records the outcome, so a repeat or a racing duplicate gets the first result
+// and the card is never authorized twice; if anything fails the claim rolls back with it. The CVV
+// is wiped after the attempt, whatever happened. Four round trips: begin, find+claim, record, commit.
+import { randomBytes } from 'node:crypto';
+import { uuidv7 } from '../../lib/uuidv7.js';
+import { cvvValid, isExpired } from './card-number.js';
+import { openCard } from './crypto/envelope.js';
+import { fingerprintPrefix, recordVaultAudit, vaultAuditEvent, type Caller } from './audit.js';
+import { findByPaymentRef, findCardAndClaim, recordOutcome, type AuthorizationRow } from './storage/authorizations.repository.js';
+import type { ProcessorOutcome } from './processor/processor.js';
+import { VaultError } from './errors.js';
+import type { VaultContext } from './context.js';
+import type { AuthorizationView, AuthorizeBody } from './authorizations.schema.js';
+
+export function authorizationView(row: AuthorizationRow): AuthorizationView {
+  if (row.outcome === 'pending') throw new Error(`authorization ${row.id} has no outcome yet`);
+  return {
+    authorizationId: row.id,
+    outcome: row.outcome,
+    ...(row.decline_reason ? { declineReason: row.decline_reason } : {}),
+    ...(row.outcome === 'challenge_required' && row.challenge_ref ? { challenge: { ref: row.challenge_ref } } : {}),
+    threeDS: { enrolled: row.three_ds_enrolled, result: row.three_ds_result },
+  };
+}
+
+function replay(row: AuthorizationRow, input: AuthorizeBody): AuthorizationView {
+  if (row.token !== input.token || row.amount_value !== input.amount.value || row.currency !== input.amount.currency) {
+    throw new VaultError('idempotency_conflict', 'this paymentRef was already used for a different card or amount');
+  }
+  return authorizationView(row);
+}
+
+/** What is recorded: the processor's answer, or the vault's own refusal (no processor reference). */
+export type Decision = Omit<ProcessorOutcome, 'processorRef'> & { processorRef: string | null };
+
+const EXPIRED: Decision = { processorRef: null, outcome: 'declined', declineReason: 'card_expired', threeDS: { enrolled: false, result: null } };
+
+export const outcomeUpdate = (result: Decision, at: Date, challengeRef: string | null) => ({
+  processor_ref: result.processorRef,
+  outcome: result.outcome,
+  decline_reason: result.declineReason ?? null,
+  three_ds_enrolled: result.threeDS.enrolled,
+  three_ds_result: result.threeDS.result,
+  challenge_ref: challengeRef,
+  updated_at: at,
+});
+
+export async function authorize(ctx: VaultContext, caller: Caller, input: AuthorizeBody): Promise<AuthorizationView> {
+  const view = await ctx.db.transaction().execute(async (trx) => {
+    const now = ctx.clock.now();
+    const id = uuidv7(now);
+    const found = await findCardAndClaim(trx, {
+      id, token: input.token, clientRef: input.clientRef, paymentRef: input.paymentRef,
+      amount: input.amount, merchant: input.merchant, at: now,
+    });
+    if (!found) return undefined;
+    const { card, claimed } = found;
+    // A repeat (or a race lost) gets the first result, without needing the CVV again.
+    if (!claimed) return replay((await findByPaymentRef(trx, input.paymentRef))!, input);
+    if (input.cvv !== undefined && !cvvValid(input.cvv, card.brand)) {
+      throw new VaultError('card_invalid', 'the security code is not valid');
+    }
+    // Taken (and so wiped) whether or not the request brought its own CVV: SP-16.
+    const held = ctx.cvv.take(card.token);
+    const cvv = input.cvv !== undefined ? Buffer.from(input.cvv, 'latin1') : held;
+    if (!cvv) {
+      throw new VaultError('cvv_unavailable', 'the security code is not held (expired or vault restarted); ask the client for it again');
+    }
+    let result: Decision;
+    const plain = await openCard(ctx.keys, { token: card.token, clientRef: card.client_ref }, {
+      cardCiphertext: card.card_ciphertext, dekWrapped: card.dek_wrapped, kekVersion: card.kek_version,
+    }).catch((err: unknown) => {
+      cvv.fill(0);
+      held?.fill(0);
+      throw err;
+    });
+    try {
+      result = isExpired(plain.expMonth, plain.expYear, now)
+        ? EXPIRED
+        : await ctx.processor.authorize({
+          pan: plain.pan, expMonth: plain.expMonth, expYear: plain.expYear, cvv,
+          amount: input.amount, merchant: input.merchant, paymentRef: input.paymentRef,
+        });
+    } finally {
+      plain.pan.fill(0);
+      cvv.fill(0);
+      held?.fill(0);
+    }
+    const challengeRef = result.outcome === 'challenge_required' ? `chl_${randomBytes(16).toString('base64url')}` : null;
+    const row = await recordOutcome(trx, id, outcomeUpdate(result, ctx.clock.now(), challengeRef), vaultAuditEvent(ctx.clock, caller, {
+      action: 'vault.card.authorize',
+      outcome: result.outcome === 'declined' ? 'failure' : 'success',
+      targets: { cardToken: card.token, fingerprintPrefix: fingerprintPrefix(card.fingerprint), keyVersion: card.kek_version },
+      details: {
+        authorizationId: id, paymentRef: input.paymentRef, result: result.outcome,
+        threeDS: result.threeDS.result, processor: ctx.processor.name,
+      },
+    }));
+    return authorizationView(row);
+  });
+  if (view) return view;
+  await recordVaultAudit(ctx.db, ctx.clock, caller, {
+    action: 'vault.card.authorize', outcome: 'refused', details: { reason: 'token_unknown', paymentRef: input.paymentRef },
+  });
+  throw new VaultError('token_unknown', 'no such card token for this client');
+}

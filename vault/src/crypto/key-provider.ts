@@ -1,0 +1,143 @@
+// Key-encryption keys (KEKs) wrap each card's data key. `KeyProvider` is the seam where a KMS or
+// HSM replaces the development key file: the vault only ever asks it to wrap or unwrap a data key,
+// never for key material. Records name the KEK version that wrapped them (PCI DSS 3.6, 3.7).
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { DecryptionFailed, KEY_BYTES, open, seal } from './encryption.js';
+
+export interface WrappedKey {
+  kekVersion: number;
+  wrapped: Buffer;
+}
+
+export interface KeyProvider {
+  /** The version new data keys are wrapped under. */
+  activeVersion(): number;
+  wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey>;
+  unwrap(key: WrappedKey, context: Buffer): Promise<Buffer>;
+}
+
+/** A KEK problem: the vault refuses to go on rather than guess (fail closed). */
+export class KeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyError';
+  }
+}
+
+export interface KekFile {
+  active: number;
+  keys: Record<string, string>;
+}
+
+/** Reads and checks a KEK file: `{"active": N, "keys": {"N": "<base64 of 32 bytes>", …}}`. */
+export function readKekFile(path: string): { active: number; keys: Map<number, Buffer> } {
+  let parsed: KekFile;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as KekFile;
+  } catch (err) {
+    throw new KeyError(`KEK file ${path} cannot be read: ${(err as Error).message}`);
+  }
+  const keys = new Map<number, Buffer>();
+  for (const [version, b64] of Object.entries(parsed?.keys ?? {})) {
+    const key = Buffer.from(String(b64), 'base64');
+    if (!/^[1-9]\d*$/.test(version) || key.length !== KEY_BYTES) {
+      throw new KeyError(`KEK file ${path}: version "${version}" must be a positive integer naming a base64 ${KEY_BYTES}-byte key`);
+    }
+    keys.set(Number(version), key);
+  }
+  if (!Number.isInteger(parsed?.active) || !keys.has(parsed.active)) {
+    throw new KeyError(`KEK file ${path}: the active version ${String(parsed?.active)} has no key`);
+  }
+  return { active: parsed.active, keys };
+}
+
+/** Writes a KEK file atomically (rename), owner-only. */
+export function writeKekFile(path: string, active: number, keys: Map<number, Buffer>): void {
+  const content: KekFile = { active, keys: Object.fromEntries([...keys].map(([v, k]) => [String(v), k.toString('base64')])) };
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(content, null, 2), { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/** Adds a fresh KEK version to the file and makes it the active one; returns the new version. */
+export function addKekVersion(path: string): number {
+  const { keys } = readKekFile(path);
+  const version = Math.max(...keys.keys()) + 1;
+  keys.set(version, randomBytes(KEY_BYTES));
+  writeKekFile(path, version, keys);
+  return version;
+}
+
+// Writers replace the file by rename, so a new inode marks a change even within one mtime tick.
+function fileVersion(path: string): string {
+  const st = statSync(path);
+  return `${st.ino}:${st.mtimeMs}:${st.size}`;
+}
+
+const wrapContext = (context: Buffer, version: number) => Buffer.concat([context, Buffer.from(`|kek:${version}`)]);
+
+/**
+ * Development KeyProvider over a KEK file. It notices a changed file (a rotation added a version)
+ * within `reloadMs`, so running vaults wrap under the new version and can unwrap re-wrapped rows.
+ */
+export class FileKeyProvider implements KeyProvider {
+  #active: number;
+  #keys: Map<number, Buffer>;
+  #version: string;
+  #checkedAt = Date.now();
+
+  constructor(readonly path: string, private readonly reloadMs = 1_000) {
+    const { active, keys } = readKekFile(path);
+    this.#active = active;
+    this.#keys = keys;
+    this.#version = fileVersion(path);
+  }
+
+  #reloadIfChanged(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.#checkedAt < this.reloadMs) return;
+    this.#checkedAt = now;
+    const version = fileVersion(this.path);
+    if (version === this.#version) return;
+    const { active, keys } = readKekFile(this.path);
+    this.#active = active;
+    this.#keys = keys;
+    this.#version = version;
+  }
+
+  activeVersion(): number {
+    this.#reloadIfChanged(false);
+    return this.#active;
+  }
+
+  async wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey> {
+    const kekVersion = this.activeVersion();
+    const kek = this.#keys.get(kekVersion)!;
+    return { kekVersion, wrapped: seal(kek, dataKey, wrapContext(context, kekVersion)) };
+  }
+
+  async unwrap(key: WrappedKey, context: Buffer): Promise<Buffer> {
+    this.#reloadIfChanged(!this.#keys.has(key.kekVersion));
+    const kek = this.#keys.get(key.kekVersion);
+    if (!kek) throw new KeyError(`KEK version ${key.kekVersion} is not loaded (retired or missing from ${this.path})`);
+    try {
+      return open(kek, key.wrapped, wrapContext(context, key.kekVersion), 'data key');
+    } catch (err) {
+      if (err instanceof DecryptionFailed) {
+        throw new KeyError(`data key does not unwrap under KEK version ${key.kekVersion}: wrong KEK for this record`);
+      }
+      throw err;
+    }
+  }
+}
+
+/** Removes a KEK version from the file; the caller has checked that no record still names it. */
+export function removeKekVersion(path: string, version: number): void {
+  const { active, keys } = readKekFile(path);
+  if (version === active) throw new KeyError(`KEK version ${version} is the active version and cannot be retired`);
+  if (!keys.has(version)) throw new KeyError(`KEK version ${version} is not in ${path}`);
+  keys.get(version)!.fill(0);
+  keys.delete(version);
+  writeKekFile(path, active, keys);
+}

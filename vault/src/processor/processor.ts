@@ -1,0 +1,43 @@
+// What the vault needs from an acquirer. The sandbox implements it for development and tests; a
+// real acquirer adapter implements the same three calls. Only the vault calls a Processor, so a
+// clear PAN travels from vault memory to the acquirer and never back to the gateway.
+
+export interface Money {
+  value: number;
+  currency: string;
+}
+
+export type ThreeDsResult = 'frictionless' | 'challenged' | 'bypassed' | 'failed';
+
+export interface ProcessorOutcome {
+  processorRef: string;
+  outcome: 'approved' | 'declined' | 'challenge_required';
+  declineReason?: string;
+  threeDS: { enrolled: boolean; result: ThreeDsResult | null };
+}
+
+export interface AuthorizeRequest {
+  pan: Buffer; // ASCII digits; the caller zeroes it afterwards
+  expMonth: number;
+  expYear: number;
+  cvv: Buffer;
+  amount: Money;
+  merchant: string;
+  paymentRef: string;
+}
+
+export interface Processor {
+  readonly name: string;
+  authorize(request: AuthorizeRequest): Promise<ProcessorOutcome>;
+  /** The 3-D Secure challenge's result came back from the ACS: finish the authorization. */
+  completeChallenge(request: { processorRef: string; passed: boolean; amount: Money }): Promise<ProcessorOutcome>;
+  refund(request: { processorRef: string; amount: Money; refundRef: string }): Promise<{ status: 'succeeded' }>;
+}
+
+/** The acquirer could not be reached or answered nonsense; nothing was authorized. */
+export class ProcessorUnavailable extends Error {
+  constructor(reason: string) {
+    super(`processor unavailable: ${reason}`);
+    this.name = 'ProcessorUnavailable';
+  }
+}

@@ -1,0 +1,50 @@
+// KEK rotation (PCI DSS 3.6.1.2, 3.7.4): re-wrap every card's data key under the active KEK version,
+// online, in small batches. Each batch locks its rows with SKIP LOCKED and commits on its own, so
+// tokenize and authorize keep running, several rotators can share the work, and an interrupted run
+// resumes where it stopped (the rows still on an old version are simply picked up again). The card
+// ciphertext never changes; only the wrapped data key and the version it names.
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../lib/clock.js';
+import { rewrapDataKey } from './crypto/envelope.js';
+import type { KeyProvider } from './crypto/key-provider.js';
+import { countByKekVersion, lockRowsToRewrap, updateWrappedKeys, type Rewrapped } from './storage/cards.repository.js';
+import type { VaultDatabase } from './storage/database.js';
+import { recordVaultAudit, type Caller } from './audit.js';
+
+export interface RewrapOptions {
+  batchSize?: number;
+  onBatch?: (rewrapped: number) => void;
+}
+
+/** Re-wraps until no row is left on an older version; returns how many rows it re-wrapped. */
+export async function rewrapAll(
+  db: Kysely<VaultDatabase>, keys: KeyProvider, clock: Clock, caller: Caller, opts: RewrapOptions = {},
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const active = keys.activeVersion();
+    const done = await db.transaction().execute(async (trx) => {
+      const rows = await lockRowsToRewrap(trx, active, opts.batchSize ?? 500);
+      const rewrapped: Rewrapped[] = [];
+      for (const row of rows) {
+        const identity = { token: row.token, clientRef: row.client_ref };
+        const next = await rewrapDataKey(keys, identity, { kekVersion: row.kek_version, wrapped: row.dek_wrapped });
+        rewrapped.push({ token: row.token, fromVersion: row.kek_version, wrapped: next.wrapped, kekVersion: next.kekVersion });
+      }
+      await updateWrappedKeys(trx, rewrapped);
+      return rows.length;
+    });
+    if (done === 0) break;
+    total += done;
+    opts.onBatch?.(total);
+  }
+  await recordVaultAudit(db, clock, caller, {
+    action: 'vault.key.rewrap', outcome: 'success', targets: { keyVersion: keys.activeVersion() }, details: { records: total },
+  });
+  return total;
+}
+
+/** How many cards each KEK version still wraps; a version may be retired only at zero. */
+export async function recordsPerVersion(db: Kysely<VaultDatabase>): Promise<Map<number, number>> {
+  return countByKekVersion(db);
+}

@@ -1,0 +1,99 @@
+// Single-query primitives over vault.authorizations and vault.refunds.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { assertAuditEvent, type AuditEvent } from '../../../lib/audit/event.js';
+import type { AuthorizationsTable, CardsTable, RefundsTable, VaultDatabase } from './database.js';
+
+export type AuthorizationRow = AuthorizationsTable;
+
+export async function findByPaymentRef(db: Kysely<VaultDatabase>, paymentRef: string): Promise<AuthorizationRow | undefined> {
+  return db.selectFrom('vault.authorizations').selectAll().where('payment_ref', '=', paymentRef).executeTakeFirst();
+}
+
+export interface Claim {
+  id: string;
+  token: string;
+  clientRef: string;
+  paymentRef: string;
+  amount: { value: number; currency: string };
+  merchant: string;
+  at: Date;
+}
+
+/**
+ * Finds the card (its token AND its client: another client's token is as unknown as a missing
+ * one) and claims `payment_ref` for it, in one statement. A concurrent claim of the same reference
+ * waits on the unique index until the first transaction ends, then gets `claimed: false`: the
+ * card is never authorized twice. Undefined when there is no such card.
+ */
+export async function findCardAndClaim(trx: Transaction<VaultDatabase>, claim: Claim): Promise<{ card: CardsTable; claimed: boolean } | undefined> {
+  const result = await sql<CardsTable & { claimed: boolean }>`
+    with card as (
+      select * from vault.cards where token = ${claim.token} and client_ref = ${claim.clientRef}
+    ), claim as (
+      insert into vault.authorizations
+        (id, payment_ref, token, client_ref, amount_value, currency, merchant, outcome, three_ds_enrolled, created_at, updated_at)
+      select ${claim.id}, ${claim.paymentRef}, card.token, card.client_ref, ${claim.amount.value}, ${claim.amount.currency},
+             ${claim.merchant}, 'pending', false, ${claim.at}, ${claim.at}
+      from card
+      on conflict (payment_ref) do nothing
+      returning id
+    )
+    select card.*, exists (select 1 from claim) as claimed from card`.execute(trx);
+  const row = result.rows[0];
+  if (!row) return undefined;
+  const { claimed, ...card } = row;
+  return { card, claimed };
+}
+
+export type OutcomeUpdate = Pick<AuthorizationsTable,
+  'processor_ref' | 'outcome' | 'decline_reason' | 'three_ds_enrolled' | 'three_ds_result' | 'challenge_ref' | 'updated_at'>;
+
+/** Records the processor's outcome and its audit event in one statement (one round trip). */
+export async function recordOutcome(
+  trx: Transaction<VaultDatabase>, id: string, update: OutcomeUpdate, event: AuditEvent,
+): Promise<AuthorizationRow> {
+  assertAuditEvent(event);
+  return trx
+    .with('updated', (qb) => qb.updateTable('vault.authorizations').set(update).where('id', '=', id).returningAll())
+    .with('audited', (qb) => qb.insertInto('vault.audit_outbox')
+      .values({ event_id: event.id, payload: JSON.stringify(event), created_at: new Date(event.occurredAt), published_at: null }))
+    .selectFrom('updated')
+    .selectAll()
+    .executeTakeFirstOrThrow() as Promise<AuthorizationRow>;
+}
+
+export type ChallengeRow = AuthorizationRow & { last4: string };
+
+export async function findChallenge(db: Kysely<VaultDatabase>, challengeRef: string, lock = false): Promise<ChallengeRow | undefined> {
+  let query = db.selectFrom('vault.authorizations as a')
+    .innerJoin('vault.cards as c', 'c.token', 'a.token')
+    .selectAll('a')
+    .select('c.last4')
+    .where('a.challenge_ref', '=', challengeRef);
+  if (lock) query = query.forUpdate('a');
+  return query.executeTakeFirst();
+}
+
+export async function lockAuthorization(trx: Transaction<VaultDatabase>, id: string): Promise<AuthorizationRow | undefined> {
+  return trx.selectFrom('vault.authorizations').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function findRefundByRef(db: Kysely<VaultDatabase>, refundRef: string): Promise<RefundsTable | undefined> {
+  return db.selectFrom('vault.refunds').selectAll().where('refund_ref', '=', refundRef).executeTakeFirst();
+}
+
+export async function refundedTotal(trx: Transaction<VaultDatabase>, authorizationId: string): Promise<number> {
+  const row = await trx.selectFrom('vault.refunds')
+    .select(sql<number>`coalesce(sum(amount_value), 0)::int8`.as('total'))
+    .where('authorization_id', '=', authorizationId)
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+export async function insertRefund(trx: Transaction<VaultDatabase>, row: RefundsTable): Promise<boolean> {
+  const inserted = await trx.insertInto('vault.refunds').values(row)
+    .onConflict((oc) => oc.column('refund_ref').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}

@@ -1,0 +1,60 @@
+// Kysely table types of the vault schema (migrations in ../migrations). Rows never leave storage/
+// and the services: routes answer with their own response schemas.
+import type { ColumnType } from 'kysely';
+import type { Brand } from '../card-number.js';
+
+export interface CardsTable {
+  token: string;
+  client_ref: string;
+  fingerprint: string;
+  brand: Brand;
+  bin6: string;
+  last4: string;
+  issuer_country: string;
+  card_ciphertext: Buffer;
+  dek_wrapped: Buffer;
+  kek_version: number;
+  created_at: Date;
+}
+
+export interface AuthorizationsTable {
+  id: string;
+  payment_ref: string;
+  token: string;
+  client_ref: string;
+  amount_value: number;
+  currency: string;
+  merchant: string;
+  processor_ref: string | null;
+  outcome: 'pending' | 'approved' | 'declined' | 'challenge_required';
+  decline_reason: string | null;
+  three_ds_enrolled: boolean;
+  three_ds_result: 'frictionless' | 'challenged' | 'bypassed' | 'failed' | null;
+  challenge_ref: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface RefundsTable {
+  id: string;
+  refund_ref: string;
+  authorization_id: string;
+  amount_value: number;
+  currency: string;
+  status: 'succeeded';
+  created_at: Date;
+}
+
+export interface AuditOutboxTable {
+  event_id: string;
+  payload: ColumnType<unknown, string, string>;
+  created_at: Date;
+  published_at: Date | null;
+}
+
+export interface VaultDatabase {
+  'vault.cards': CardsTable;
+  'vault.authorizations': AuthorizationsTable;
+  'vault.refunds': RefundsTable;
+  'vault.audit_outbox': AuditOutboxTable;
+}

@@ -1,0 +1,68 @@
+// Tokenize (SP-15.1, SP-16): check the card, refuse non-Kazakhstan issuers, encrypt PAN and expiry
+// under a fresh data key, store the row and its audit event in one statement, and hold a CVV
+// (if given) in memory only. Nothing is stored for a refused card. Tokens are random, never
+// derived from the PAN; the fingerprint is the keyed HMAC.
+import { randomBytes } from 'node:crypto';
+import { checkCard } from './card-number.js';
+import { sealCard } from './crypto/envelope.js';
+import { fingerprintPrefix, recordVaultAudit, vaultAuditEvent, type Caller } from './audit.js';
+import { insertCardWithAudit } from './storage/cards.repository.js';
+import { VaultError } from './errors.js';
+import type { VaultContext } from './context.js';
+import type { TokenizeBody, TokenView } from './tokens.schema.js';
+
+export const newToken = () => `tok_${randomBytes(16).toString('base64url')}`;
+
+async function refuse(ctx: VaultContext, caller: Caller, code: 'card_invalid' | 'card_expired' | 'card_not_kz', reason: string): Promise<never> {
+  await recordVaultAudit(ctx.db, ctx.clock, caller, {
+    action: 'vault.card.tokenize', outcome: 'refused', details: { reason: code },
+  });
+  throw new VaultError(code, reason);
+}
+
+export async function tokenize(ctx: VaultContext, caller: Caller, input: TokenizeBody): Promise<TokenView> {
+  const now = ctx.clock.now();
+  const card = checkCard(input, ctx.brands, now);
+  if (!card.ok) return refuse(ctx, caller, card.code, card.reason);
+  const cvv = input.cvv === undefined ? undefined : Buffer.from(input.cvv, 'latin1');
+  try {
+    const issuer = ctx.bins.lookup(card.pan);
+    if (!issuer || issuer.country !== 'KZ') {
+      return await refuse(ctx, caller, 'card_not_kz', 'only cards issued in Kazakhstan are accepted');
+    }
+    const token = newToken();
+    const fingerprint = ctx.fingerprint(card.pan);
+    const sealed = await sealCard(ctx.keys, { token, clientRef: input.clientRef }, card);
+    // A full CVV store (a flood) only means the client types the CVV again at authorization.
+    const cvvHeld = cvv !== undefined && ctx.cvv.hold(token, cvv);
+    const event = vaultAuditEvent(ctx.clock, caller, {
+      action: 'vault.card.tokenize',
+      outcome: 'success',
+      targets: { cardToken: token, fingerprintPrefix: fingerprintPrefix(fingerprint), keyVersion: sealed.kekVersion },
+      details: { brand: card.brand, cvvHeld },
+    });
+    await insertCardWithAudit(ctx.db, {
+      token,
+      client_ref: input.clientRef,
+      fingerprint,
+      brand: card.brand,
+      bin6: card.bin6,
+      last4: card.last4,
+      issuer_country: issuer.country,
+      card_ciphertext: sealed.cardCiphertext,
+      dek_wrapped: sealed.dekWrapped,
+      kek_version: sealed.kekVersion,
+      created_at: now,
+    }, event).catch((err: unknown) => {
+      ctx.cvv.take(token)?.fill(0);
+      throw err;
+    });
+    return {
+      token, fingerprint, brand: card.brand, bin6: card.bin6, last4: card.last4,
+      issuerCountry: issuer.country, expMonth: card.expMonth, expYear: card.expYear,
+    };
+  } finally {
+    card.pan.fill(0);
+    cvv?.fill(0);
+  }
+}

@@ -1,0 +1,100 @@
+// SP-17 (PCI DSS 3.6.1.2, 3.7.4): `npm run vault:rotate-key` adds a KEK version and re-wraps every
+// card online while tokenize and authorize keep running; afterwards every card still authorizes,
+// none is lost, and the old version can be retired.
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { runToExit } from '../../test/support/processes.js';
+import { startTestVault } from '../../test/support/vault.js';
+
+t.test('SP-17: rotation under load loses no card', async (t) => {
+  const vault = await startTestVault(t);
+  const env = { ...vault.env, VAULT_REWRAP_BATCH_SIZE: '20', LOG_LEVEL: 'warn' };
+  const tokens: string[] = [];
+  const owner = new Map<string, string>();
+  const pans = ['4400430000000007', '4400430000000023', '5395450000000017'];
+  let paymentN = 0;
+  const tokenize = async (i: number) => {
+    const res = await vault.client.call<any>('POST', '/v1/tokens', { pan: pans[i % pans.length], expMonth: 12, expYear: 2030, cvv: '123', clientRef: `c-${i % 7}` });
+    if (res.status !== 201) throw new Error(`tokenize answered ${res.status}`);
+    tokens.push(res.body.token);
+    owner.set(res.body.token, `c-${i % 7}`);
+    return res.body.token as string;
+  };
+  const authorize = async (token: string, clientRef: string) => {
+    const res = await vault.client.call<any>('POST', '/v1/authorizations', {
+      token, clientRef, cvv: '123', amount: { value: 100, currency: 'KZT' }, merchant: 'm', paymentRef: `p-${++paymentN}`,
+    });
+    if (res.status !== 200 || res.body.outcome !== 'approved') throw new Error(`authorize answered ${res.status} ${JSON.stringify(res.body)}`);
+  };
+  for (let i = 0; i < 150; i += 10) await Promise.all(Array.from({ length: 10 }, (_, k) => tokenize(i + k)));
+
+  // Load: new cards and authorizations of old ones, four at a time, until the rotation ends.
+  let rotating = true;
+  const failures: string[] = [];
+  let operations = 0;
+  const worker = async (w: number) => {
+    for (let i = 0; rotating; i++) {
+      try {
+        const n = 1000 + w * 100_000 + i;
+        const token = await tokenize(n);
+        await authorize(token, `c-${n % 7}`);
+        const old = tokens[(i * 7 + w) % 150]!;
+        await authorize(old, owner.get(old)!);
+        operations += 3;
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  };
+  const load = Promise.all([0, 1, 2, 3].map(worker));
+  const rotation = await runToExit('scripts/vault-rotate-key.ts', env);
+  rotating = false;
+  await load;
+  t.equal(rotation.code, 0, rotation.output);
+  t.match(rotation.output, /added KEK version 2/);
+  t.same(failures, [], `${operations} operations during the rotation, none failed`);
+  t.ok(operations > 30, 'the load really ran alongside the rotation');
+
+  const rows = await vault.db.selectFrom('vault.cards').select(['token', 'kek_version']).execute();
+  t.equal(rows.length, tokens.length, 'no card lost');
+  t.same(new Set(rows.map((r) => r.token)), new Set(tokens));
+  t.ok(rows.every((r) => r.kek_version === 2), 'every card is wrapped under version 2');
+
+  const retire = await runToExit('scripts/vault-rotate-key.ts', env, ['--retire', '1']);
+  t.equal(retire.code, 0, retire.output);
+  t.same(Object.keys(JSON.parse(readFileSync(vault.kekFile, 'utf8')).keys), ['2'], 'version 1 is gone from the key file');
+
+  for (let i = 0; i < tokens.length; i += 20) {
+    await Promise.all(tokens.slice(i, i + 20).map((token) => authorize(token, owner.get(token)!)));
+  }
+  t.pass(`all ${tokens.length} cards authorize after version 1 is retired`);
+  const events = (await vault.db.selectFrom('vault.audit_outbox').select('payload').execute()).map((r) => r.payload as any);
+  t.ok(events.some((e) => e.action === 'vault.key.rotate' && e.targets.keyVersion === 2), 'rotation audited');
+  t.ok(events.some((e) => e.action === 'vault.key.retire' && e.targets.keyVersion === 1), 'retirement audited');
+});
+
+t.test('SP-17: retiring a version that still wraps cards is refused', async (t) => {
+  const vault = await startTestVault(t);
+  await vault.client.call('POST', '/v1/tokens', { pan: '4400430000000007', expMonth: 12, expYear: 2030, clientRef: 'c' });
+  const env = { ...vault.env, LOG_LEVEL: 'warn' };
+  const refused = await runToExit('scripts/vault-rotate-key.ts', env, ['--retire', '1']);
+  t.equal(refused.code, 1);
+  t.match(refused.output, /active version|still use/);
+});
+
+t.test('SP-17: a wrong KEK fails closed: no authorization, a clear error in the log; a missing KEK stops the boot', async (t) => {
+  const lines: string[] = [];
+  const vault = await startTestVault(t, { logStream: { write: (line: string) => { lines.push(line); } } });
+  const token = (await vault.client.call<any>('POST', '/v1/tokens', { pan: '4400430000000007', expMonth: 12, expYear: 2030, clientRef: 'c' })).body.token;
+  await vault.stop();
+  writeFileSync(vault.kekFile, JSON.stringify({ active: 1, keys: { 1: randomBytes(32).toString('base64') } }));
+  const wrong = await startTestVault(t, { databaseUrl: vault.databaseUrl, env: vault.env, logStream: { write: (line: string) => { lines.push(line); } } });
+  await t.rejects(wrong.client.call('POST', '/v1/authorizations', {
+    token, clientRef: 'c', cvv: '123', amount: { value: 1, currency: 'KZT' }, merchant: 'm', paymentRef: 'p-wrong-kek',
+  }), { name: 'VaultUnavailable', message: /status 500/ });
+  t.equal((await wrong.db.selectFrom('vault.authorizations').select('id').execute()).length, 0, 'nothing authorized, nothing recorded');
+  t.ok(lines.some((l) => l.includes('vault key failure') && l.includes('does not unwrap under KEK version 1')), 'the log names the failure and the version');
+  rmSync(vault.kekFile);
+  await t.rejects(startTestVault(t, { databaseUrl: vault.databaseUrl, env: vault.env }), /VAULT_KEK_FILE.*file not found/);
+});
