@@ -5,7 +5,7 @@
 // Scenarios: "saved card" (SP-14.2: {cardId}, CVV at confirm) and "card entered" (SP-14.1: the
 // full card goes to the vault's tokenizer each time; each client rotates over its 3 cards, the
 // most SP-15.3 allows in a month). Codes are read from the SMS outbox file, as a phone would.
-// Settings: BENCH_SECONDS (10), BENCH_CONCURRENCY (32), BENCH_CLIENTS (= concurrency);
+// Settings: BENCH_SECONDS (10), BENCH_CONCURRENCY (32), BENCH_CLIENTS (= concurrency), GATEWAY_DB_POOL;
 // PostgreSQL from TEST_DATABASE_URL (127.0.0.1:5432/test), Redis from TEST_REDIS_URL.
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
@@ -101,6 +101,7 @@ async function run(): Promise<void> {
     RATE_LIMIT_MAX: '1000000', OTP_MAX_PER_CLIENT_PHONE_HOUR: '10000', OTP_MAX_PER_IP_HOUR: '100000',
     OTP_MAX_PER_PREFIX_HOUR: '1000000', OTP_DAILY_BUDGET: '100000000', OTP_RESEND_COOLDOWN_SECONDS: '0',
     LOGIN_RATE_LIMIT_PER_MINUTE: '100000', VERIFICATION_RATE_LIMIT_PER_MINUTE: '100000',
+    ...(process.env.GATEWAY_DB_POOL ? { GATEWAY_DB_POOL: process.env.GATEWAY_DB_POOL } : {}),
   });
   const bare = await startProcess(t, 'bench/bare-https-server.ts', { DATA_DIR: dir });
 

@@ -1,5 +1,6 @@
 // Vault process: the only place a card number exists at rest. Listens on a private address over
 // mutual TLS (SP-4); imports nothing from the gateway.
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { Queue } from 'bullmq';
@@ -11,7 +12,6 @@ import { mutualTlsServerOptions } from '../../lib/mtls.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
-import { uuidv7 } from '../../lib/uuidv7.js';
 import { loadVaultConfig } from './config.js';
 import { auditRefusedHandshakes, vaultApp, VAULT_FASTIFY_OPTIONS } from './app.js';
 import { createVaultContext } from './context.js';
@@ -36,7 +36,7 @@ const server = Fastify({
   ...VAULT_FASTIFY_OPTIONS,
   loggerInstance: log,
   ...SERVER_TIMEOUTS,
-  genReqId: () => uuidv7(),
+  genReqId: () => randomUUID(), // request ids only correlate log lines; randomUUID is pooled and cheap
   requestIdHeader: false,
   return503OnClosing: true,
   https: mutualTlsServerOptions({ cert: config.listener.cert, key: config.listener.key, ca: config.listener.ca }),

@@ -2,7 +2,7 @@
 // under a fresh data key, store the row and its audit event in one statement, and hold a CVV
 // (if given) in memory only. Nothing is stored for a refused card. Tokens are random, never
 // derived from the PAN; the fingerprint is the keyed HMAC.
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from './crypto/random.js';
 import { checkCard } from './card-number.js';
 import { sealCard } from './crypto/envelope.js';
 import { fingerprintPrefix, recordVaultAudit, vaultAuditEvent, type Caller } from './audit.js';

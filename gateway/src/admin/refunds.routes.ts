@@ -15,7 +15,7 @@ const adminRefundsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/payments/:id/refunds', {
     schema: {
       params: Type.Object({ id: Uuid }),
-      body: Type.Object({ amount: Type.Optional(Money), reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+      body: Type.Object({ amount: Type.Optional(Money) }, { additionalProperties: false }),
       response: { 201: RefundView, 400: Problem, 403: Problem, 404: Problem, 422: Problem, 503: Problem },
     },
   }, async (request, reply) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { sentSms } from '../../../test/support/clients.js';
+import { purgeExpiredIdempotencyKeys } from '../../src/payments/idempotency.js';
 import { CARDS, create, entered, newClient, paymentBody, paymentsWorld, relogin } from './world.js';
 
 const { gw, clock } = await paymentsWorld(t);
@@ -69,6 +70,10 @@ t.test('Idempotency-Key: keys are per client, refusals replay too, and keys live
   t.not(fresh.json().id, pa.json().id, 'after 24 hours the key starts a new payment');
   const stored = await gw.db.selectFrom('gateway.idempotency_keys').select(['request_hash']).where('client_id', '=', a.clientId).execute();
   t.ok(stored.every((r) => r.request_hash.length === 32), 'only a 32-byte keyed hash of the body is kept');
+  clock.advance(24 * 3_600_000);
+  t.ok(await purgeExpiredIdempotencyKeys(gw.db, clock.now()) >= 3, 'the sweeper drops keys older than 24 hours');
+  const left = await gw.db.selectFrom('gateway.idempotency_keys').select('key').where('client_id', '=', a.clientId).execute();
+  t.same(left, []);
 });
 
 t.test('Idempotency-Key: malformed keys are refused', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { auditEvents, lastSmsCode, sentSms } from '../../../test/support/clients.js';
+import { expirePayments } from '../../src/payments/payments.confirm.js';
 import { CARDS, confirm, create, entered, newClient, paymentBody, paymentsWorld, relogin } from './world.js';
 
 const { gw, vault, clock } = await paymentsWorld(t);
@@ -58,6 +59,13 @@ t.test('SP-15.2 / SP-9: an unconfirmed payment expires after 15 minutes', async 
   t.equal(read.json().status, 'expired');
   t.equal(await authorizations(p.id), 0);
   t.equal((await auditEvents(gw, 'payment.expired')).filter((e) => e.targets.paymentId === p.id).length, 1);
+
+  // The sweeper expires payments nobody reads again.
+  const q = (await create(gw, c, paymentBody(entered(CARDS.frictionless)))).json();
+  clock.advance(15 * 60_000);
+  t.ok(await expirePayments(gw.ctx, clock.now()) >= 1);
+  const row = await gw.db.selectFrom('gateway.payments').select('status').where('id', '=', q.id).executeTakeFirstOrThrow();
+  t.equal(row.status, 'expired', 'swept without being read');
 });
 
 t.test('SP-15.2: a double confirm (sequential or concurrent) authorizes once', async (t) => {

@@ -1,7 +1,8 @@
 // The vault's one symmetric primitive: AES-256-GCM (NIST SP 800-38D) from Node's OpenSSL.
 // Sealed layout: 12-byte IV ‖ ciphertext ‖ 16-byte tag. The associated data binds a ciphertext to
 // the row it belongs to, so a ciphertext copied to another row, or altered by one bit, fails.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytes } from './random.js';
 
 export const KEY_BYTES = 32;
 const IV_BYTES = 12;

@@ -2,7 +2,7 @@
 // PAN and expiry with AES-256-GCM; the data key is wrapped by the active KEK. The associated data
 // is the row's identity (token and client reference), so ciphertext moved to another row, or a
 // row reassigned to another client, does not decrypt. Every plaintext Buffer is zeroed after use.
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from './random.js';
 import { KEY_BYTES, open, seal } from './encryption.js';
 import type { KeyProvider, WrappedKey } from './key-provider.js';
 

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { DecryptionFailed, open, seal } from '../../src/crypto/encryption.js';
+import { randomBytes as randomBytesPooled } from '../../src/crypto/random.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
@@ -46,4 +47,13 @@ t.test('a wrong key, wrong associated data, a flipped byte or a truncation fails
   }
   t.throws(() => open(key, sealed.subarray(0, 20), aad), DecryptionFailed, 'truncated');
   t.throws(() => seal(Buffer.alloc(16), Buffer.from('x'), aad), /32-byte key/, 'AES-128 keys are refused');
+});
+
+t.test('pooled random bytes: right sizes, never repeated, across pool refills', async (t) => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 2000; i++) seen.add(randomBytesPooled(12).toString('hex')); // ~6 refills of the 4 KB pool
+  t.equal(seen.size, 2000, 'no IV repeats');
+  t.equal(randomBytesPooled(32).length, 32);
+  t.equal(randomBytesPooled(1000).length, 1000, 'large requests bypass the pool');
+  t.not(randomBytesPooled(32).toString('hex'), Buffer.alloc(32).toString('hex'));
 });
