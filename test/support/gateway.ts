@@ -62,8 +62,9 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     ...opts.env,
   };
   const config = loadGatewayConfig(env);
+  // A vault client passed in belongs to its creator (startTestVault closes it); close only our own.
   const vault = opts.vault ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
-  t.teardown(() => vault.close());
+  if (!opts.vault) t.teardown(() => vault.close());
   const clock = opts.clock ?? new ManualClock();
   const ctx: GatewayContext = {
     config, db, redis, vault, clock,

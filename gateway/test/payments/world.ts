@@ -48,8 +48,7 @@ export async function paymentsWorld(t: Teardown, opts: { start?: string; env?: R
   const clock = new ManualClock(opts.start ?? '2026-11-24T10:00:00Z');
   const vault = await startTestVault(t, { clock });
   const gw = await buildTestGateway(t, {
-    // The test vault closes its own client when it stops; the gateway must not close it twice.
-    vault: { call: vault.client.call, healthy: vault.client.healthy, close: async () => undefined },
+    vault: vault.client,
     clock,
     env: { PAYMENTS_SWEEP_INTERVAL_MS: '0', RATE_LIMIT_MAX: '100000', OTP_MAX_PER_CLIENT_PHONE_HOUR: '1000', ...opts.env },
   });
