@@ -4,24 +4,26 @@
 //   * PostgreSQL's single-row INSERT commit rate (pgbench, one INSERT per transaction, the same
 //     client count): what one durable write costs — the physical ceiling of tokenize.
 // The vault runs as its real process (vault/src/server.ts) with a fresh database and keys.
-// Settings: BENCH_SECONDS (default 10), BENCH_CONCURRENCY (16), BENCH_DATABASE_URL (local test db).
-import { execFileSync } from 'node:child_process';
-import { fork, type ChildProcess } from 'node:child_process';
+// Settings: BENCH_SECONDS (default 10), BENCH_CONCURRENCY (16), BENCH_DATABASE_URL (local test db), REDIS_URL.
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { Agent, request } from 'undici';
 import { generateDevPki } from '../lib/pki.js';
 import { mutualTlsServerOptions } from '../lib/mtls.js';
 import { repoRoot } from '../lib/paths.js';
+import { createRedis } from '../lib/redis.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 function startChild(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(entry, args, { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -94,11 +96,11 @@ async function main(): Promise<void> {
   const dbUrl = new URL(ADMIN_URL);
   dbUrl.pathname = `/${dbName}`;
   const children: ChildProcess[] = [];
+  const auditQueue = `bench-vault-audit-${process.pid}`;
   try {
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', LOG_LEVEL: 'warn', DATA_DIR: dir };
     const vault = await startChild(join(repoRoot, 'vault/src/server.ts'), [], {
-      ...env, NODE_ENV: 'test', DATABASE_URL: dbUrl.toString(), REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      AUDIT_QUEUE: `bench-vault-audit-${process.pid}`, VAULT_PORT: '0',
+      ...env, NODE_ENV: 'test', DATABASE_URL: dbUrl.toString(), REDIS_URL: REDIS_URL, AUDIT_QUEUE: auditQueue, VAULT_PORT: '0',
     });
     children.push(vault.child);
     const echo = await startChild(fileURLToPath(import.meta.url), ['echo-server', pkiDir], env);
@@ -166,6 +168,12 @@ async function main(): Promise<void> {
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    // The audit events the run published are benchmark litter: remove the queue.
+    const connection = createRedis(REDIS_URL, { forWorker: true });
+    const queue = new Queue(auditQueue, { connection });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await connection.quit();
     await admin.query(`drop database if exists ${dbName} with (force)`);
     await admin.end();
     rmSync(dir, { recursive: true, force: true });

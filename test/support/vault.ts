@@ -18,7 +18,7 @@ import { createRedis } from '../../lib/redis.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { createVaultClient, type VaultClient } from '../../lib/vault-client.js';
 import { loadVaultConfig } from '../../vault/src/config.js';
-import { auditRefusedHandshakes, vaultApp, VAULT_FASTIFY_OPTIONS } from '../../vault/src/app.js';
+import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from '../../vault/src/app.js';
 import { createVaultContext, type VaultContext } from '../../vault/src/context.js';
 import type { VaultDatabase } from '../../vault/src/storage/database.js';
 import { freshDatabaseUrl } from './database.js';
@@ -96,7 +96,7 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
     loggerInstance: log,
     https: mutualTlsServerOptions({ cert: pkiFile('vault.crt'), key: pkiFile('vault.key'), ca: pkiFile('ca.crt') }),
   }).withTypeProvider<TypeBoxTypeProvider>();
-  auditRefusedHandshakes(app.server, ctx, log);
+  hardenTlsListener(app.server, ctx, log);
   await app.register(vaultApp, { ctx });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `https://127.0.0.1:${(app.server.address() as { port: number }).port}`;

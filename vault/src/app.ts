@@ -20,18 +20,27 @@ function zeroingJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     const raw = body as Buffer;
+    let parsed: unknown;
+    let valid = true;
     try {
-      done(null, raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8')));
+      parsed = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
     } catch {
-      done(Object.assign(new Error('the request body is not valid JSON'), { statusCode: 400 }), undefined);
+      valid = false;
     } finally {
       raw.fill(0);
     }
+    if (valid) done(null, parsed);
+    else done(Object.assign(new Error('the request body is not valid JSON'), { statusCode: 400 }), undefined);
   });
 }
 
-/** A client refused during the TLS handshake (no certificate, another CA, expired) is audited too. */
-export function auditRefusedHandshakes(server: Server, ctx: VaultContext, log: FastifyBaseLogger): void {
+/**
+ * TLS hardening of the vault listener: renegotiation is refused (a connection keeps the certificate
+ * it was verified with), and a client refused during the handshake (no certificate, another CA,
+ * expired) is audited like a refused peer.
+ */
+export function hardenTlsListener(server: Server, ctx: VaultContext, log: FastifyBaseLogger): void {
+  server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     log.warn({ err: { code: err.code, message: err.message }, ip: socket.remoteAddress }, 'vault refused a TLS handshake');
     recordVaultAudit(ctx.db, ctx.clock, { identity: 'unknown', ...(socket.remoteAddress ? { ip: socket.remoteAddress } : {}) }, {
@@ -48,12 +57,23 @@ export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }
   app.decorate('vaultCtx', ctx);
   zeroingJsonParser(app);
   installErrorHandler(app);
-  app.addHook('onRequest', requireAllowedPeer(ctx.config.listener.allowedIdentities, (refusal) => {
+  const allowListed = requireAllowedPeer(ctx.config.listener.allowedIdentities, (refusal) => {
     app.log.warn({ peer: refusal.identity ?? null, ip: refusal.ip }, 'vault refused a client certificate');
     recordVaultAudit(ctx.db, ctx.clock, { identity: refusal.identity ?? 'unknown', ip: refusal.ip }, {
       action: 'vault.connection.refused', outcome: 'refused', details: { reason: 'peer_not_allowed' },
     }).catch((err: unknown) => app.log.error({ err }, 'could not record a refused connection'));
-  }));
+  });
+  // The peer certificate of a connection cannot change (renegotiation is disabled by
+  // hardenTlsListener), so a kept-alive connection is checked on its first request only.
+  const allowedConnections = new WeakSet<object>();
+  app.addHook('onRequest', async (request, reply) => {
+    const socket = request.raw.socket;
+    if (allowedConnections.has(socket)) return;
+    await allowListed(request, reply);
+    if (reply.sent) return reply;
+    allowedConnections.add(socket);
+    return undefined;
+  });
   app.setNotFoundHandler((_request, reply) => reply.code(404).type('application/problem+json').send(problem('not_found', 'no such route')));
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(tokensRoutes);

@@ -89,10 +89,16 @@ export function brandOf(digits: Buffer): BrandRule | undefined {
 // Built once: constructing an Intl formatter costs far more than using one.
 const ALMATY_MONTH = new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Almaty', year: 'numeric', month: 'numeric' });
 
+let cached: { minute: number; value: { year: number; month: number } } | undefined;
+
 export function currentMonth(now: Date): { year: number; month: number } {
+  // Months change on minute boundaries in every time zone: one lookup per minute is enough.
+  const minute = Math.floor(now.getTime() / 60_000);
+  if (cached?.minute === minute) return cached.value;
   const parts = ALMATY_MONTH.formatToParts(now);
   const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-  return { year: get('year'), month: get('month') };
+  cached = { minute, value: { year: get('year'), month: get('month') } };
+  return cached.value;
 }
 
 export function cvvValid(cvv: string, brand: Brand): boolean {

@@ -13,7 +13,7 @@ import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
 import { loadVaultConfig } from './config.js';
-import { auditRefusedHandshakes, vaultApp, VAULT_FASTIFY_OPTIONS } from './app.js';
+import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from './app.js';
 import { createVaultContext } from './context.js';
 import type { VaultDatabase } from './storage/database.js';
 
@@ -53,7 +53,7 @@ try {
 const sweeper = setInterval(() => ctx.cvv.sweep(), 60_000);
 sweeper.unref();
 
-auditRefusedHandshakes(server.server, ctx, log);
+hardenTlsListener(server.server, ctx, log);
 await server.register(vaultApp, { ctx });
 
 onShutdown(log, async () => {

@@ -58,3 +58,18 @@ t.test('SP-4, SP-17: a refused peer and a refused handshake are audited', async 
   const handshake = await eventually(async () => (await events()).find((e) => e.action === 'vault.connection.refused' && e.details.reason === 'tls_handshake'));
   t.match(handshake, { outcome: 'refused', ip: /127\.0\.0\.1/ });
 });
+
+t.test('SP-4: a refused certificate stays refused on every request of a kept-alive connection', async (t) => {
+  const agent = new Agent({ connections: 1, connect: { ca: pkiFile('ca.crt'), cert: pkiFile('admin.crt'), key: pkiFile('admin.key') } });
+  t.teardown(() => agent.close());
+  for (let i = 0; i < 3; i++) {
+    const res = await request(`${vault.url}/v1/tokens`, {
+      method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pan: '4400430000000007', expMonth: 12, expYear: 2030, clientRef: 'c' }),
+    });
+    await res.body.text();
+    t.equal(res.statusCode, 403, `request ${i + 1}`);
+  }
+  const stored = await vault.db.selectFrom('vault.cards').select('token').where('client_ref', '=', 'c').execute();
+  t.equal(stored.length, 0, 'nothing was tokenized for the refused peer');
+});
