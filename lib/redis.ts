@@ -1,6 +1,7 @@
 // Redis connections for BullMQ and rate limits. BullMQ merely warns about eviction; an evicted
 // job is a lost audit event, so we refuse to run unless the policy is noeviction.
 import { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
 
 export function createRedis(url: string, opts: { forWorker?: boolean; lazy?: boolean } = {}): Redis {
   return new Redis(url, {
@@ -15,5 +16,15 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
   const policy = reply[1];
   if (policy !== 'noeviction') {
     throw new Error(`Redis maxmemory-policy is "${policy}"; audit delivery requires "noeviction"`);
+  }
+}
+
+/** At boot: production refuses an evicting Redis; development and tests warn loudly and go on. */
+export async function checkEvictionPolicy(redis: Redis, env: string, log: Logger): Promise<void> {
+  try {
+    await assertNoEviction(redis);
+  } catch (err) {
+    if (env === 'production') throw err;
+    log.warn({ err }, 'AUDIT EVENTS MAY BE LOST: Redis eviction policy is unsafe (refused in production)');
   }
 }

@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { loadOrExit } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
-import { assertNoEviction, createRedis } from '../../lib/redis.js';
+import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
 import { exitOnUncaught, onShutdown, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
 import { createSigner } from '../../lib/audit/chain.js';
@@ -27,12 +27,7 @@ if (config.migrateOnStart) {
 }
 
 const connection = createRedis(config.redisUrl, { forWorker: true });
-try {
-  await assertNoEviction(connection);
-} catch (err) {
-  if (config.env === 'production') throw err;
-  log.warn({ err }, 'AUDIT EVENTS MAY BE LOST: Redis eviction policy is unsafe (refused in production)');
-}
+await checkEvictionPolicy(connection, config.env, log);
 
 const worker = startConsumer({
   db, connection, queueName: config.auditQueue, clock: systemClock, log,

@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { loadOrExit } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
-import { assertNoEviction, createRedis } from '../../lib/redis.js';
+import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
 import { AEAD_CIPHERS, mutualTlsServerOptions } from '../../lib/mtls.js';
 import { createVaultClient } from '../../lib/vault-client.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
@@ -32,12 +32,7 @@ if (config.migrateOnStart) {
 }
 
 const redis = createRedis(config.redisUrl);
-try {
-  await assertNoEviction(redis);
-} catch (err) {
-  if (config.env === 'production') throw err;
-  log.warn({ err }, 'AUDIT EVENTS MAY BE LOST: Redis eviction policy is unsafe (refused in production)');
-}
+await checkEvictionPolicy(redis, config.env, log);
 const queueConnection = createRedis(config.redisUrl, { forWorker: true });
 const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection });
 auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'));

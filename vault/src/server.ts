@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { loadOrExit } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
-import { createRedis } from '../../lib/redis.js';
+import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
 import { mutualTlsServerOptions } from '../../lib/mtls.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
@@ -28,6 +28,7 @@ if (config.migrateOnStart) {
 }
 
 const queueConnection = createRedis(config.redisUrl, { forWorker: true });
+await checkEvictionPolicy(queueConnection, config.env, log);
 const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection });
 auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'));
 const relay = startOutboxRelay({ db, source: 'vault', queue: auditQueue, log });

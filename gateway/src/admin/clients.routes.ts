@@ -8,7 +8,7 @@ import { DomainError, Problem } from '../errors.js';
 import { setBlock } from '../identity/clients.repository.js';
 import { revokeClientSessions } from '../identity/sessions.repository.js';
 import { Uuid } from '../identity/identity.schema.js';
-import { strictValidator } from '../identity/strict-validator.js';
+import { strictValidatorCompiler } from '../plugins/strict-validator.js';
 
 const Params = Type.Object({ clientId: Uuid });
 const Body = Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false });
@@ -16,7 +16,7 @@ const BlockState = Type.Object({ clientId: Type.String(), blocked: Type.Boolean(
 const errors = { '4xx': Problem, '5xx': Problem };
 
 const clientsAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.setValidatorCompiler(strictValidator);
+  app.setValidatorCompiler(strictValidatorCompiler);
   for (const blocked of [true, false]) {
     app.post(`/v1/clients/:clientId/${blocked ? 'block' : 'unblock'}`, {
       schema: { params: Params, body: Body, response: { 200: BlockState, ...errors } },

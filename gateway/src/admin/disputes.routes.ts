@@ -2,7 +2,7 @@
 // The actor of every change is the staff certificate's identity (request.staffIdentity).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { strictValidatorCompiler } from '../payments/strict-validator.js';
+import { strictValidatorCompiler } from '../plugins/strict-validator.js';
 import { Problem } from '../errors.js';
 import { listDisputes } from '../payments/disputes.repository.js';
 import { CaseFile, DisputeView, NoteView } from '../payments/disputes.schema.js';

@@ -3,7 +3,7 @@
 // refunds race: the amount is reserved under the payment's row lock.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { strictValidatorCompiler } from '../payments/strict-validator.js';
+import { strictValidatorCompiler } from '../plugins/strict-validator.js';
 import { DomainError, Problem } from '../errors.js';
 import { lockPayment } from '../payments/payments.repository.js';
 import { Money, Uuid } from '../payments/payments.schema.js';

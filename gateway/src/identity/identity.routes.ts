@@ -3,10 +3,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import passwordChangeRoutes from './password-change.routes.js';
 import sessionRoutes from './sessions.routes.js';
 import verificationRoutes from './verification.routes.js';
-import { strictValidator } from './strict-validator.js';
+import { strictValidatorCompiler } from '../plugins/strict-validator.js';
 
 const identityRoutes: FastifyPluginAsync = async (app) => {
-  app.setValidatorCompiler(strictValidator);
+  app.setValidatorCompiler(strictValidatorCompiler);
   await app.register(verificationRoutes);
   await app.register(sessionRoutes);
   await app.register(passwordChangeRoutes);

@@ -10,7 +10,7 @@ import disputesRoutes from './disputes.routes.js';
 import paymentsRoutes from './payments.routes.js';
 import providersRoutes from './providers.routes.js';
 import threeDsRoutes from './three-ds.routes.js';
-import { strictValidatorCompiler } from './strict-validator.js';
+import { strictValidatorCompiler } from '../plugins/strict-validator.js';
 
 export default async function paymentsPlugin(app: FastifyInstance): Promise<void> {
   await app.register(async (authenticated) => {

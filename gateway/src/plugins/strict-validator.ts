@@ -1,7 +1,7 @@
-// Request validation for the payment routes without ajv's type coercion: Fastify's default
-// would turn "150000" or true into an amount. Bodies are checked exactly as declared (TypeBox's
-// compiled checker: no coercion, no silent stripping of unknown fields); path, query and header
-// values, which are always strings on the wire, are converted to the declared types first.
+// Request validation without ajv's type coercion, for routes that take credentials, codes or
+// money: Fastify's default would turn "150000" or true into an amount, 1234567 into a code, and
+// silently drop unknown fields. Bodies are checked exactly as declared (TypeBox's compiled checker);
+// path, query and header values, always strings on the wire, are converted to the declared types first.
 import type { FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
