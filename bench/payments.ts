@@ -17,6 +17,7 @@ import { generateDevPki } from '../lib/pki.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 import { freshDatabaseUrl } from '../test/support/database.js';
 import { startProcess } from '../test/support/processes.js';
+import { randomCard } from '../test/support/cards.js';
 import { TEST_REDIS_URL, uniqueName } from '../test/support/redis.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -27,18 +28,6 @@ const teardowns: Array<() => unknown> = [];
 const t = { teardown: (fn: () => unknown) => { teardowns.push(fn); } };
 async function cleanup() {
   for (const fn of teardowns.reverse()) await Promise.resolve(fn()).catch(() => undefined);
-}
-
-function luhnCard(bin: string): string {
-  let body = bin;
-  while (body.length < 15) body += String(randomInt(10));
-  let sum = 0;
-  for (let i = 0; i < 15; i++) {
-    let d = Number(body[14 - i]);
-    if (i % 2 === 0) { d *= 2; if (d > 9) d -= 9; }
-    sum += d;
-  }
-  return body + String((10 - (sum % 10)) % 10);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -131,7 +120,7 @@ async function run(): Promise<void> {
     const s = await call('POST', '/v1/sessions', { phone, password });
     if (s.status !== 201) throw new Error(`bench client login failed: ${s.status} ${JSON.stringify(s.json)}`);
     const auth = `Bearer ${s.json.token}`;
-    const cards = [luhnCard('440043'), luhnCard('440043'), luhnCard('539545')];
+    const cards = [randomCard('440043'), randomCard('440043'), randomCard('539545')];
     const first = await payOnce({ phone, auth, cards, savedCardId: '' }, 'entered', 0);
     if (!first.ok) throw new Error('bench client\'s first payment failed');
     return { phone, auth, cards, savedCardId: first.cardId };

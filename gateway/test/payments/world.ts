@@ -1,7 +1,7 @@
 // A payments test world: the real vault on a real mTLS listener and the gateway wired to it,
 // sharing one ManualClock, plus small helpers that drive the public API like a checkout page.
-import { randomInt } from 'node:crypto';
 import { ManualClock } from '../../../lib/clock.js';
+import { randomCard } from '../../../test/support/cards.js';
 import { buildTestGateway, type TestGateway } from '../../../test/support/gateway.js';
 import { startTestVault, type TestVault } from '../../../test/support/vault.js';
 import { lastSmsCode, loginClient, registerClient } from '../../../test/support/clients.js';
@@ -25,17 +25,7 @@ export const CARDS = {
 
 /** A fresh Luhn-valid card number in the sandbox KZ Visa range (approved, frictionless). */
 export function kzCard(): string {
-  let body = '440043';
-  while (body.length < 15) body += String(randomInt(10));
-  // Skip the sandbox's special test cards (all zeros in the middle).
-  if (body.slice(6) === '000000000') return kzCard();
-  let sum = 0;
-  for (let i = 0; i < 15; i++) {
-    let d = Number(body[14 - i]);
-    if (i % 2 === 0) { d *= 2; if (d > 9) d -= 9; }
-    sum += d;
-  }
-  return body + String((10 - (sum % 10)) % 10);
+  return randomCard('440043');
 }
 
 export interface World {
