@@ -13,7 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { freshDatabaseUrl } from '../test/support/database.js';
 import { pkiFile, testDataDir } from '../test/support/pki.js';
-import { TEST_REDIS_URL } from '../test/support/redis.js';
+import { deleteKeysWithPrefix, TEST_REDIS_URL } from '../test/support/redis.js';
 import { startProcess } from '../test/support/processes.js';
 import { randomKzPhone } from '../test/support/clients.js';
 
@@ -144,12 +144,7 @@ async function main(): Promise<void> {
   t.teardown(async () => {
     await q.obliterate({ force: true });
     await q.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
   });
 }

@@ -20,9 +20,9 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-/** Starts `entry` (relative to the repository) with `env`; resolves when it signals ready. */
-export async function startProcess(t: Teardown, entry: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Started> {
-  const child = fork(join(repoRoot, entry), [], {
+/** Forks `entry` (relative to the repository) under tsx with only `env`, collecting its output. */
+function forkEntry(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): { child: ChildProcess; output: () => string } {
+  const child = fork(join(repoRoot, entry), args, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -30,6 +30,12 @@ export async function startProcess(t: Teardown, entry: string, env: NodeJS.Proce
   let output = '';
   child.stdout?.on('data', (d) => { output += d; });
   child.stderr?.on('data', (d) => { output += d; });
+  return { child, output: () => output };
+}
+
+/** Starts `entry` (relative to the repository) with `env`; resolves when it signals ready. */
+export async function startProcess(t: Teardown, entry: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Started> {
+  const { child, output } = forkEntry(entry, env);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const exited = exitOf(child);
     child.kill(signal);
@@ -39,24 +45,17 @@ export async function startProcess(t: Teardown, entry: string, env: NodeJS.Proce
     if (child.exitCode === null && child.signalCode === null) await stop('SIGKILL');
   });
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} not ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${entry} not ready in ${timeoutMs} ms:\n${output()}`)), timeoutMs);
     child.on('message', (m: { type?: string }) => {
       if (m?.type === 'ready') { clearTimeout(timer); resolve(m as Record<string, unknown>); }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${entry} exited ${code}:\n${output}`)); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${entry} exited ${code}:\n${output()}`)); });
   });
-  return { child, ready, output: () => output, stop };
+  return { child, ready, output, stop };
 }
 
 /** Runs `entry` to completion; resolves with its exit code and output. */
 export function runToExit(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number | null; output: string }> {
-  const child = fork(join(repoRoot, entry), args, {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d) => { output += d; });
-  child.stderr?.on('data', (d) => { output += d; });
-  return exitOf(child).then((code) => ({ code, output }));
+  const { child, output } = forkEntry(entry, env, args);
+  return exitOf(child).then((code) => ({ code, output: output() }));
 }
