@@ -55,10 +55,12 @@ t.test('npm start: clean start, ready, clean stop', async (t) => {
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready in 120 s:\n${output}`)), 120_000);
-    child.stdout.on('data', () => { if (/\[start\] ready in/.test(output)) { clearTimeout(timer); resolve(); } });
+    // The SMS outbox line is the last the supervisor prints once everything is ready.
+    child.stdout.on('data', () => { if (/\[start\] SMS outbox: .*\n/.test(output)) { clearTimeout(timer); resolve(); } });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}:\n${output}`)); });
   });
   t.match(output, /generating development PKI/);
+  t.match(output, /\[start\] ready in \d+\.\d s/);
   t.match(output, /SMS outbox: /);
   const keyMode = statSync(join(data, 'pki', 'vault.key')).mode & 0o777;
   t.equal(keyMode, 0o600, 'private keys are written 0600');
