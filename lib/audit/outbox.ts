@@ -26,9 +26,19 @@ export interface AuditJob {
 
 /** Inserts one event into `<source>.audit_outbox`; call it with the business transaction. */
 export async function appendAuditEvent(db: Kysely<any>, source: AuditSource, event: AuditEvent): Promise<void> {
-  assertAuditEvent(event);
+  await appendAuditEvents(db, source, [event]);
+}
+
+/**
+ * Inserts events into `<source>.audit_outbox` in ONE statement (a round trip per event is what a
+ * busy transaction cannot afford); call it with the business transaction.
+ */
+export async function appendAuditEvents(db: Kysely<any>, source: AuditSource, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  for (const event of events) assertAuditEvent(event);
   await sql`insert into ${sql.table(`${source}.audit_outbox`)} (event_id, payload, created_at)
-            values (${event.id}, ${JSON.stringify(event)}::jsonb, ${event.occurredAt}::timestamptz)`.execute(db);
+            select * from unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => JSON.stringify(e))}::jsonb[],
+                                 ${events.map((e) => e.occurredAt)}::timestamptz[])`.execute(db);
 }
 
 export interface RelayOptions {

@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { makeAuditEvent, type AuditEvent, type NewAuditEvent } from '../../../lib/audit/event.js';
-import { appendAuditEvent } from '../../../lib/audit/outbox.js';
+import { appendAuditEvents } from '../../../lib/audit/outbox.js';
 import type { Clock } from '../../../lib/clock.js';
 
 export type AuditInput = Omit<NewAuditEvent, 'component' | 'ip' | 'userAgent' | 'requestId'>;
@@ -18,13 +18,38 @@ export function requestOrigin(request: FastifyRequest): Pick<NewAuditEvent, 'ip'
   };
 }
 
+function gatewayEvent(clock: Clock, request: FastifyRequest | undefined, input: AuditInput): AuditEvent {
+  return makeAuditEvent({ component: 'gateway', ...input, ...(request ? requestOrigin(request) : {}) }, clock.now());
+}
+
 export async function recordAudit(
   db: Kysely<any>,
   clock: Clock,
   request: FastifyRequest | undefined,
   input: AuditInput,
 ): Promise<AuditEvent> {
-  const event = makeAuditEvent({ component: 'gateway', ...input, ...(request ? requestOrigin(request) : {}) }, clock.now());
-  await appendAuditEvent(db, 'gateway', event);
+  const event = gatewayEvent(clock, request, input);
+  await appendAuditEvents(db, 'gateway', [event]);
   return event;
+}
+
+/**
+ * The events of one transaction, written together by `flush` as its last statement: one round
+ * trip instead of one per event. Flush with the transaction that makes the changes; events of a
+ * transaction that throws before its flush are dropped along with its changes.
+ */
+export class AuditBatch {
+  private readonly events: AuditEvent[] = [];
+
+  constructor(private readonly clock: Clock, private readonly request: FastifyRequest | undefined) {}
+
+  add(input: AuditInput): AuditEvent {
+    const event = gatewayEvent(this.clock, this.request, input);
+    this.events.push(event);
+    return event;
+  }
+
+  async flush(db: Kysely<any>): Promise<void> {
+    await appendAuditEvents(db, 'gateway', this.events.splice(0));
+  }
 }

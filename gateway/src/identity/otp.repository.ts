@@ -29,12 +29,18 @@ export async function latestOtp(db: Db, purpose: string, subjectId: string) {
     .executeTakeFirst();
 }
 
-/** Counts an attempt before any comparison; returns the hash only if the code is still live. */
-export async function reserveAttempt(db: Db, id: string, now: Date) {
+/**
+ * Counts an attempt on the newest code for this purpose and subject before any comparison, in
+ * one statement; returns its hash only if that code is still live.
+ */
+export async function reserveAttempt(db: Db, purpose: string, subjectId: string, now: Date) {
   return db.updateTable('gateway.otps')
     .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-    .where('id', '=', id).where('used_at', 'is', null).where('expires_at', '>', now).where('attempts', '<', 3)
-    .returning(['key_id', 'code_hash', 'attempts'])
+    .where('id', '=', (eb) => eb.selectFrom('gateway.otps').select('id')
+      .where('purpose', '=', purpose).where('subject_id', '=', subjectId)
+      .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1))
+    .where('used_at', 'is', null).where('expires_at', '>', now).where('attempts', '<', 3)
+    .returning(['id', 'key_id', 'code_hash', 'attempts'])
     .executeTakeFirst();
 }
 

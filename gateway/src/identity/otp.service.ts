@@ -72,12 +72,10 @@ export async function verifyOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext
   code: string;
 }): Promise<OtpCheck> {
   const now = ctx.clock.now();
-  const otp = await latestOtp(db, input.purpose, input.subjectId);
-  if (!otp) return { ok: false, reason: 'otp_invalid' };
-  const reserved = await reserveAttempt(db, otp.id, now);
+  const reserved = await reserveAttempt(db, input.purpose, input.subjectId, now);
   if (!reserved) {
-    const dead = (await latestOtp(db, input.purpose, input.subjectId)) ?? otp; // state after the refused UPDATE
-    if (dead.used_at !== null) return { ok: false, reason: 'otp_invalid' };
+    const dead = await latestOtp(db, input.purpose, input.subjectId); // why the UPDATE refused it
+    if (!dead || dead.used_at !== null) return { ok: false, reason: 'otp_invalid' };
     if (dead.expires_at.getTime() <= now.getTime()) return { ok: false, reason: 'otp_expired' };
     return { ok: false, reason: 'otp_attempts_exceeded' };
   }
@@ -86,7 +84,7 @@ export async function verifyOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext
   const expected = key ? codeHash(key.expose(), input.purpose, input.subjectId, input.code) : Buffer.alloc(32);
   const right = key !== undefined && timingSafeEqual(expected, reserved.code_hash);
   if (right) {
-    return (await consumeOtp(db, otp.id, now)) ? { ok: true } : { ok: false, reason: 'otp_invalid' };
+    return (await consumeOtp(db, reserved.id, now)) ? { ok: true } : { ok: false, reason: 'otp_invalid' };
   }
   return { ok: false, reason: reserved.attempts >= OTP_MAX_ATTEMPTS ? 'otp_attempts_exceeded' : 'otp_invalid' };
 }

@@ -7,12 +7,12 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Secret } from '../../../lib/secret.js';
-import { recordAudit } from '../audit/record.js';
+import type { AuditEvent } from '../../../lib/audit/event.js';
+import { AuditBatch } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
 import { verifyOtp } from '../identity/otp.service.js';
-import { cardToken } from './cards.repository.js';
 import { expireDuePayments, findPayment, lockPayment, moveStatus, type PaymentRow } from './payments.repository.js';
 import type { PaymentView } from './payments.schema.js';
 import { PAYMENT_WINDOW_MS, type Payer } from './payments.service.js';
@@ -36,12 +36,11 @@ export async function currentPayment(ctx: GatewayContext, id: string, clientId?:
 export async function expirePayments(ctx: GatewayContext, now: Date, id?: string): Promise<number> {
   return ctx.db.transaction().execute(async (trx) => {
     const expired = await expireDuePayments(trx, now, id);
+    const audit = new AuditBatch(ctx.clock, undefined);
     for (const p of expired) {
-      await recordAudit(trx, ctx.clock, undefined, {
-        actor: { type: 'system' }, action: 'payment.expired', outcome: 'success',
-        targets: { clientId: p.client_id, paymentId: p.id },
-      });
+      audit.add({ actor: { type: 'system' }, action: 'payment.expired', outcome: 'success', targets: { clientId: p.client_id, paymentId: p.id } });
     }
+    await audit.flush(trx);
     return expired.length;
   });
 }
@@ -52,63 +51,84 @@ export async function confirmPayment(
   payer: Payer,
   input: { paymentId: string; code: string; cvv?: string },
 ): Promise<PaymentView> {
-  const actor = { type: 'client' as const, id: payer.id };
-  const refusal = await ctx.db.transaction().execute(async (trx): Promise<DomainError | undefined> => {
-    const now = ctx.clock.now();
-    const p = await lockPayment(trx, input.paymentId, payer.id);
-    if (!p) return new DomainError('not_found', 'no such payment');
-    const targets = { clientId: payer.id, paymentId: p.id, cardId: p.card_id };
-    if (isDue(p, now)) {
-      await moveStatus(trx, p.id, p.status, 'expired', now);
-      await recordAudit(trx, ctx.clock, request, { actor, action: 'payment.expired', outcome: 'success', targets });
-      return new DomainError('payment_expired', 'the payment was not confirmed within 15 minutes; start a new one');
-    }
-    if (p.status !== 'requires_confirmation') return undefined; // already confirmed: show it, never authorize again
-    if (p.card_status === 'blocked') return new DomainError('card_blocked', 'this card was reported lost and is blocked');
-    if (p.card_source === 'saved' && input.cvv === undefined) {
-      return new DomainError('cvv_required', 'a saved card needs its CVV to confirm the payment');
-    }
-    const check = await verifyOtp(trx, ctx, { purpose: 'payment', subjectId: p.id, code: input.code });
-    if (!check.ok) {
-      // Committed: the wrong attempt counts (SP-9's 3 tries).
-      await recordAudit(trx, ctx.clock, request, { actor, action: 'payment.confirm', outcome: 'failure', targets, details: { reason: check.reason } });
-      const detail = check.reason === 'otp_expired' ? 'the code has expired' : check.reason === 'otp_attempts_exceeded'
-        ? 'too many wrong codes; start a new payment' : 'the code is wrong';
-      return new DomainError(check.reason, detail);
-    }
-    await moveStatus(trx, p.id, 'requires_confirmation', 'processing', now);
-    await recordAudit(trx, ctx.clock, request, { actor, action: 'payment.confirmed', outcome: 'success', targets });
-    // Throws (and so rolls back, leaving the code unspent) when the vault is unreachable or
-    // holds no CVV: the client retries the same confirm.
-    await authorizePayment(trx, ctx, request, p, input.cvv);
-    return undefined;
+  const outcome = await ctx.db.transaction().execute(async (trx) => {
+    const audit = new AuditBatch(ctx.clock, request);
+    const decided = await confirmLocked(trx, ctx, audit, payer, input);
+    await audit.flush(trx);
+    return decided;
   });
-  if (refusal) throw refusal;
-  return toView((await findPayment(ctx.db, input.paymentId, payer.id))!);
+  if (outcome instanceof DomainError) throw outcome;
+  return toView(outcome);
+}
+
+/** The confirm itself, under the payment's row lock; returns the payment as it now stands or the refusal to commit. */
+async function confirmLocked(
+  trx: Kysely<GatewayDatabase>,
+  ctx: GatewayContext,
+  audit: AuditBatch,
+  payer: Payer,
+  input: { paymentId: string; code: string; cvv?: string },
+): Promise<PaymentRow | DomainError> {
+  const actor = { type: 'client' as const, id: payer.id };
+  const now = ctx.clock.now();
+  const p = await lockPayment(trx, input.paymentId, payer.id);
+  if (!p) return new DomainError('not_found', 'no such payment');
+  const targets = { clientId: payer.id, paymentId: p.id, cardId: p.card_id };
+  if (isDue(p, now)) {
+    await moveStatus(trx, p.id, p.status, 'expired', now);
+    audit.add({ actor, action: 'payment.expired', outcome: 'success', targets });
+    return new DomainError('payment_expired', 'the payment was not confirmed within 15 minutes; start a new one');
+  }
+  if (p.status !== 'requires_confirmation') return p; // already confirmed: show it, never authorize again
+  if (p.card_status === 'blocked') return new DomainError('card_blocked', 'this card was reported lost and is blocked');
+  if (p.card_source === 'saved' && input.cvv === undefined) {
+    return new DomainError('cvv_required', 'a saved card needs its CVV to confirm the payment');
+  }
+  const check = await verifyOtp(trx, ctx, { purpose: 'payment', subjectId: p.id, code: input.code });
+  if (!check.ok) {
+    // Committed: the wrong attempt counts (SP-9's 3 tries).
+    audit.add({ actor, action: 'payment.confirm', outcome: 'failure', targets, details: { reason: check.reason } });
+    const detail = check.reason === 'otp_expired' ? 'the code has expired' : check.reason === 'otp_attempts_exceeded'
+      ? 'too many wrong codes; start a new payment' : 'the code is wrong';
+    return new DomainError(check.reason, detail);
+  }
+  await moveStatus(trx, p.id, 'requires_confirmation', 'processing', now);
+  audit.add({ actor, action: 'payment.confirmed', outcome: 'success', targets });
+  // Throws (and so rolls back, leaving the code unspent) when the vault is unreachable or
+  // holds no CVV: the client retries the same confirm.
+  return { ...p, ...(await authorizePayment(trx, ctx, audit, p, input.cvv)) };
 }
 
 async function authorizePayment(
-  trx: Kysely<GatewayDatabase>, ctx: GatewayContext, request: FastifyRequest, p: PaymentRow, cvv: string | undefined,
-): Promise<void> {
-  const card = await cardToken(trx, p.card_id);
+  trx: Kysely<GatewayDatabase>,
+  ctx: GatewayContext,
+  audit: AuditBatch,
+  p: PaymentRow & { card_token: string },
+  cvv: string | undefined,
+) {
   let result: AuthorizationResult;
   try {
     result = await authorize(ctx.vault, {
-      token: card.token, clientRef: p.client_id, ...(cvv !== undefined ? { cvv: new Secret(cvv) } : {}),
+      token: p.card_token, clientRef: p.client_id, ...(cvv !== undefined ? { cvv: new Secret(cvv) } : {}),
       amount: { value: p.amount, currency: p.currency }, merchant: p.provider_name, paymentRef: p.id,
     });
   } catch (err) {
     if (!(err instanceof VaultRefusal)) throw err;
     // The vault holds no CVV for this card any more (it restarted, or 15 minutes passed).
     if (err.code === 'cvv_unavailable') throw new DomainError('cvv_required', 'enter the card\'s CVV to confirm this payment');
-    await moveStatus(trx, p.id, 'processing', 'failed', ctx.clock.now(), { declineReason: `vault_${err.code}`.slice(0, 64) });
-    await recordAudit(trx, ctx.clock, request, {
+    audit.add({
       actor: { type: 'system' }, action: 'payment.failed', outcome: 'failure',
       targets: { clientId: p.client_id, paymentId: p.id }, details: { reason: err.code },
     });
-    return;
+    return underLock(await moveStatus(trx, p.id, 'processing', 'failed', ctx.clock.now(), { declineReason: `vault_${err.code}`.slice(0, 64) }));
   }
-  await recordAuthorization(trx, ctx, request, p, 'processing', result);
+  return underLock(await recordAuthorization(trx, ctx, audit, { type: 'client', id: p.client_id }, p, 'processing', result));
+}
+
+/** A move made under the row lock this transaction holds cannot find the payment elsewhere. */
+function underLock<T>(moved: T | undefined): T {
+  if (moved === undefined) throw new Error('payment changed status under its row lock');
+  return moved;
 }
 
 /**
@@ -123,40 +143,46 @@ export async function applyAuthorization(
   from: 'processing' | 'requires_action',
   result: AuthorizationResult,
 ): Promise<void> {
-  await ctx.db.transaction().execute((trx) => recordAuthorization(trx, ctx, request, p, from, result));
+  await ctx.db.transaction().execute(async (trx) => {
+    const audit = new AuditBatch(ctx.clock, request);
+    await recordAuthorization(trx, ctx, audit, request ? { type: 'client', id: p.client_id } : { type: 'system' }, p, from, result);
+    await audit.flush(trx);
+  });
 }
 
+/** Returns the payment's new row, or undefined when it was no longer in `from`. */
 async function recordAuthorization(
   trx: Kysely<GatewayDatabase>,
   ctx: GatewayContext,
-  request: FastifyRequest | undefined,
+  audit: AuditBatch,
+  actor: AuditEvent['actor'],
   p: Pick<PaymentRow, 'id' | 'client_id' | 'card_id'>,
   from: 'processing' | 'requires_action',
   result: AuthorizationResult,
-): Promise<void> {
+) {
   const now = ctx.clock.now();
   const to: PaymentStatus = result.outcome === 'approved' ? 'succeeded'
     : result.outcome === 'challenge_required' ? 'requires_action'
       : from === 'requires_action' ? 'failed' : 'declined';
   if (to === 'requires_action' && !result.challenge?.ref) throw new Error('vault asked for a challenge without a challenge ref');
   const targets = { clientId: p.client_id, paymentId: p.id, cardId: p.card_id };
-  const actor = request ? { type: 'client' as const, id: p.client_id } : { type: 'system' as const };
   const moved = await moveStatus(trx, p.id, from, to, now, {
     authorizationId: result.authorizationId,
     declineReason: result.declineReason ?? null,
     threeDS: result.threeDS,
     ...(to === 'requires_action' ? { challengeRef: result.challenge!.ref, expiresAt: new Date(now.getTime() + PAYMENT_WINDOW_MS) } : {}),
   });
-  if (!moved) return;
+  if (!moved) return undefined;
   const action = to === 'succeeded' ? 'payment.authorized' : to === 'requires_action' ? 'payment.challenge_required' : 'payment.declined';
-  await recordAudit(trx, ctx.clock, request, {
+  audit.add({
     actor, action, outcome: to === 'succeeded' || to === 'requires_action' ? 'success' : 'failure', targets,
     details: { status: to, ...(result.declineReason ? { declineReason: result.declineReason.slice(0, 200) } : {}) },
   });
   if (result.threeDS.result !== null) {
-    await recordAudit(trx, ctx.clock, request, {
+    audit.add({
       actor, action: 'payment.three_ds', outcome: result.threeDS.result === 'failed' ? 'failure' : 'success', targets,
       details: { result: result.threeDS.result, enrolled: result.threeDS.enrolled },
     });
   }
+  return moved;
 }

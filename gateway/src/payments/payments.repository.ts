@@ -19,8 +19,15 @@ export interface NewPayment {
   expiresAt: Date;
 }
 
-export async function insertPayment(db: Kysely<GatewayDatabase>, p: NewPayment): Promise<void> {
-  await db.insertInto('gateway.payments').values({
+// Every column of the payment row itself; the view adds provider and card facts by join.
+const PAYMENT_COLUMNS = [
+  'id', 'client_id', 'status', 'amount', 'currency', 'params', 'provider_id', 'card_id', 'card_source', 'authorization_id',
+  'decline_reason', 'three_ds_result', 'three_ds_enrolled', 'challenge_ref', 'refunded_amount', 'created_at', 'updated_at', 'expires_at',
+] as const;
+
+/** Inserts the payment and returns its row, so the caller answers without reading it back. */
+export async function insertPayment(db: Kysely<GatewayDatabase>, p: NewPayment) {
+  return db.insertInto('gateway.payments').values({
     id: p.id,
     client_id: p.clientId,
     provider_id: p.providerId,
@@ -38,7 +45,7 @@ export async function insertPayment(db: Kysely<GatewayDatabase>, p: NewPayment):
     created_at: p.now,
     updated_at: p.now,
     expires_at: p.expiresAt,
-  }).execute();
+  }).returning(PAYMENT_COLUMNS).executeTakeFirstOrThrow();
 }
 
 function paymentView(db: Kysely<GatewayDatabase>) {
@@ -60,9 +67,9 @@ export async function findPayment(db: Kysely<GatewayDatabase>, id: string, clien
   return q.executeTakeFirst();
 }
 
-/** The payment row under a row lock (the caller holds a transaction). */
+/** The payment row, with its card's vault token, under a row lock (the caller holds a transaction). */
 export async function lockPayment(trx: Kysely<GatewayDatabase>, id: string, clientId?: string) {
-  let q = paymentView(trx).where('p.id', '=', id);
+  let q = paymentView(trx).select('c.token as card_token').where('p.id', '=', id);
   if (clientId !== undefined) q = q.where('p.client_id', '=', clientId);
   return q.forUpdate('p').executeTakeFirst();
 }
@@ -77,7 +84,7 @@ export async function listClientPayments(db: Kysely<GatewayDatabase>, clientId: 
   return q.orderBy('p.id', 'desc').limit(limit).execute();
 }
 
-/** Moves one payment from `from` to `to`; false when it was no longer in `from`. */
+/** Moves one payment from `from` to `to` and returns its new row; undefined when it was no longer in `from`. */
 export async function moveStatus(
   db: Kysely<GatewayDatabase>,
   id: string,
@@ -88,8 +95,8 @@ export async function moveStatus(
     authorizationId?: string; declineReason?: string | null; challengeRef?: string | null; expiresAt?: Date;
     threeDS?: { result: ThreeDsResult | null; enrolled: boolean };
   } = {},
-): Promise<boolean> {
-  const result = await db.updateTable('gateway.payments')
+) {
+  return db.updateTable('gateway.payments')
     .set({
       status: to,
       updated_at: now,
@@ -100,8 +107,8 @@ export async function moveStatus(
       ...(fields.threeDS ? { three_ds_result: fields.threeDS.result, three_ds_enrolled: fields.threeDS.enrolled } : {}),
     })
     .where('id', '=', id).where('status', '=', from)
+    .returning(PAYMENT_COLUMNS)
     .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
 }
 
 /** Expires open payments whose 15-minute window has passed (one, or all); returns them. */

@@ -7,14 +7,14 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import { Secret } from '../../../lib/secret.js';
-import { recordAudit } from '../audit/record.js';
+import { AuditBatch, recordAudit } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
 import { issueOtp } from '../identity/otp.service.js';
 import { claimCardForMonth } from './card-limit.js';
 import { findClientCard, saveEnteredCard } from './cards.repository.js';
-import { findPayment, insertPayment } from './payments.repository.js';
+import { insertPayment } from './payments.repository.js';
 import type { CreatePaymentBody, PaymentView } from './payments.schema.js';
 import { formatMoney, toView } from './payments.view.js';
 import { validatePaymentTarget, type Provider } from './providers.service.js';
@@ -29,7 +29,7 @@ export interface Payer {
 
 type CardPlan =
   | { source: 'entered'; card: TokenizedCard }
-  | { source: 'saved'; cardId: string; fingerprint: string; last4: string };
+  | { source: 'saved'; cardId: string; fingerprint: string; brand: string; last4: string };
 
 /** The SMS names what the code approves (SP-15.2); the code is its only 6-digit number. */
 export function paymentSms(code: string, amount: { value: number; currency: string }, provider: Provider, last4: string): string {
@@ -63,7 +63,7 @@ async function planCard(ctx: GatewayContext, request: FastifyRequest, payer: Pay
       throw new DomainError('card_blocked', 'this card was reported lost and is blocked');
     }
     if (!notExpired(saved.exp_month, saved.exp_year, ctx.clock.now())) throw new DomainError('card_expired', 'the card has expired');
-    return { source: 'saved', cardId: saved.id, fingerprint: saved.fingerprint, last4: saved.last4 };
+    return { source: 'saved', cardId: saved.id, fingerprint: saved.fingerprint, brand: saved.brand, last4: saved.last4 };
   }
   if (card.number === undefined || card.expMonth === undefined || card.expYear === undefined || card.cvv === undefined) {
     throw new DomainError('validation_failed', 'a new card needs number, expMonth, expYear and cvv');
@@ -93,46 +93,45 @@ export async function createPayment(
   const actor = { type: 'client' as const, id: payer.id };
   try {
     return await ctx.db.transaction().execute(async (trx) => {
-      let cardId: string;
-      let last4: string;
-      let fingerprint: string;
+      const audit = new AuditBatch(ctx.clock, request);
+      let card: { id: string; brand: string; last4: string; fingerprint: string };
       if (plan.source === 'entered') {
         const saved = await saveEnteredCard(trx, payer.id, plan.card, now);
         if (saved.status === 'blocked') throw new DomainError('card_blocked', 'this card was reported lost and is blocked');
-        ({ id: cardId, last4 } = saved);
-        fingerprint = plan.card.fingerprint;
+        card = { id: saved.id, brand: saved.brand, last4: saved.last4, fingerprint: plan.card.fingerprint };
         if (saved.inserted) {
-          await recordAudit(trx, ctx.clock, request, {
+          audit.add({
             actor, action: 'card.saved', outcome: 'success',
-            targets: { clientId: payer.id, cardId, fingerprintPrefix: fingerprint.slice(0, 12) },
-            details: { brand: plan.card.brand, bin6: plan.card.bin6, last4, issuerCountry: plan.card.issuerCountry },
+            targets: { clientId: payer.id, cardId: card.id, fingerprintPrefix: card.fingerprint.slice(0, 12) },
+            details: { brand: plan.card.brand, bin6: plan.card.bin6, last4: card.last4, issuerCountry: plan.card.issuerCountry },
           });
         }
       } else {
-        ({ cardId, last4, fingerprint } = plan);
+        card = { id: plan.cardId, brand: plan.brand, last4: plan.last4, fingerprint: plan.fingerprint };
       }
-      if (!(await claimCardForMonth(trx, payer.id, fingerprint, now))) {
+      if (!(await claimCardForMonth(trx, payer.id, card.fingerprint, now))) {
         throw new DomainError('card_limit_reached', 'at most 3 different cards can be used in one calendar month (SP-15.3)');
       }
-      await insertPayment(trx, {
-        id: paymentId, clientId: payer.id, providerId: provider.id, cardId, cardSource: plan.source,
+      const payment = await insertPayment(trx, {
+        id: paymentId, clientId: payer.id, providerId: provider.id, cardId: card.id, cardSource: plan.source,
         amount: body.amount.value, currency: body.amount.currency, params: body.params as Record<string, string>,
         now, expiresAt: new Date(now.getTime() + PAYMENT_WINDOW_MS),
       });
-      await recordAudit(trx, ctx.clock, request, {
+      audit.add({
         actor, action: 'payment.created', outcome: 'success',
-        targets: { clientId: payer.id, paymentId, cardId },
+        targets: { clientId: payer.id, paymentId, cardId: card.id },
         details: { providerId: provider.id, amount: body.amount.value, currency: body.amount.currency, cardSource: plan.source },
       });
       const otp = await issueOtp(trx, ctx, {
         purpose: 'payment', subjectId: paymentId, phone: payer.phone, ip: request.ip,
-        message: (code) => paymentSms(code, body.amount, provider, last4),
+        message: (code) => paymentSms(code, body.amount, provider, card.last4),
       });
-      await recordAudit(trx, ctx.clock, request, {
+      audit.add({
         actor, action: 'payment.code_sent', outcome: 'success',
         targets: { clientId: payer.id, paymentId }, details: { otpId: otp.otpId },
       });
-      const view = toView((await findPayment(trx, paymentId))!);
+      await audit.flush(trx);
+      const view = toView({ ...payment, provider_name: provider.name, brand: card.brand, last4: card.last4 });
       await inTransaction(trx, view);
       return view;
     });

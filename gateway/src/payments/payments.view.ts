@@ -4,7 +4,7 @@ import type { PaymentView } from './payments.schema.js';
 
 export const CHALLENGE_PATH = '/v1/3ds/challenges/';
 
-export function toView(row: PaymentRow): PaymentView {
+export function toView(row: Omit<PaymentRow, 'card_status'>): PaymentView {
   return {
     id: row.id,
     status: row.status,
