@@ -81,6 +81,7 @@ onShutdown(log, async () => {
   await relay.stop();
   await auditQueue.close();
   await vault.close();
+  await ctx.sms.close();
   await Promise.all([redis.quit(), queueConnection.quit()]);
   await db.destroy();
 });

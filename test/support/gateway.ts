@@ -78,6 +78,9 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
   const admin = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
   await admin.register(adminApp, { ctx });
   await admin.ready();
-  t.teardown(() => Promise.all([app.close(), admin.close()]));
+  t.teardown(async () => {
+    await Promise.all([app.close(), admin.close()]);
+    await ctx.sms.close();
+  });
   return { app, admin, ctx, db, clock, databaseUrl: url, env };
 }

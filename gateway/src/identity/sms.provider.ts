@@ -1,7 +1,7 @@
 // SMS delivery behind one interface (SP-5.1). `outbox` appends one JSON line per message for
 // development and tests; `http` posts to the bank's SMS gateway. Message text holds a code:
 // neither implementation logs it.
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from '../../../lib/clock.js';
 import { DomainError } from '../errors.js';
@@ -14,16 +14,24 @@ export interface SmsMessage {
 
 export interface SmsProvider {
   send(message: SmsMessage): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Development: `{"to","text","sentAt"}` lines in a file (../shared/design.md). */
+/**
+ * Development: `{"to","text","sentAt"}` lines in a file (../shared/design.md). The file stays
+ * open in append mode: each message is one write() that lands whole at the end, and a busy
+ * gateway does not pay an open() and close() per code.
+ */
 export function outboxSmsProvider(file: string, clock: Clock): SmsProvider {
-  let ready: Promise<unknown> | undefined;
+  let handle: Promise<FileHandle> | undefined;
   return {
     async send({ to, text }) {
-      ready ??= mkdir(dirname(file), { recursive: true });
-      await ready;
-      await appendFile(file, `${JSON.stringify({ to, text, sentAt: clock.now().toISOString() })}\n`, { mode: 0o600 });
+      handle ??= mkdir(dirname(file), { recursive: true }).then(() => open(file, 'a', 0o600));
+      await (await handle).write(`${JSON.stringify({ to, text, sentAt: clock.now().toISOString() })}\n`);
+    },
+    async close() {
+      await (await handle)?.close();
+      handle = undefined;
     },
   };
 }
@@ -49,6 +57,7 @@ export function httpSmsProvider(url: URL, token: string, timeoutMs: number): Sms
         throw new DomainError('service_unavailable', `the SMS provider refused the message (${status})`, { 'retry-after': '30' });
       }
     },
+    async close() {},
   };
 }
 
