@@ -1,8 +1,9 @@
 // Identity settings (README "Settings"), read by config.ts from the same env record. Defaults
 // suit `npm start`; production refuses the development SMS outbox.
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, int, oneOf, secretFile, str, url, type Env } from '../../../lib/config.js';
+import { ConfigError, file, int, oneOf, secretFile, str, url, type Env } from '../../../lib/config.js';
 import { Secret } from '../../../lib/secret.js';
 
 export interface IdentityConfig {
@@ -22,6 +23,8 @@ export interface IdentityConfig {
     outboxFile: string;
     httpUrl: URL | null;
     httpToken: Secret<string> | null;
+    /** The CA that signed the SMS provider's certificate when it is not a public one (a bank's internal CA). */
+    httpCa: Buffer | null;
     timeoutMs: number;
   };
   passwordHash: { memoryKib: number; timeCost: number; parallelism: number; concurrency: number; queue: number; nice: number };
@@ -69,6 +72,7 @@ export function loadIdentityConfig(env: Env, data: string, mode: 'development' |
       httpToken: http
         ? new Secret(secretFile(env, 'SMS_HTTP_TOKEN_FILE', data).toString('utf8').trim())
         : null,
+      httpCa: http && env.SMS_HTTP_CA_FILE ? readFileSync(file(env, 'SMS_HTTP_CA_FILE', data)) : null,
       timeoutMs: int(env, 'SMS_HTTP_TIMEOUT_MS', 5_000, 100, 60_000),
     },
     // OWASP's argon2id baseline (19 MiB, t=2, p=1); stored in each PHC string, re-hashed on login when raised.

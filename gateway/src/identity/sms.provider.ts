@@ -3,6 +3,7 @@
 // neither implementation logs it.
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { Agent, request } from 'undici';
 import type { Clock } from '../../../lib/clock.js';
 import { DomainError } from '../errors.js';
 import type { IdentityConfig } from './identity.config.js';
@@ -36,20 +37,26 @@ export function outboxSmsProvider(file: string, clock: Clock): SmsProvider {
   };
 }
 
-/** Production: POST {to, text} as JSON with a bearer token; any non-2xx or timeout is a 503. */
-export function httpSmsProvider(url: URL, token: string, timeoutMs: number): SmsProvider {
+/**
+ * Production: POST {to, text} as JSON with a bearer token over a kept-alive HTTPS pool; any
+ * non-2xx or timeout is a 503 for the client, and the message text (it holds the code) never
+ * reaches an error or a log. `ca` trusts a bank's internal CA instead of the public ones.
+ */
+export function httpSmsProvider(url: URL, token: string, timeoutMs: number, ca?: Buffer): SmsProvider {
+  const agent = new Agent({ connect: { ...(ca ? { ca } : {}) }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   return {
     async send({ to, text }) {
       let status: number;
       try {
-        const res = await fetch(url, {
+        const res = await request(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({ to, text }),
+          dispatcher: agent,
           signal: AbortSignal.timeout(timeoutMs),
         });
-        status = res.status;
-        await res.body?.cancel();
+        status = res.statusCode;
+        await res.body.dump();
       } catch {
         throw new DomainError('service_unavailable', 'the SMS provider could not be reached', { 'retry-after': '30' });
       }
@@ -57,13 +64,15 @@ export function httpSmsProvider(url: URL, token: string, timeoutMs: number): Sms
         throw new DomainError('service_unavailable', `the SMS provider refused the message (${status})`, { 'retry-after': '30' });
       }
     },
-    async close() {},
+    async close() {
+      await agent.close();
+    },
   };
 }
 
 export function createSmsProvider(config: IdentityConfig['sms'], clock: Clock): SmsProvider {
   if (config.provider === 'http' && config.httpUrl && config.httpToken) {
-    return httpSmsProvider(config.httpUrl, config.httpToken.expose(), config.timeoutMs);
+    return httpSmsProvider(config.httpUrl, config.httpToken.expose(), config.timeoutMs, config.httpCa ?? undefined);
   }
   return outboxSmsProvider(config.outboxFile, clock);
 }
