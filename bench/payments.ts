@@ -5,7 +5,7 @@
 // Scenarios: "saved card" (SP-14.2: {cardId}, CVV at confirm) and "card entered" (SP-14.1: the
 // full card goes to the vault's tokenizer each time; each client rotates over its 3 cards, the
 // most SP-15.3 allows in a month). Codes are read from the SMS outbox file, as a phone would.
-// Settings: BENCH_SECONDS (10), BENCH_CONCURRENCY (32), BENCH_CLIENTS (= concurrency), GATEWAY_DB_POOL;
+// Settings: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (5), BENCH_CONCURRENCY (32), BENCH_CLIENTS (= concurrency), GATEWAY_DB_POOL;
 // PostgreSQL from TEST_DATABASE_URL (127.0.0.1:5432/test), Redis from TEST_REDIS_URL.
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 import { freshDatabaseUrl } from '../test/support/database.js';
 import { startProcess } from '../test/support/processes.js';
 import { randomCard } from '../test/support/cards.js';
+import { backendPids, cpuSeconds } from './cpu.js';
 import { TEST_REDIS_URL, uniqueName } from '../test/support/redis.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -78,10 +79,12 @@ async function run(): Promise<void> {
     await q.close();
   });
 
-  const vault = await startProcess(t, 'vault/src/server.ts', { ...common, DATABASE_URL: await freshDatabaseUrl(t), VAULT_PORT: '0' });
+  const vaultDb = await freshDatabaseUrl(t);
+  const gatewayDb = await freshDatabaseUrl(t);
+  const vault = await startProcess(t, 'vault/src/server.ts', { ...common, DATABASE_URL: vaultDb, VAULT_PORT: '0' });
   const gateway = await startProcess(t, 'gateway/src/server.ts', {
     ...common,
-    DATABASE_URL: await freshDatabaseUrl(t),
+    DATABASE_URL: gatewayDb,
     VAULT_URL: `https://127.0.0.1:${String(vault.ready.port)}`,
     GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', ADMIN_PORT: '0',
     REDIS_KEY_PREFIX: `${uniqueName('bench')}:`,
@@ -144,7 +147,17 @@ async function run(): Promise<void> {
     clients.push(...await Promise.all(Array.from({ length: Math.min(8, CLIENTS - i) }, (_, k) => newClient(i + k))));
   }
 
-  async function measure(name: string, iteration: (vu: number, n: number) => Promise<boolean>) {
+  type Watched = Array<[label: string, pids: number[] | (() => Promise<number[]>)]>;
+  const bareServer: Watched = [['server', [bare.child.pid!]]];
+  // Read at the start of a scenario: after the warm-up every pool is full, so these backends serve all of it.
+  const paymentServers: Watched = [
+    ['gateway', [gateway.child.pid!]], ['vault', [vault.child.pid!]],
+    ['their PostgreSQL backends', async () => [...await backendPids(gatewayDb), ...await backendPids(vaultDb)]],
+  ];
+
+  async function measure(name: string, watched: Watched, iteration: (vu: number, n: number) => Promise<boolean>) {
+    const pids = await Promise.all(watched.map(([, list]) => (typeof list === 'function' ? list() : list)));
+    const cpuBefore = pids.map(cpuSeconds);
     const latencies: number[] = [];
     let failed = 0;
     const end = Date.now() + SECONDS * 1000;
@@ -160,15 +173,19 @@ async function run(): Promise<void> {
     latencies.sort((a, b) => a - b);
     const line = `${name.padEnd(44)} ${(latencies.length / elapsed).toFixed(0).padStart(6)}/s   p50 ${percentile(latencies, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(latencies, 99).toFixed(1).padStart(6)} ms   (${latencies.length} ok, ${failed} failed)`;
     process.stdout.write(`${line}\n`);
+    if (latencies.length > 0) {
+      const perOp = watched.map(([label], i) => `${label} ${((cpuSeconds(pids[i]!) - cpuBefore[i]!) * 1000 / latencies.length).toFixed(2)} ms`);
+      process.stdout.write(`${''.padEnd(44)} CPU per iteration: ${perOp.join(', ')}\n`);
+    }
   }
 
   process.stdout.write(`\n${CONCURRENCY} concurrent virtual clients, ${SECONDS} s per scenario, Node ${process.version}\n`);
-  await measure('baseline: bare Fastify HTTPS POST (1 request)', async () => {
+  await measure('baseline: bare Fastify HTTPS POST (1 request)', bareServer, async () => {
     const res = await baseline.request({ method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body: '{"ping":1}' });
     await res.body.text();
     return res.statusCode === 200;
   });
-  await measure('baseline: bare Fastify HTTPS POST ×2 (create+confirm shape)', async () => {
+  await measure('baseline: bare Fastify HTTPS POST ×2 (create+confirm shape)', bareServer, async () => {
     for (let i = 0; i < 2; i++) {
       const res = await baseline.request({ method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body: '{"ping":1}' });
       await res.body.text();
@@ -176,8 +193,14 @@ async function run(): Promise<void> {
     }
     return true;
   });
-  await measure('payments: saved card (create + confirm)', async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'saved', n)).ok);
-  await measure('payments: card entered (tokenize + create + confirm)', async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'entered', n)).ok);
+  // Unreported warm-up: both flows run until V8 has optimised their code and every pool is full.
+  const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+  await Promise.all(Array.from({ length: CONCURRENCY }, async (_, vu) => {
+    const end = Date.now() + WARMUP_SECONDS * 1000;
+    for (let n = 0; Date.now() < end; n++) await payOnce(clients[vu % clients.length]!, n % 2 ? 'saved' : 'entered', n).catch(() => undefined);
+  }));
+  await measure('payments: saved card (create + confirm)', paymentServers, async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'saved', n)).ok);
+  await measure('payments: card entered (tokenize + create + confirm)', paymentServers, async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'entered', n)).ok);
   process.stdout.write('\ntarget on a 2-core machine: >= 300 completed payments/s with p99 <= 150 ms\n');
 }
 
