@@ -3,6 +3,9 @@
 //   * a bare mutual-TLS echo route: what TLS + HTTP + JSON cost on their own;
 //   * PostgreSQL's single-row INSERT commit rate (pgbench, one INSERT per transaction, the same
 //     client count): what one durable write costs — the physical ceiling of tokenize.
+// Where pg_stat_statements is installed it also prints PostgreSQL statements per request (the
+// vault's own plus its audit relay's): each is a round trip, and unlike a rate it does not move
+// with whatever else the machine is running.
 // The vault runs as its real process (vault/src/server.ts) with a fresh database and keys.
 // Settings: BENCH_SECONDS (default 10), BENCH_CONCURRENCY (16), BENCH_DATABASE_URL (local test db), REDIS_URL.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
@@ -40,6 +43,8 @@ interface Result {
   errors: number;
   /** Server CPU (user + system) per request: the figure a busy machine does not distort. */
   cpuUs?: number;
+  /** PostgreSQL statements per request, where pg_stat_statements can tell. */
+  statements?: number;
 }
 
 /** CPU seconds a process has used so far (Linux /proc, 100 ticks per second). */
@@ -49,8 +54,11 @@ function cpuSeconds(pid: number): number {
 }
 
 /** Keeps CONCURRENCY requests in flight for SECONDS; `next(i)` makes request i. */
-async function drive(next: (i: number) => Promise<boolean>, seconds = SECONDS, serverPid?: number): Promise<Result> {
+async function drive(
+  next: (i: number) => Promise<boolean>, seconds = SECONDS, serverPid?: number, stats?: () => Promise<number>,
+): Promise<Result> {
   const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
+  const statementsBefore = stats ? await stats() : undefined;
   const latencies: number[] = [];
   let errors = 0;
   let i = 0;
@@ -68,7 +76,35 @@ async function drive(next: (i: number) => Promise<boolean>, seconds = SECONDS, s
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
   const cpuUs = serverPid ? ((cpuSeconds(serverPid) - cpuBefore) * 1e6) / latencies.length : undefined;
-  return { rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors, ...(cpuUs === undefined ? {} : { cpuUs }) };
+  const statements = stats ? ((await stats()) - statementsBefore!) / latencies.length : undefined;
+  return {
+    rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors,
+    ...(cpuUs === undefined ? {} : { cpuUs }),
+    ...(statements === undefined ? {} : { statements }),
+  };
+}
+
+/**
+ * Counts the statements run in database `dbName` (all its sessions), or undefined when no
+ * database on the server has pg_stat_statements (it needs shared_preload_libraries).
+ */
+async function statementCounter(adminUrl: string, dbName: string): Promise<{ count: () => Promise<number>; close: () => Promise<void> } | undefined> {
+  for (const database of [new URL(adminUrl).pathname.slice(1), 'postgres']) {
+    const url = new URL(adminUrl);
+    url.pathname = `/${database}`;
+    const client = new pg.Client({ connectionString: url.toString() });
+    try {
+      await client.connect();
+      const count = async () => Number((await client.query(
+        'select coalesce(sum(calls), 0)::int8 as n from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = $1',
+        [dbName])).rows[0].n);
+      await count();
+      return { count, close: () => client.end() };
+    } catch {
+      await client.end().catch(() => undefined);
+    }
+  }
+  return undefined;
 }
 
 function pgbench(databaseUrl: string, dir: string): { tps: number; latencyMs: number } {
@@ -82,7 +118,8 @@ function pgbench(databaseUrl: string, dir: string): { tps: number; latencyMs: nu
 
 const fmt = (r: Result) =>
   `${r.rate.toFixed(0).padStart(7)} /s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms` +
-  `${r.cpuUs === undefined ? '' : `   server CPU ${r.cpuUs.toFixed(0).padStart(4)} µs/req`}${r.errors ? `   ERRORS ${r.errors}` : ''}`;
+  `${r.cpuUs === undefined ? '' : `   server CPU ${r.cpuUs.toFixed(0).padStart(4)} µs/req`}` +
+  `${r.statements === undefined ? '' : `   ${r.statements.toFixed(2)} SQL/req`}${r.errors ? `   ERRORS ${r.errors}` : ''}`;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-vault-'));
@@ -134,6 +171,7 @@ async function main(): Promise<void> {
       merchant: 'bench', paymentRef: `warm-${i}`,
     }, 200)) !== undefined, warmSeconds);
 
+    const stats = await statementCounter(ADMIN_URL, dbName);
     const load = loadavg()[0]!;
     const echoResult = await drive((i) => post(echo.port, '/echo', card(i), 200).then(Boolean), SECONDS, echo.child.pid);
     const tokens: Array<{ token: string; clientRef: string }> = [];
@@ -141,14 +179,15 @@ async function main(): Promise<void> {
       const text = await post(vault.port, '/v1/tokens', card(i), 201);
       if (text) tokens.push({ token: JSON.parse(text).token, clientRef: card(i).clientRef });
       return text !== undefined;
-    }, SECONDS, vault.child.pid);
+    }, SECONDS, vault.child.pid, stats?.count);
     const authorize = await drive(async (i) => {
       const { token, clientRef } = tokens[i % tokens.length]!;
       return (await post(vault.port, '/v1/authorizations', {
         token, clientRef, cvv: '123', amount: { value: 1000, currency: 'KZT' }, merchant: 'bench', paymentRef: `bench-${i}`,
       }, 200)) !== undefined;
-    }, SECONDS, vault.child.pid);
+    }, SECONDS, vault.child.pid, stats?.count);
     await agent.close();
+    await stats?.close();
 
     const benchDb = new pg.Client({ connectionString: dbUrl.toString() });
     await benchDb.connect();

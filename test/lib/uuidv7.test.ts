@@ -10,6 +10,7 @@ t.test('an id is an RFC 9562 version 7 UUID whose first 48 bits are the Unix mil
   const id = uuidv7(at);
   t.match(id, V7);
   t.equal(parseInt(id.replace('-', '').slice(0, 12), 16), at.getTime());
+  t.equal(uuidv7(new Date(0)).slice(0, 13), '00000000-0000', 'a small time is zero-padded');
 });
 
 t.test('ids sort by time across milliseconds and never repeat', async (t) => {

@@ -10,6 +10,7 @@ import { recordVaultAudit } from './audit.js';
 import { installErrorHandler, problem } from './errors.js';
 import { tokensRoutes } from './tokens.routes.js';
 import { authorizationsRoutes } from './authorizations.routes.js';
+import { lazyChildLoggerFactory } from './request-logger.js';
 
 /**
  * JSON bodies are read as a Buffer that is zeroed once parsed, so the raw request bytes holding a
@@ -49,8 +50,14 @@ export function hardenTlsListener(server: Server, ctx: VaultContext, log: Fastif
   });
 }
 
-/** Fastify options the vault's server needs: unknown body fields are refused, not silently dropped. */
-export const VAULT_FASTIFY_OPTIONS = { ajv: { customOptions: { removeAdditional: false as const } } };
+/**
+ * Fastify options the vault's server needs: unknown body fields are refused, not silently dropped;
+ * request loggers are built only when a request logs.
+ */
+export const VAULT_FASTIFY_OPTIONS = {
+  ajv: { customOptions: { removeAdditional: false as const } },
+  childLoggerFactory: lazyChildLoggerFactory,
+};
 
 export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }): Promise<void> {
   const { ctx } = opts;

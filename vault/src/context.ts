@@ -12,6 +12,8 @@ import { CvvStore } from './cvv-store.js';
 import type { Processor } from './processor/processor.js';
 import { sandboxProcessor } from './processor/sandbox.js';
 import type { VaultDatabase } from './storage/database.js';
+import { insertCardsWithAudit, type NewCard } from './storage/cards.repository.js';
+import { groupCommit } from './storage/group-commit.js';
 
 export interface VaultContext {
   config: Readonly<VaultConfig>;
@@ -23,6 +25,8 @@ export interface VaultContext {
   brands: ReadonlySet<Brand>;
   cvv: CvvStore;
   processor: Processor;
+  /** Stores a tokenized card with its audit event; concurrent calls share one statement. */
+  storeCard: (card: NewCard) => Promise<void>;
 }
 
 declare module 'fastify' {
@@ -30,6 +34,10 @@ declare module 'fastify' {
     vaultCtx: VaultContext;
   }
 }
+
+// Two batches in flight keep the database busy (one commits while the next executes) without
+// splitting a burst into many small statements; 500 rows keep a statement's parameters small.
+const CARD_GROUP_COMMIT = { maxInFlight: 2, maxBatch: 500 };
 
 /** The production wiring of a context from validated config; tests may swap single parts. */
 export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<VaultDatabase>, clock: Clock): VaultContext {
@@ -43,5 +51,6 @@ export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<Vau
     brands: new Set(config.cardBrands),
     cvv: new CvvStore(clock, config.cvvMaxHeld),
     processor: sandboxProcessor(),
+    storeCard: groupCommit((cards: NewCard[]) => insertCardsWithAudit(db, cards), CARD_GROUP_COMMIT),
   };
 }

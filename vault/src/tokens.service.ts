@@ -1,12 +1,12 @@
 // Tokenize (SP-15.1, SP-16): check the card, refuse non-Kazakhstan issuers, encrypt PAN and expiry
-// under a fresh data key, store the row and its audit event in one statement, and hold a CVV
+// under a fresh data key, store the row and its audit event in one statement (shared with the
+// cards tokenized at the same moment: storage/group-commit.ts), and hold a CVV
 // (if given) in memory only. Nothing is stored for a refused card. Tokens are random, never
 // derived from the PAN; the fingerprint is the keyed HMAC.
 import { randomBytes } from './crypto/random.js';
 import { checkCard } from './card-number.js';
 import { sealCard } from './crypto/envelope.js';
 import { fingerprintPrefix, recordVaultAudit, vaultAuditEvent, type Caller } from './audit.js';
-import { insertCardWithAudit } from './storage/cards.repository.js';
 import { VaultError } from './errors.js';
 import type { VaultContext } from './context.js';
 import type { TokenizeBody, TokenView } from './tokens.schema.js';
@@ -41,7 +41,7 @@ export async function tokenize(ctx: VaultContext, caller: Caller, input: Tokeniz
       targets: { cardToken: token, fingerprintPrefix: fingerprintPrefix(fingerprint), keyVersion: sealed.kekVersion },
       details: { brand: card.brand, cvvHeld },
     });
-    await insertCardWithAudit(ctx.db, {
+    await ctx.storeCard({ row: {
       token,
       client_ref: input.clientRef,
       fingerprint,
@@ -53,7 +53,7 @@ export async function tokenize(ctx: VaultContext, caller: Caller, input: Tokeniz
       dek_wrapped: sealed.dekWrapped,
       kek_version: sealed.kekVersion,
       created_at: now,
-    }, event).catch((err: unknown) => {
+    }, event }).catch((err: unknown) => {
       ctx.cvv.take(token)?.fill(0);
       throw err;
     });

@@ -5,6 +5,8 @@ import t from 'tap';
 import { Agent, request } from 'undici';
 import { pkiFile } from '../../test/support/pki.js';
 import { startTestVault } from '../../test/support/vault.js';
+import { insertCardsWithAudit } from '../src/storage/cards.repository.js';
+import { vaultAuditEvent } from '../src/audit.js';
 
 const vault = await startTestVault(t);
 const events = async () => (await vault.db.selectFrom('vault.audit_outbox').select('payload').orderBy('event_id').execute())
@@ -72,4 +74,31 @@ t.test('SP-4: a refused certificate stays refused on every request of a kept-ali
   }
   const stored = await vault.db.selectFrom('vault.cards').select('token').where('client_ref', '=', 'c').execute();
   t.equal(stored.length, 0, 'nothing was tokenized for the refused peer');
+});
+
+t.test('SP-17: cards tokenized at the same moment share a statement, and each has its own event', async (t) => {
+  const results = await Promise.all(Array.from({ length: 20 }, () => vault.client.call<any>('POST', '/v1/tokens',
+    { pan: '4400430000000007', expMonth: 12, expYear: 2030, clientRef: 'client-burst' })));
+  t.same(results.map((r) => r.status), Array(20).fill(201));
+  const stored = await vault.db.selectFrom('vault.cards').select('token').where('client_ref', '=', 'client-burst').execute();
+  const audited = (await events()).filter((e) => e.action === 'vault.card.tokenize' && e.outcome === 'success')
+    .map((e) => e.targets.cardToken as string);
+  t.same(stored.map((r) => r.token).sort(), results.map((r) => r.body.token).sort(), 'every card was stored');
+  for (const r of results) t.equal(audited.filter((tok) => tok === r.body.token).length, 1, 'once audited');
+});
+
+t.test('SP-17, SP-21: a failed group statement stores no card and no event', async (t) => {
+  const before = (await events()).length;
+  const entry = (token: string) => ({
+    row: {
+      token, client_ref: 'client-fail', fingerprint: 'f'.repeat(64), brand: 'visa' as const, bin6: '440043', last4: '0007',
+      issuer_country: 'KZ', card_ciphertext: Buffer.alloc(40), dek_wrapped: Buffer.alloc(60), kek_version: 1, created_at: new Date(),
+    },
+    event: vaultAuditEvent(vault.clock, { identity: 'gateway' }, { action: 'vault.card.tokenize', outcome: 'success', targets: { cardToken: token } }),
+  });
+  // The last card of the batch names a token already stored: the whole statement is refused.
+  const existing = (await vault.db.selectFrom('vault.cards').select('token').executeTakeFirstOrThrow()).token;
+  await t.rejects(insertCardsWithAudit(vault.db, [entry('tok_new_1'), entry('tok_new_2'), entry(existing)]));
+  t.equal((await vault.db.selectFrom('vault.cards').select('token').where('client_ref', '=', 'client-fail').execute()).length, 0, 'no card');
+  t.equal((await events()).length, before, 'no event');
 });

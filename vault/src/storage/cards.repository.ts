@@ -3,17 +3,31 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { assertAuditEvent, type AuditEvent } from '../../../lib/audit/event.js';
 import type { CardsTable, VaultDatabase } from './database.js';
 
+export interface NewCard {
+  row: CardsTable;
+  event: AuditEvent;
+}
+
 /**
- * Stores a card and its audit event in ONE statement (a data-modifying CTE is one transaction):
- * one round trip and one commit per tokenize, so the vault runs close to the database's commit
- * rate. Same guarantee as appendAuditEvent inside a transaction: both rows or neither.
+ * Stores cards with their audit events in ONE statement (a data-modifying CTE is one
+ * transaction): every card and its event, or nothing. The statement text and its 14 parameters
+ * are the same for one card or hundreds (column arrays, unnested), so group commit
+ * (group-commit.ts) pays one round trip and one commit for a whole batch.
  */
-export async function insertCardWithAudit(db: Kysely<VaultDatabase>, row: CardsTable, event: AuditEvent): Promise<void> {
-  assertAuditEvent(event);
-  await db.with('card', (qb) => qb.insertInto('vault.cards').values(row))
-    .insertInto('vault.audit_outbox')
-    .values({ event_id: event.id, payload: JSON.stringify(event), created_at: new Date(event.occurredAt), published_at: null })
-    .execute();
+export async function insertCardsWithAudit(db: Kysely<VaultDatabase>, cards: readonly NewCard[]): Promise<void> {
+  for (const { event } of cards) assertAuditEvent(event);
+  const column = <K extends keyof CardsTable>(key: K) => cards.map((c) => c.row[key]);
+  await sql`with card as (
+      insert into vault.cards
+        (token, client_ref, fingerprint, brand, bin6, last4, issuer_country, card_ciphertext, dek_wrapped, kek_version, created_at)
+      select * from unnest(${column('token')}::text[], ${column('client_ref')}::text[], ${column('fingerprint')}::text[],
+        ${column('brand')}::text[], ${column('bin6')}::text[], ${column('last4')}::text[], ${column('issuer_country')}::text[],
+        ${column('card_ciphertext')}::bytea[], ${column('dek_wrapped')}::bytea[], ${column('kek_version')}::int[],
+        ${column('created_at')}::timestamptz[])
+    )
+    insert into vault.audit_outbox (event_id, payload, created_at)
+    select * from unnest(${cards.map((c) => c.event.id)}::uuid[], ${cards.map((c) => JSON.stringify(c.event))}::jsonb[],
+      ${cards.map((c) => c.event.occurredAt)}::timestamptz[])`.execute(db);
 }
 
 export type WrappedRow = Pick<CardsTable, 'token' | 'client_ref' | 'dek_wrapped' | 'kek_version'>;
