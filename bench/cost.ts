@@ -3,6 +3,7 @@
 // and PostgreSQL. On a small VM every socket write costs CPU, so round trips matter as much as
 // the work done. Only this bench's own Redis and database are counted: the servers are shared.
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { Redis } from 'ioredis';
 
@@ -66,7 +67,7 @@ export function costProbe(opts: { db: Kysely<any>; database: string; redis: () =
     async report(events) {
       const last = await snapshot();
       const per = (n: number) => (n / events).toFixed(3);
-      const cpu = [...last.cpu].map(([name, ms]) => `${name} ${per(ms - (first!.cpu.get(name) ?? 0))}`);
+      const spent = [...last.cpu].map(([name, ms]) => [name, ms - (first!.cpu.get(name) ?? 0)] as const);
       // A backend that connected during the phase counts from zero; one that left is missed.
       const pgCpu = new Map<string, number>();
       for (const [pid, { app, ms }] of last.pgBackends) pgCpu.set(app, (pgCpu.get(app) ?? 0) + ms - (first!.pgBackends.get(pid)?.ms ?? 0));
@@ -77,8 +78,12 @@ export function costProbe(opts: { db: Kysely<any>; database: string; redis: () =
         const before = first!.pgStatements.get(id) ?? 0;
         statements += calls >= before ? calls - before : calls;
       }
-      const pg = [...pgCpu].filter(([, ms]) => ms > 0).map(([app, ms]) => `postgres for ${app} ${per(ms)}`);
-      return `CPU-ms/event: ${[...cpu, ...pg].join(', ')}; round trips/event: redis ${per(last.redisReads - first!.redisReads)} (socket reads by the server), `
+      spent.push(...[...pgCpu].filter(([, ms]) => ms > 0).map(([app, ms]) => [`postgres for ${app}`, ms] as const));
+      // What the machine could do if nothing else ran on it: a figure that other load does not halve.
+      const total = spent.reduce((sum, [, ms]) => sum + ms, 0);
+      const ceiling = Math.round((cpus().length * 1000 * events) / total);
+      return `CPU-ms/event: ${spent.map(([name, ms]) => `${name} ${per(ms)}`).join(', ')}; total ${per(total)}, `
+        + `so at most ${ceiling} events/s on ${cpus().length} otherwise idle cores; round trips/event: redis ${per(last.redisReads - first!.redisReads)} (socket reads by the server), `
         + `postgres ${per(statements)} statements in ${per(last.pgCommits - first!.pgCommits)} transactions; `
         + `redis commands/event (scripts' inner commands included): ${top.join(', ')}`;
     },
