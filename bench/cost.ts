@@ -1,7 +1,7 @@
 // Where a bench phase's time goes, per event: CPU of each process (utime + stime from
-// /proc/<pid>/stat, so other load on the machine does not inflate it) and round trips to Redis
-// and PostgreSQL. On a small VM every socket write costs CPU, so round trips matter as much as
-// the work done. Only this bench's own Redis and database are counted: the servers are shared.
+// /proc/<pid>/stat: other load on the shared machine sways it far less than it sways a rate)
+// and round trips to Redis and PostgreSQL. Only this bench's own Redis server and database are
+// counted: the servers are shared.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { sql, type Kysely } from 'kysely';
