@@ -47,6 +47,7 @@ export interface RelayOptions {
   queue: Queue<AuditJob>;
   log: Logger;
   batchSize?: number;
+  /** Pause after a batch that was not full (the outbox is drained for now). */
   intervalMs?: number;
   /** A row published this long ago and still present was lost in Redis: publish it again. */
   republishAfterMs?: number;
@@ -59,11 +60,13 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+const RELAY_BATCH_SIZE = 500;
+
 /** Publishes one batch; returns how many rows it published. */
 export async function relayOnce(opts: RelayOptions): Promise<number> {
   const { db, source, queue } = opts;
   const table = sql.table(`${source}.audit_outbox`);
-  const limit = opts.batchSize ?? 500;
+  const limit = opts.batchSize ?? RELAY_BATCH_SIZE;
   const republishAfter = `${opts.republishAfterMs ?? 60_000} milliseconds`;
   return db.transaction().execute(async (trx) => {
     // Two index-backed queries rather than one OR, so a deep backlog is not scanned every tick.
@@ -108,7 +111,10 @@ export function startOutboxRelay(opts: RelayOptions): Relay {
       } catch (err) {
         opts.log.warn({ err }, 'audit outbox relay failed; events wait in the outbox');
       }
-      if (published === 0 && !stopped) {
+      // Only a full batch means more rows are waiting. After a partial one, the pause lets the
+      // next batch fill: a steady trickle of events is then not published a few rows at a time,
+      // each few paying a transaction, a commit and a Redis round trip.
+      if (published < (opts.batchSize ?? RELAY_BATCH_SIZE) && !stopped) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, opts.intervalMs ?? 200);
           wake = () => { clearTimeout(timer); resolve(); };
