@@ -2,22 +2,12 @@
 // /proc/<pid>/stat: other load on the shared machine sways it far less than it sways a rate)
 // and round trips to Redis and PostgreSQL. Only this bench's own Redis server and database are
 // counted: the servers are shared.
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { Redis } from 'ioredis';
+import { cpuSeconds } from './cpu.js';
 
-const TICK_MS = 10; // USER_HZ is 100 on Linux
-
-function cpuMs(pid: number): number {
-  try {
-    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-  } catch {
-    return 0; // exited
-  }
-}
+const cpuMs = (pid: number) => cpuSeconds([pid]) * 1000;
 
 interface Snapshot {
   cpu: Map<string, number>;

@@ -22,6 +22,7 @@ import { mutualTlsServerOptions } from '../lib/mtls.js';
 import { repoRoot } from '../lib/paths.js';
 import { createRedis } from '../lib/redis.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
+import { cpuSeconds } from './cpu.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -47,17 +48,11 @@ interface Result {
   statements?: number;
 }
 
-/** CPU seconds a process has used so far (Linux /proc, 100 ticks per second). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Keeps CONCURRENCY requests in flight for SECONDS; `next(i)` makes request i. */
 async function drive(
   next: (i: number) => Promise<boolean>, seconds = SECONDS, serverPid?: number, stats?: () => Promise<number>,
 ): Promise<Result> {
-  const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
+  const cpuBefore = serverPid ? cpuSeconds([serverPid]) : 0;
   const statementsBefore = stats ? await stats() : undefined;
   const latencies: number[] = [];
   let errors = 0;
@@ -75,7 +70,7 @@ async function drive(
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
-  const cpuUs = serverPid ? ((cpuSeconds(serverPid) - cpuBefore) * 1e6) / latencies.length : undefined;
+  const cpuUs = serverPid ? ((cpuSeconds([serverPid]) - cpuBefore) * 1e6) / latencies.length : undefined;
   const statements = stats ? ((await stats()) - statementsBefore!) / latencies.length : undefined;
   return {
     rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors,
