@@ -12,6 +12,8 @@ export interface Started {
   child: ChildProcess;
   ready: Record<string, unknown>;
   output(): string;
+  /** Resolves once the output matches: a log line travels a pipe and can arrive after the HTTP answer it follows. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -51,7 +53,24 @@ export async function startProcess(t: Teardown, entry: string, env: NodeJS.Proce
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${entry} exited ${code}:\n${output()}`)); });
   });
-  return { child, ready, output, stop };
+  const waitForOutput = (pattern: RegExp, timeoutMs = 5000) => new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!pattern.test(output())) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', check);
+      child.stderr?.off('data', check);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      child.stdout?.off('data', check);
+      child.stderr?.off('data', check);
+      reject(new Error(`${entry} printed nothing matching ${String(pattern)} in ${timeoutMs} ms:\n${output()}`));
+    }, timeoutMs);
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    check();
+  });
+  return { child, ready, output, waitForOutput, stop };
 }
 
 /** Runs `entry` to completion; resolves with its exit code and output. */
