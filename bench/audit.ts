@@ -90,8 +90,9 @@ try {
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const writerUrl = new URL(url);
   writerUrl.searchParams.set('options', '-c role=audit_writer');
+  // The worker runs with the young-generation size deploy/systemd gives it.
   worker = fork(join(repoRoot, 'audit-worker/src/worker.ts'), [], {
-    execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: ['--max-semi-space-size=64', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'error', DATA_DIR: dataDir, AUDIT_DATABASE_URL: writerUrl.toString(),
       MIGRATE_ON_START: 'false', REDIS_URL: redisUrl, AUDIT_HEALTH_PORT: '0', AUDIT_CHECKPOINT_INTERVAL_MS: '10000',
       AUDIT_CHECKPOINT_FILE: join(dataDir, 'checkpoints.jsonl') },

@@ -51,8 +51,11 @@ export function createPool(databaseUrl: string, options: PoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection (a database restart or failover) must not crash the process.
+  // pg-pool listens for that only while a client is idle; this listener also covers a client
+  // checked out inside a transaction: that transaction fails, and the pool drops the client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
