@@ -103,8 +103,10 @@ try {
   const queue = new Queue<AuditJob>('audit-events', { connection });
   queue.on('error', () => undefined);
   const relay = startOutboxRelay({ db, source: 'gateway', queue, log, intervalMs: 20, publishTimeoutMs: 1000 });
-  await sql`create extension if not exists pg_stat_statements`.execute(db);
-  const cost = costProbe({ db, database: name, redis: () => connection, pids: () => ({ 'bench (relay)': process.pid, worker: worker!.pid!, redis: redis!.pid! }) });
+  // Statement counts need pg_stat_statements in shared_preload_libraries; without it they are left out.
+  const countStatements = await sql`create extension if not exists pg_stat_statements`.execute(db)
+    .then(() => sql`select 1 from pg_stat_statements limit 1`.execute(db)).then(() => true, () => false);
+  const cost = costProbe({ db, database: name, countStatements, redis: () => connection, pids: () => ({ 'bench (relay)': process.pid, worker: worker!.pid!, redis: redis!.pid! }) });
 
   // Pipeline capacity: the baseline's rows plus a bulk-written backlog, drained with no producer running.
   await cost.start();

@@ -25,16 +25,18 @@ export interface CostProbe {
   report(events: number): Promise<string>;
 }
 
-export function costProbe(opts: { db: Kysely<any>; database: string; redis: () => Redis; pids: () => Record<string, number> }): CostProbe {
+export function costProbe(opts: {
+  db: Kysely<any>; database: string; countStatements: boolean; redis: () => Redis; pids: () => Record<string, number>;
+}): CostProbe {
   const backends = async () => new Map((await sql<{ pid: number; app: string }>`
     select pid, application_name as app from pg_stat_activity where datname = ${opts.database}`.execute(opts.db)).rows
     .map((r) => [r.pid, { app: r.app, ms: cpuMs(r.pid) }]));
   // Per statement, since pg_stat_statements may evict an entry mid-phase (the server is shared):
   // an entry that restarted counts from zero.
   const pgCounters = async () => {
-    const { rows } = await sql<{ id: string; calls: number }>`
+    const { rows } = opts.countStatements ? await sql<{ id: string; calls: number }>`
       select s.userid || ':' || s.queryid as id, s.calls::float8 as calls from pg_stat_statements s
-      join pg_database d on d.oid = s.dbid where d.datname = ${opts.database}`.execute(opts.db);
+      join pg_database d on d.oid = s.dbid where d.datname = ${opts.database}`.execute(opts.db) : { rows: [] };
     const commits = (await sql<{ n: number }>`select xact_commit::float8 as n from pg_stat_database where datname = ${opts.database}`.execute(opts.db)).rows[0]!.n;
     return { statements: new Map(rows.map((r) => [r.id, r.calls])), commits };
   };
@@ -74,7 +76,7 @@ export function costProbe(opts: { db: Kysely<any>; database: string; redis: () =
       const ceiling = Math.round((cpus().length * 1000 * events) / total);
       return `CPU-ms/event: ${spent.map(([name, ms]) => `${name} ${per(ms)}`).join(', ')}; total ${per(total)}, `
         + `so at most ${ceiling} events/s on ${cpus().length} otherwise idle cores; round trips/event: redis ${per(last.redisReads - first!.redisReads)} (socket reads by the server), `
-        + `postgres ${per(statements)} statements in ${per(last.pgCommits - first!.pgCommits)} transactions; `
+        + `postgres ${opts.countStatements ? per(statements) : 'n/a (no pg_stat_statements)'} statements in ${per(last.pgCommits - first!.pgCommits)} transactions; `
         + `redis commands/event (scripts' inner commands included): ${top.join(', ')}`;
     },
   };
