@@ -3,6 +3,7 @@
 // errors (wrong OTP, locked login) are returned as unions and mapped to a DomainError at the route.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { PROBLEM_FIELDS, problemOf } from '../../lib/problem.js';
 
 export const ERROR_STATUS = {
   validation_failed: 400,
@@ -66,11 +67,7 @@ export class DomainError extends Error {
 }
 
 export const Problem = Type.Object({
-  type: Type.String(),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  code: Type.String(),
+  ...PROBLEM_FIELDS,
   errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
 });
 
@@ -84,14 +81,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
 };
 
 export function problemBody(code: ErrorCode, detail: string, extra: object = {}) {
-  return {
-    type: `/problems/${code}`,
-    title: TITLES[code] ?? code.replace(/_/g, ' '),
-    status: ERROR_STATUS[code],
-    detail,
-    code,
-    ...extra,
-  };
+  return { ...problemOf(code, ERROR_STATUS[code], detail, TITLES[code]), ...extra };
 }
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: object = {}) {

@@ -2,7 +2,7 @@
 // application/problem+json. Details never carry card data; a 5xx says only "internal error"
 // and the cause (a KeyError names the key version, never key bytes) goes to the log.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Problem, problemOf } from '../../lib/problem.js';
 import { DecryptionFailed } from './crypto/encryption.js';
 import { KeyError } from './crypto/key-provider.js';
 import { ProcessorUnavailable } from './processor/processor.js';
@@ -34,16 +34,10 @@ export class VaultError extends Error {
   }
 }
 
-export const Problem = Type.Object({
-  type: Type.String(),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  code: Type.String(),
-});
+export { Problem };
 
 export function problem(code: VaultErrorCode, detail: string) {
-  return { type: `/problems/${code}`, title: code.replace(/_/g, ' '), status: VAULT_ERROR_STATUS[code], detail, code };
+  return problemOf(code, VAULT_ERROR_STATUS[code], detail);
 }
 
 /** Problem responses for every error; never echoes input (validation messages name paths only). */
