@@ -43,7 +43,7 @@ export function outboxSmsProvider(file: string, clock: Clock): SmsProvider {
  * reaches an error or a log. `ca` trusts a bank's internal CA instead of the public ones.
  */
 export function httpSmsProvider(url: URL, token: string, timeoutMs: number, ca?: Buffer): SmsProvider {
-  const agent = new Agent({ connect: { ...(ca ? { ca } : {}) }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const agent = new Agent({ connect: ca ? { ca } : {} });
   return {
     async send({ to, text }) {
       let status: number;
