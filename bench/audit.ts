@@ -2,6 +2,7 @@
 // outbox in their own transactions; the relay publishes them to BullMQ; the real audit-worker
 // process chains them into audit.events. Prints:
 //   baseline   outbox inserts/s alone (one event per transaction, as business transactions do)
+//   bullmq     BullMQ alone, one job per event, no database (bullmq-alone.ts): the pipeline's floor
 //   pipeline   events/s chained while draining a bulk-written backlog (BENCH_BACKLOG, 20,000)
 //   end to end events/s chained while producers write at full speed
 //   outage     Redis stopped for BENCH_OUTAGE_S seconds (default 60) while producers keep the
@@ -26,6 +27,8 @@ import { generateDevPki } from '../lib/pki.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 import { freePort } from '../test/support/net.js';
 import { costProbe } from './cost.js';
+import { measureBullmqAlone } from './bullmq-alone.js';
+import { DEFAULT_WORKER_CONCURRENCY } from '../audit-worker/src/config.js';
 
 const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -88,6 +91,11 @@ try {
   const redisPort = await freePort();
   redis = await startRedis(redisPort);
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const concurrency = Number(process.env.AUDIT_WORKER_CONCURRENCY ?? DEFAULT_WORKER_CONCURRENCY);
+  const alone = await measureBullmqAlone(redisUrl, redis.pid!, BACKLOG, concurrency);
+  const aloneMs = alone.cpuMsPerJob.node + alone.cpuMsPerJob.redis;
+  console.log(`bullmq     one job per event, no database, concurrency ${concurrency}: add ${Math.round(alone.addPerSecond)} jobs/s, process ${Math.round(alone.processPerSecond)} jobs/s; `
+    + `CPU-ms/job node ${alone.cpuMsPerJob.node.toFixed(3)}, redis ${alone.cpuMsPerJob.redis.toFixed(3)}, so at most ${Math.round((cpus().length * 1000) / aloneMs)} jobs/s on ${cpus().length} otherwise idle cores`);
   const writerUrl = new URL(url);
   writerUrl.searchParams.set('options', '-c role=audit_writer');
   // The worker runs with the young-generation size deploy/systemd gives it.
@@ -95,22 +103,21 @@ try {
     execArgv: ['--max-semi-space-size=64', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'error', DATA_DIR: dataDir, AUDIT_DATABASE_URL: writerUrl.toString(),
       MIGRATE_ON_START: 'false', REDIS_URL: redisUrl, AUDIT_HEALTH_PORT: '0', AUDIT_CHECKPOINT_INTERVAL_MS: '10000',
-      AUDIT_CHECKPOINT_FILE: join(dataDir, 'checkpoints.jsonl') },
+      AUDIT_CHECKPOINT_FILE: join(dataDir, 'checkpoints.jsonl'),
+      ...Object.fromEntries(['AUDIT_WORKER_CONCURRENCY', 'AUDIT_BATCH_SIZE'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : []))) },
   });
   await new Promise<void>((resolve) => worker!.on('message', (m: { type?: string }) => { if (m?.type === 'ready') resolve(); }));
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => 200 });
   connection.on('error', () => undefined);
   const queue = new Queue<AuditJob>('audit-events', { connection });
   queue.on('error', () => undefined);
-  const relay = startOutboxRelay({ db, source: 'gateway', queue, log, intervalMs: 20, publishTimeoutMs: 1000 });
   // Statement counts need pg_stat_statements in shared_preload_libraries; without it they are left out.
   const countStatements = await sql`create extension if not exists pg_stat_statements`.execute(db)
     .then(() => sql`select 1 from pg_stat_statements limit 1`.execute(db)).then(() => true, () => false);
   const cost = costProbe({ db, database: name, countStatements, redis: () => connection, pids: () => ({ 'bench (relay)': process.pid, worker: worker!.pid!, redis: redis!.pid! }) });
 
-  // Pipeline capacity: the baseline's rows plus a bulk-written backlog, drained with no producer running.
-  await cost.start();
-  let t0 = Date.now();
+  // Pipeline capacity: the baseline's rows plus a bulk-written backlog, all in the outbox before
+  // the relay starts (writing them is the producers' work, measured above), drained with no producer running.
   for (let i = 0; i < BACKLOG; i += 1000) {
     const chunk = Array.from({ length: 1000 }, (_, j) => makeAuditEvent({
       component: 'gateway', actor: { type: 'client', id: `c-${j}` }, action: 'payment.confirm', outcome: 'success', targets: { clientId: `c-${j}`, paymentId: `b-${i + j}` },
@@ -118,6 +125,9 @@ try {
     await sql`insert into gateway.audit_outbox (event_id, payload, created_at)
       select * from unnest(${chunk.map((e) => e.id)}::uuid[], ${chunk.map((e) => JSON.stringify(e))}::jsonb[], ${chunk.map((e) => e.occurredAt)}::timestamptz[])`.execute(db);
   }
+  await cost.start();
+  let t0 = Date.now();
+  const relay = startOutboxRelay({ db, source: 'gateway', queue, log, intervalMs: 20, publishTimeoutMs: 1000 });
   // Polls the one-row chain head, not count(*) of the outbox: the bench must not take the CPU it measures.
   while ((await stored(db)) < baseline + BACKLOG) await sleep(50);
   const drained = await stored(db);

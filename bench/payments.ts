@@ -9,7 +9,7 @@
 // PostgreSQL from TEST_DATABASE_URL (127.0.0.1:5432/test), Redis from TEST_REDIS_URL.
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { Queue } from 'bullmq';
@@ -174,8 +174,11 @@ async function run(): Promise<void> {
     const line = `${name.padEnd(44)} ${(latencies.length / elapsed).toFixed(0).padStart(6)}/s   p50 ${percentile(latencies, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(latencies, 99).toFixed(1).padStart(6)} ms   (${latencies.length} ok, ${failed} failed)`;
     process.stdout.write(`${line}\n`);
     if (latencies.length > 0) {
-      const perOp = watched.map(([label], i) => `${label} ${((cpuSeconds(pids[i]!) - cpuBefore[i]!) * 1000 / latencies.length).toFixed(2)} ms`);
-      process.stdout.write(`${''.padEnd(44)} CPU per iteration: ${perOp.join(', ')}\n`);
+      const perOp = watched.map((_, i) => ((cpuSeconds(pids[i]!) - cpuBefore[i]!) * 1000) / latencies.length);
+      const total = perOp.reduce((a, b) => a + b, 0);
+      // The ceiling those processes alone set, with nothing else (client, Redis) on the cores.
+      process.stdout.write(`${''.padEnd(44)} CPU per iteration: ${watched.map(([label], i) => `${label} ${perOp[i]!.toFixed(2)} ms`).join(', ')}`
+        + `${watched.length > 1 ? `; total ${total.toFixed(2)} ms` : ''}, so at most ${Math.round((cpus().length * 1000) / total)}/s on ${cpus().length} otherwise idle cores\n`);
     }
   }
 

@@ -161,6 +161,25 @@ t.test('SP-21 a job that failed for good (database down through every retry) is 
   t.match(await counts(db), { stored: 0, waiting: 1 }, 'its event waited in the outbox throughout');
 });
 
+t.test('SP-21 relay: a batch bigger than one publishing chunk reaches the queue whole, job id = event id', async (t) => {
+  const { db } = await migratedDatabase(t);
+  const queueName = uniqueName('audit');
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue<AuditJob>(queueName, { connection });
+  t.teardown(async () => {
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+  });
+  const events = await appendEvents(db, 120, { at: new Date() });
+  t.equal(await relayOnce({ db, source: 'gateway', queue, log }), 120);
+  t.equal((await queue.getJobCounts('waiting')).waiting, 120);
+  const jobs = await Promise.all(events.map((e) => queue.getJob(e.id)));
+  t.same(jobs.map((j) => j?.data), events.map(() => ({ source: 'gateway' })), 'one job per event, named by its id');
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from gateway.audit_outbox where published_at is null`.execute(db);
+  t.equal(rows[0]!.n, 0, 'every row marked published');
+});
+
 t.test('SP-21 Redis with an eviction policy: the worker refuses to run in production', async (t) => {
   const redis = await ownRedis(t, 'allkeys-lru');
   const c = new Redis(redis.url);
