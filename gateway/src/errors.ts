@@ -59,8 +59,9 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     detail: string,
     readonly headers: Record<string, string> = {},
+    options?: ErrorOptions,
   ) {
-    super(detail);
+    super(detail, options);
     this.name = 'DomainError';
     this.status = ERROR_STATUS[code];
   }

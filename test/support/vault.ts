@@ -39,6 +39,8 @@ export interface TestVaultOptions {
   relay?: boolean;
   /** A pino destination to capture the vault's log lines (e.g. to scan them for card data). */
   logStream?: { write(line: string): void };
+  /** Listen on this port (e.g. a stopped vault's, to bring it back where its clients look). */
+  port?: number;
 }
 
 export interface TestVault {
@@ -98,7 +100,7 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   }).withTypeProvider<TypeBoxTypeProvider>();
   hardenTlsListener(app.server, ctx, log);
   await app.register(vaultApp, { ctx });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const url = `https://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   const client = createVaultClient({
     url: new URL(url), ca: pkiFile('ca.crt'), cert: pkiFile('gateway.crt'), key: pkiFile('gateway.key'),

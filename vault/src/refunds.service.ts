@@ -1,5 +1,6 @@
-// Refunds of approved authorizations (SP-18, SP-19), idempotent on refundRef. The authorization
-// row is locked while the refunded total is checked, so racing refunds can never exceed it.
+// Refunds of approved authorizations (SP-18, SP-19), idempotent on refundRef, also when repeats
+// race. The authorization row is locked while the refunded total is checked, so racing refunds
+// can never exceed it.
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { findRefundByRef, insertRefund, lockAuthorization, refundedTotal } from './storage/authorizations.repository.js';
 import { recordVaultAudit, type Caller } from './audit.js';
@@ -15,11 +16,13 @@ function replay(existing: { id: string; authorization_id: string; amount_value: 
 }
 
 export async function refund(ctx: VaultContext, caller: Caller, input: RefundBody): Promise<RefundView> {
-  const existing = await findRefundByRef(ctx.db, input.refundRef);
-  if (existing) return replay(existing, input);
   return ctx.db.transaction().execute(async (trx) => {
     const auth = await lockAuthorization(trx, input.authorizationId);
     if (!auth) throw new VaultError('authorization_unknown', 'no such authorization');
+    // Looked up under the lock: a repeat racing its first call waits here and replays it, where a
+    // look-up before the lock would count the first call's refund against the repeat and refuse it.
+    const existing = await findRefundByRef(trx, input.refundRef);
+    if (existing) return replay(existing, input);
     if (auth.outcome !== 'approved') throw new VaultError('refund_not_allowed', 'only an approved authorization can be refunded');
     if (auth.currency !== input.amount.currency) throw new VaultError('refund_not_allowed', 'the refund currency differs from the payment');
     const total = await refundedTotal(trx, auth.id);

@@ -106,6 +106,18 @@ t.test('refunds: idempotent on refundRef, never beyond the authorized amount, on
   t.equal((await refund(1, 'r-missing', '0190b3a0-0000-7000-8000-000000000000')).body.code, 'authorization_unknown');
 });
 
+t.test('refunds: the same refundRef sent concurrently refunds once and every call gets the same answer', async (t) => {
+  const auth = await authorize(await tokenFor('4400430000000007'), { amount: { value: 1000, currency: 'KZT' } });
+  const refundRef = ref('r-same');
+  const racing = await Promise.all(Array.from({ length: 5 }, () => vault.client.call<any>('POST', '/v1/refunds', {
+    authorizationId: auth.body.authorizationId, amount: { value: 1000, currency: 'KZT' }, refundRef,
+  })));
+  t.same(racing.map((r) => r.status), [201, 201, 201, 201, 201], 'a repeat is a replay, not a refund beyond the authorization');
+  t.equal(new Set(racing.map((r) => r.body.refundId)).size, 1);
+  const rows = await vault.db.selectFrom('vault.refunds').select('id').where('refund_ref', '=', refundRef).execute();
+  t.equal(rows.length, 1);
+});
+
 t.test('a card that expired after tokenization is declined without reaching the processor', async (t) => {
   const res = await vault.client.call<any>('POST', '/v1/tokens', { pan: '4400430000000007', expMonth: 12, expYear: 2026, clientRef: 'client-1', cvv: '123' });
   clock.set('2027-01-01T00:00:00+05:00');

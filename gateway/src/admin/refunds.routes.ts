@@ -1,6 +1,7 @@
 // Staff refunds on the admin listener (SP-18 … SP-20): POST /v1/payments/{id}/refunds with an
 // amount (partial) or without one (whatever is left). Never more than was paid, however many
-// refunds race: the amount is reserved under the payment's row lock.
+// refunds race: the amount is reserved under the payment's row lock. When the vault cannot be
+// reached the answer is still 201, with the refund pending: the payments sweep completes it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { strictValidatorCompiler } from '../plugins/strict-validator.js';
@@ -16,7 +17,7 @@ const adminRefundsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       params: Type.Object({ id: Uuid }),
       body: Type.Object({ amount: Type.Optional(Money) }, { additionalProperties: false }),
-      response: { 201: RefundView, 400: Problem, 403: Problem, 404: Problem, 422: Problem, 503: Problem },
+      response: { 201: RefundView, 400: Problem, 403: Problem, 404: Problem, 422: Problem },
     },
   }, async (request, reply) => {
     const { ctx } = app;
@@ -28,7 +29,7 @@ const adminRefundsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (amount && amount.currency !== p.currency) throw new DomainError('currency_not_supported', `this payment was made in ${p.currency}`);
       return reserveRefund(trx, ctx, request, p, { ...(amount ? { amount: amount.value } : {}), disputeId: null, actor });
     });
-    const refund = await executeRefund(ctx, request, reserved, actor);
+    const refund = await executeRefund(ctx, reserved, { actor, request, log: request.log });
     return reply.code(201).send(refund);
   });
 };

@@ -8,7 +8,7 @@ const disputesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/disputes', {
     schema: {
       body: OpenDisputeBody,
-      response: { 201: OpenedDispute, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 503: Problem },
+      response: { 201: OpenedDispute, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem },
     },
   }, async (request, reply) => {
     const dispute = await openDispute(app.ctx, request, { id: request.client.id, phone: request.client.phone }, request.body);

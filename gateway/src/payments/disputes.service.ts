@@ -4,9 +4,11 @@
 // lost-card report also blocks that saved card. All of it is audited against the client, so
 // the investigators' export (GET /v1/clients/{id}/audit on the admin listener) tells the story.
 import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import { recordAudit } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
+import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
 import { blockCard } from './cards.repository.js';
 import { findDispute, insertDispute, insertNote, listNotes, resolveDispute, type DisputeRow } from './disputes.repository.js';
@@ -68,15 +70,26 @@ export async function openDispute(
     }
     return { id, reserved };
   });
-  let refund: RefundView | null = null;
-  if (opened.reserved) {
-    refund = await executeRefund(ctx, request, opened.reserved, SYSTEM);
-    if (refund.status === 'succeeded') await resolve(ctx, request, opened.id, 'refunded', SYSTEM, 'SP-18: 3-D Secure bypassed for an enrolled card');
-  }
+  // A vault outage leaves the refund pending and the case open; the sweep's retry closes it.
+  const refund = opened.reserved
+    ? await executeRefund(ctx, opened.reserved, { actor: SYSTEM, request, log: request.log, onSucceeded: closeAsRefunded(ctx, request, opened.id) })
+    : null;
   return { ...disputeView((await findDispute(ctx.db, opened.id))!), refund };
 }
 
-async function resolve(
+/**
+ * SP-18: the automatic refund of a dispute closes it as refunded, in the transaction that records
+ * the refund's success, whether that is the dispute's own request or a later retry.
+ */
+export function closeAsRefunded(ctx: GatewayContext, request: FastifyRequest | undefined, disputeId: string) {
+  return async (trx: Kysely<GatewayDatabase>): Promise<void> => {
+    await resolveIn(trx, ctx, request, disputeId, 'refunded', SYSTEM, 'SP-18: 3-D Secure bypassed for an enrolled card');
+  };
+}
+
+/** Resolves a dispute still open; false when it was not. */
+async function resolveIn(
+  trx: Kysely<GatewayDatabase>,
   ctx: GatewayContext,
   request: FastifyRequest | undefined,
   id: string,
@@ -84,22 +97,21 @@ async function resolve(
   actor: { type: 'staff' | 'system'; id: string },
   note?: string,
 ): Promise<boolean> {
-  return ctx.db.transaction().execute(async (trx) => {
-    const now = ctx.clock.now();
-    const done = await resolveDispute(trx, id, outcome, actor.id, now);
-    if (!done) return false;
-    if (note) await insertNote(trx, { id: uuidv7(now), disputeId: id, author: actor.id, text: note, now });
-    await recordAudit(trx, ctx.clock, request, {
-      actor, action: 'dispute.resolved', outcome: 'success',
-      targets: { clientId: done.client_id, paymentId: done.payment_id, disputeId: id }, details: { outcome },
-    });
-    return true;
+  const now = ctx.clock.now();
+  const done = await resolveDispute(trx, id, outcome, actor.id, now);
+  if (!done) return false;
+  if (note) await insertNote(trx, { id: uuidv7(now), disputeId: id, author: actor.id, text: note, now });
+  await recordAudit(trx, ctx.clock, request, {
+    actor, action: 'dispute.resolved', outcome: 'success',
+    targets: { clientId: done.client_id, paymentId: done.payment_id, disputeId: id }, details: { outcome },
   });
+  return true;
 }
 
 /** Staff close a case. */
 export async function resolveCase(ctx: GatewayContext, request: FastifyRequest, staff: string, id: string, outcome: 'upheld' | 'rejected', note?: string) {
-  if (!(await resolve(ctx, request, id, outcome, { type: 'staff', id: staff }, note))) {
+  const resolved = await ctx.db.transaction().execute((trx) => resolveIn(trx, ctx, request, id, outcome, { type: 'staff', id: staff }, note));
+  if (!resolved) {
     const exists = await findDispute(ctx.db, id);
     throw exists ? new DomainError('conflict', 'this dispute is already resolved') : new DomainError('not_found', 'no such dispute');
   }

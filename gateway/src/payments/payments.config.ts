@@ -6,7 +6,7 @@ import { Secret } from '../../../lib/secret.js';
 export interface PaymentsConfig {
   /** HMAC key for Idempotency-Key request hashes (the hashed body holds a PAN: PCI DSS 3.5.1.1). */
   idempotencyHmacKey: Secret<Buffer>;
-  /** How often expired payments and idempotency keys are swept (0 = never; tests sweep by hand). */
+  /** How often expired payments, idempotency keys and pending refunds are swept (0 = never; tests sweep by hand). */
   sweepIntervalMs: number;
 }
 

@@ -1,10 +1,12 @@
 // The payments capability on the public listener. Client calls sit in one encapsulated plugin
 // behind app.authenticate (SP-14: card operations need a logged-in client); the 3-D Secure page
 // sits in another without it (the browser holds the challenge capability, not a session).
-// A sweeper expires unconfirmed payments and drops idempotency keys past 24 hours.
+// A sweeper expires unconfirmed payments, drops idempotency keys past 24 hours and retries
+// refunds the vault could not be reached for.
 import type { FastifyInstance } from 'fastify';
 import { purgeExpiredIdempotencyKeys } from './idempotency.js';
 import { expirePayments } from './payments.confirm.js';
+import { retryPendingRefunds } from './refund-retry.js';
 import cardsRoutes from './cards.routes.js';
 import disputesRoutes from './disputes.routes.js';
 import paymentsRoutes from './payments.routes.js';
@@ -32,6 +34,7 @@ export default async function paymentsPlugin(app: FastifyInstance): Promise<void
       const now = ctx.clock.now();
       await expirePayments(ctx, now);
       await purgeExpiredIdempotencyKeys(ctx.db, now);
+      await retryPendingRefunds(ctx, now, app.log);
     };
     const timer = setInterval(() => {
       sweep().catch((err) => app.log.warn({ err }, 'payments sweep failed; retried next interval'));

@@ -1,4 +1,4 @@
-// kysely table types of the payments capability (migrations 2026112420 … 2026112424).
+// kysely table types of the payments capability (migrations 2026112420 … 2026112425).
 // database.ts lists them under GatewayDatabase.
 import type { ColumnType } from 'kysely';
 
@@ -119,4 +119,6 @@ export interface RefundsTable {
   requested_by: string;
   created_at: ColumnType<Date, Date, never>;
   completed_at: Date | null;
+  retries: ColumnType<number, never, number>;
+  retried_at: ColumnType<Date | null, never, Date>;
 }

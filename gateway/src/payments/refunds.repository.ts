@@ -31,3 +31,37 @@ export async function listRefunds(db: Kysely<GatewayDatabase>, paymentId: string
     .select(['id', 'payment_id', 'dispute_id', 'amount', 'currency', 'status', 'requested_by', 'created_at', 'completed_at'])
     .where('payment_id', '=', paymentId).orderBy('created_at').execute();
 }
+
+export interface DueRefund {
+  id: string;
+  payment_id: string;
+  dispute_id: string | null;
+  authorization_id: string;
+  client_id: string;
+  amount: number;
+  currency: string;
+  retries: number;
+}
+
+/**
+ * Claims up to `limit` refunds pending since before `dueBefore` (counted from their last retry,
+ * if any), oldest first, and marks each retried at `now`. One statement, so the claim is atomic:
+ * SKIP LOCKED passes over rows another sweeper is claiming, and a row it has claimed comes back
+ * with a fresh retried_at and no longer qualifies (READ COMMITTED rechecks it), so two sweepers
+ * never claim the same refund in the same round.
+ */
+export async function claimDueRefunds(db: Kysely<GatewayDatabase>, input: { now: Date; dueBefore: Date; limit: number }): Promise<DueRefund[]> {
+  const result = await sql<DueRefund>`
+    with due as (
+      select id from gateway.refunds
+      where status = 'pending' and coalesce(retried_at, created_at) <= ${input.dueBefore}
+      order by coalesce(retried_at, created_at), id
+      limit ${input.limit}
+      for update skip locked
+    )
+    update gateway.refunds r set retries = r.retries + 1, retried_at = ${input.now}
+    from due, gateway.payments p
+    where r.id = due.id and p.id = r.payment_id
+    returning r.id, r.payment_id, r.dispute_id, p.authorization_id, p.client_id, r.amount, r.currency, r.retries`.execute(db);
+  return result.rows;
+}

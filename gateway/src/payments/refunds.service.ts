@@ -3,8 +3,9 @@
 // never exceed the payment: (1) under the payment's row lock, reserve the amount as a pending
 // refund; (2) ask the vault (idempotent on the refund id), then record success on the refund
 // and the payment together. A vault that cannot be reached leaves the refund pending (the money
-// stays reserved) rather than risk refunding twice.
-import type { FastifyRequest } from 'fastify';
+// stays reserved) rather than risk refunding twice; the payments sweep asks the vault again
+// (refund-retry.ts).
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import type { AuditActor } from '../../../lib/audit/event.js';
@@ -62,18 +63,31 @@ export async function reserveRefund(
   return { id, paymentId: p.id, authorizationId: p.authorization_id, clientId: p.client_id, amount, currency: p.currency };
 }
 
-/** Step 2: the vault moves the money back; the refund and the payment record it together. */
-export async function executeRefund(
-  ctx: GatewayContext,
-  request: FastifyRequest | undefined,
-  r: ReservedRefund,
-  actor: Actor,
-): Promise<RefundView> {
+export interface RefundStep {
+  actor: Actor;
+  /** The request that asked for the refund; none when the sweep retries it. */
+  request?: FastifyRequest;
+  log: FastifyBaseLogger;
+  /** Runs in the transaction that records the refund as succeeded, so what follows from it cannot be lost. */
+  onSucceeded?: (trx: Kysely<GatewayDatabase>) => Promise<void>;
+}
+
+/**
+ * Step 2: the vault moves the money back; the refund and the payment record it together. When the
+ * vault cannot be reached the refund is returned still pending: an error instead would invite the
+ * caller to refund again what the sweep is going to refund anyway.
+ */
+export async function executeRefund(ctx: GatewayContext, r: ReservedRefund, step: RefundStep): Promise<RefundView> {
+  const view = { id: r.id, paymentId: r.paymentId, amount: { value: r.amount, currency: r.currency } };
   let outcome: { vaultRefundId: string } | 'failed';
   try {
     const done = await vaultRefund(ctx.vault, { authorizationId: r.authorizationId, amount: { value: r.amount, currency: r.currency }, refundRef: r.id });
     outcome = { vaultRefundId: done.refundId };
   } catch (err) {
+    if (err instanceof DomainError && err.code === 'vault_unavailable') {
+      step.log.warn({ err, refundId: r.id, paymentId: r.paymentId }, 'vault unreachable: the refund stays pending, its amount reserved, until the sweep completes it');
+      return { ...view, status: 'pending' };
+    }
     if (!(err instanceof VaultRefusal)) throw err;
     outcome = 'failed';
   }
@@ -82,13 +96,14 @@ export async function executeRefund(
     const completed = await completeRefund(trx, r.id, outcome, now);
     if (!completed) return undefined;
     if (completed.status === 'succeeded') await addRefunded(trx, r.paymentId, r.amount, now);
-    await recordAudit(trx, ctx.clock, request, {
-      actor, action: completed.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed',
+    await recordAudit(trx, ctx.clock, step.request, {
+      actor: step.actor, action: completed.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed',
       outcome: completed.status === 'succeeded' ? 'success' : 'failure',
       targets: { clientId: r.clientId, paymentId: r.paymentId, refundId: r.id },
       details: { amount: r.amount, currency: r.currency },
     });
+    if (completed.status === 'succeeded') await step.onSucceeded?.(trx);
     return completed.status;
   });
-  return { id: r.id, paymentId: r.paymentId, amount: { value: r.amount, currency: r.currency }, status: status ?? 'pending' };
+  return { ...view, status: status ?? 'pending' };
 }

@@ -66,7 +66,8 @@ async function call<T>(vault: VaultClient, method: 'GET' | 'POST', path: string,
   try {
     res = await vault.call<T & { code?: string }>(method, path, body);
   } catch (err) {
-    if (err instanceof VaultUnavailable) throw new DomainError('vault_unavailable', 'the card vault is unavailable; try again shortly', { 'retry-after': '5' });
+    // The cause (a transport error code or the vault's 5xx status) is for the logs, not the client.
+    if (err instanceof VaultUnavailable) throw new DomainError('vault_unavailable', 'the card vault is unavailable; try again shortly', { 'retry-after': '5' }, { cause: err });
     throw err;
   }
   if (res.status === ok) return res.body;
