@@ -27,8 +27,7 @@ import { generateDevPki } from '../lib/pki.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 import { freePort } from '../test/support/net.js';
 import { costProbe } from './cost.js';
-import { measureBullmqAlone } from './bullmq-alone.js';
-import { DEFAULT_WORKER_CONCURRENCY } from '../audit-worker/src/config.js';
+import { BULLMQ_ALONE_CONCURRENCY, measureBullmqAlone } from './bullmq-alone.js';
 
 const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -91,10 +90,9 @@ try {
   const redisPort = await freePort();
   redis = await startRedis(redisPort);
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
-  const concurrency = Number(process.env.AUDIT_WORKER_CONCURRENCY ?? DEFAULT_WORKER_CONCURRENCY);
-  const alone = await measureBullmqAlone(redisUrl, redis.pid!, BACKLOG, concurrency);
+  const alone = await measureBullmqAlone(redisUrl, redis.pid!, BACKLOG, BULLMQ_ALONE_CONCURRENCY);
   const aloneMs = alone.cpuMsPerJob.node + alone.cpuMsPerJob.redis;
-  console.log(`bullmq     one job per event, no database, concurrency ${concurrency}: add ${Math.round(alone.addPerSecond)} jobs/s, process ${Math.round(alone.processPerSecond)} jobs/s; `
+  console.log(`bullmq     one job per event, no database, concurrency ${BULLMQ_ALONE_CONCURRENCY}: add ${Math.round(alone.addPerSecond)} jobs/s, process ${Math.round(alone.processPerSecond)} jobs/s; `
     + `CPU-ms/job node ${alone.cpuMsPerJob.node.toFixed(3)}, redis ${alone.cpuMsPerJob.redis.toFixed(3)}, so at most ${Math.round((cpus().length * 1000) / aloneMs)} jobs/s on ${cpus().length} otherwise idle cores`);
   const writerUrl = new URL(url);
   writerUrl.searchParams.set('options', '-c role=audit_writer');

@@ -1,13 +1,17 @@
 // The floor under `bench:audit`: what BullMQ alone costs for one job per event (the delivery
-// SP-21 asks for: job id = event id), with the relay's job options and the worker's concurrency,
-// on the same Redis server, with no database and a processor that does nothing. The audit
-// pipeline can be no faster than this; the gap between the two is the outbox, the chain and
-// PostgreSQL.
+// SP-21 asks for: job id = event id), with the relay's job options, on the same Redis server, with
+// no database and a processor that does nothing. The audit pipeline can be no faster than this;
+// the gap between the two is the outbox, the chain and PostgreSQL. Measure it at a low
+// concurrency: there a finishing job fetches the next in the same call, as the audit-worker's do
+// under load, while a no-op processor with a thousand slots fetches every job with a call of its
+// own and costs about twice as much.
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AUDIT_JOB_OPTIONS } from '../lib/audit/outbox.js';
 import { cpuSeconds } from './cpu.js';
+
+export const BULLMQ_ALONE_CONCURRENCY = 50;
 
 export interface BullmqAlone {
   addPerSecond: number;
@@ -33,10 +37,11 @@ export async function measureBullmqAlone(redisUrl: string, redisPid: number, job
   let finished!: () => void;
   const all = new Promise<void>((resolve) => { finished = resolve; });
   t0 = Date.now();
+  const consumer = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker(name, async () => {
     if (++done === jobs) finished();
     return 'stored';
-  }, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), concurrency });
+  }, { connection: consumer, concurrency });
   await all;
   const processSeconds = (Date.now() - t0) / 1000;
   const after = cpu();
@@ -44,6 +49,7 @@ export async function measureBullmqAlone(redisUrl: string, redisPid: number, job
   await queue.obliterate({ force: true });
   await queue.close();
   producer.disconnect();
+  consumer.disconnect();
   return {
     addPerSecond: jobs / addSeconds,
     processPerSecond: jobs / processSeconds,

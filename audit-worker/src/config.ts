@@ -3,9 +3,6 @@ import { join } from 'node:path';
 import { bool, freeze, int, oneOf, port, secretFile, str, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 
-/** BullMQ jobs in flight per worker (`AUDIT_WORKER_CONCURRENCY`); the benchmark measures BullMQ alone at it. */
-export const DEFAULT_WORKER_CONCURRENCY = 1000;
-
 export interface AuditWorkerConfig {
   env: 'development' | 'test' | 'production';
   logLevel: string;
@@ -36,7 +33,7 @@ export function loadAuditWorkerConfig(env: Env): Readonly<AuditWorkerConfig> {
     auditQueue: str(env, 'AUDIT_QUEUE', 'audit-events'),
     // Jobs in flight at once, stored AUDIT_BATCH_SIZE per transaction; twice the batch lets one
     // batch fill while the one before commits.
-    concurrency: int(env, 'AUDIT_WORKER_CONCURRENCY', DEFAULT_WORKER_CONCURRENCY, 1, 5000),
+    concurrency: int(env, 'AUDIT_WORKER_CONCURRENCY', 1000, 1, 5000),
     batchSize: int(env, 'AUDIT_BATCH_SIZE', 500, 1, 5000),
     // A killed worker's jobs return to the queue after this long (BullMQ lock and stall check).
     jobLockMs: int(env, 'AUDIT_JOB_LOCK_MS', 30_000, 1000, 600_000),
