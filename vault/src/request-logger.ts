@@ -14,7 +14,7 @@ class LazyChildLogger implements FastifyBaseLogger {
   constructor(private readonly parent: FastifyBaseLogger, private readonly bindings: Bindings) {}
 
   get level(): string {
-    return this.parent.level;
+    return (this.#child ?? this.parent).level;
   }
 
   set level(level: string) {

@@ -35,3 +35,13 @@ t.test('a child of the request logger keeps the request id', async (t) => {
   lazyChildLoggerFactory(log, { reqId: 'req-2' }, {}).child({ part: 'db' }).info('x');
   t.match(lines, [{ reqId: 'req-2', part: 'db', msg: 'x' }]);
 });
+
+t.test('a level set on the request logger is the level it reports and logs at', async (t) => {
+  const { log, lines } = capture('warn');
+  const reqLog = lazyChildLoggerFactory(log, { reqId: 'req-3' }, {});
+  reqLog.level = 'debug';
+  t.equal(reqLog.level, 'debug');
+  t.equal(log.level, 'warn', 'the parent keeps its own level');
+  reqLog.debug('now visible');
+  t.match(lines, [{ level: 20, reqId: 'req-3', msg: 'now visible' }]);
+});
