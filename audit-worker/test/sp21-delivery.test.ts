@@ -39,6 +39,18 @@ async function counts(db: Kysely<any>) {
   return rows[0]!;
 }
 
+/** A queue of its own on the shared test Redis, emptied and closed when the test ends. */
+function testQueue(t: { teardown(fn: () => unknown): void }): Queue<AuditJob> {
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue<AuditJob>(uniqueName('audit'), { connection });
+  t.teardown(async () => {
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+  });
+  return queue;
+}
+
 t.test('SP-21 Redis stopped mid-flow: 100 actions taken during the outage arrive exactly once afterwards', async (t) => {
   const { url, db } = await migratedDatabase(t);
   const redis = await ownRedis(t);
@@ -138,20 +150,13 @@ t.test('SP-21 the worker killed during a batch: no loss, no duplicate; health re
 
 t.test('SP-21 a job that failed for good (database down through every retry) is retried by the relay, its event never dropped', async (t) => {
   const { db } = await migratedDatabase(t);
-  const queueName = uniqueName('audit');
-  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = new Queue<AuditJob>(queueName, { connection });
-  t.teardown(async () => {
-    await queue.obliterate({ force: true });
-    await queue.close();
-    connection.disconnect();
-  });
+  const queue = testQueue(t);
   const [event] = await appendEvents(db, 1, { at: new Date() });
   t.equal(await relayOnce({ db, source: 'gateway', queue, log }), 1);
   // A consumer whose every attempt fails, as one does while PostgreSQL is unreachable.
   const failingConnection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   t.teardown(() => failingConnection.disconnect());
-  const failing = new Worker<AuditJob>(queueName, async () => { throw new UnrecoverableError('database unreachable'); },
+  const failing = new Worker<AuditJob>(queue.name, async () => { throw new UnrecoverableError('database unreachable'); },
     { connection: failingConnection });
   await until('the job to fail for good', async () => (await queue.getJobCounts('failed')).failed === 1);
   await failing.close();
@@ -163,14 +168,7 @@ t.test('SP-21 a job that failed for good (database down through every retry) is 
 
 t.test('SP-21 relay: a batch bigger than one publishing chunk reaches the queue whole, job id = event id', async (t) => {
   const { db } = await migratedDatabase(t);
-  const queueName = uniqueName('audit');
-  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = new Queue<AuditJob>(queueName, { connection });
-  t.teardown(async () => {
-    await queue.obliterate({ force: true });
-    await queue.close();
-    connection.disconnect();
-  });
+  const queue = testQueue(t);
   const events = await appendEvents(db, 120, { at: new Date() });
   t.equal(await relayOnce({ db, source: 'gateway', queue, log }), 120);
   t.equal((await queue.getJobCounts('waiting')).waiting, 120);

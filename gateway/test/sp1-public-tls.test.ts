@@ -3,10 +3,8 @@
 import t from 'tap';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { Agent, request } from 'undici';
-import { freshDatabaseUrl } from '../../test/support/database.js';
-import { pkiFile, testDataDir } from '../../test/support/pki.js';
-import { startProcess } from '../../test/support/processes.js';
-import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
+import { startGatewayProcess } from '../../test/support/gateway.js';
+import { pkiFile } from '../../test/support/pki.js';
 
 function handshake(port: number, opts: ConnectionOptions): Promise<{ protocol: string | null; cipher: string }> {
   return new Promise((resolve, reject) => {
@@ -24,19 +22,7 @@ const PASSWORD = 'Canary-Passw0rd!';
 const TOKEN = 'canary-session-token-0123456789abcdef';
 
 t.test('SP-1: public listener', async (t) => {
-  const gateway = await startProcess(t, 'gateway/src/server.ts', {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'trace',
-    DATA_DIR: testDataDir(),
-    DATABASE_URL: await freshDatabaseUrl(t),
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: `${uniqueName('t')}:`,
-    AUDIT_QUEUE: uniqueName('audit'),
-    GATEWAY_HOST: '127.0.0.1',
-    GATEWAY_PORT: '0',
-    ADMIN_PORT: '0',
-    VAULT_URL: 'https://127.0.0.1:9',
-  });
+  const gateway = await startGatewayProcess(t, { LOG_LEVEL: 'trace' });
   const port = Number(gateway.ready.publicPort);
 
   t.test('refuses TLS 1.0 and 1.1', async (t) => {

@@ -5,10 +5,7 @@
 // costs the suite; `npm run scan:tls` scans it on demand.
 import t from 'tap';
 import { BLOCKING, scanTls, testsslInstalled } from '../../scripts/testssl.js';
-import { freshDatabaseUrl } from '../../test/support/database.js';
-import { testDataDir } from '../../test/support/pki.js';
-import { startProcess } from '../../test/support/processes.js';
-import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
+import { startGatewayProcess } from '../../test/support/gateway.js';
 
 // testssl 3.0.8's ids and findings. TLS 1.0/1.1 offered, or CBC (AVERAGE) suites, are only LOW
 // there, so each SP-1 property is asserted by id, not left to the severity gate.
@@ -39,19 +36,7 @@ if (!installed && process.env.CI) {
 } else {
   const skip = installed ? false : 'testssl is not installed (apt-get install testssl.sh)';
   t.test('SP-1: testssl.sh scan of the public listener', { skip }, async (t) => {
-    const gateway = await startProcess(t, 'gateway/src/server.ts', {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      DATA_DIR: testDataDir(),
-      DATABASE_URL: await freshDatabaseUrl(t),
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: `${uniqueName('t')}:`,
-      AUDIT_QUEUE: uniqueName('audit'),
-      GATEWAY_HOST: '127.0.0.1',
-      GATEWAY_PORT: '0',
-      ADMIN_PORT: '0',
-      VAULT_URL: 'https://127.0.0.1:9',
-    });
+    const gateway = await startGatewayProcess(t);
     const findings = await scanTls(`127.0.0.1:${String(gateway.ready.publicPort)}`);
     const byId = new Map(findings.map((f) => [f.id, f]));
 

@@ -15,7 +15,8 @@ import { publicApp } from '../../gateway/src/app.js';
 import { adminApp } from '../../gateway/src/admin/admin.app.js';
 import { createSmsProvider } from '../../gateway/src/identity/sms.provider.js';
 import { createPasswordHasher } from '../../gateway/src/identity/passwords.hasher.js';
-import { migratedDatabase } from './database.js';
+import { freshDatabaseUrl, migratedDatabase } from './database.js';
+import { startProcess, type Started } from './processes.js';
 import { testDataDir } from './pki.js';
 import { testRedis, TEST_REDIS_URL, uniqueName } from './redis.js';
 
@@ -83,4 +84,25 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     await ctx.sms.close();
   });
   return { app, admin, ctx, db, clock, databaseUrl: url, env };
+}
+
+/**
+ * The real gateway process (gateway/src/server.ts) on 127.0.0.1 with a fresh database and no
+ * reachable vault, for tests of what its listeners show the network; `env` adds or overrides.
+ */
+export async function startGatewayProcess(t: Teardown, env: Record<string, string> = {}): Promise<Started> {
+  return startProcess(t, 'gateway/src/server.ts', {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: testDataDir(),
+    DATABASE_URL: await freshDatabaseUrl(t),
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: `${uniqueName('t')}:`,
+    AUDIT_QUEUE: uniqueName('audit'),
+    GATEWAY_HOST: '127.0.0.1',
+    GATEWAY_PORT: '0',
+    ADMIN_PORT: '0',
+    VAULT_URL: 'https://127.0.0.1:9',
+    ...env,
+  });
 }

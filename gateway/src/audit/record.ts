@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { makeAuditEvent, type AuditEvent, type NewAuditEvent } from '../../../lib/audit/event.js';
-import { appendAuditEvents } from '../../../lib/audit/outbox.js';
+import { appendAuditEvent, appendAuditEvents } from '../../../lib/audit/outbox.js';
 import type { Clock } from '../../../lib/clock.js';
 
 export type AuditInput = Omit<NewAuditEvent, 'component' | 'ip' | 'userAgent' | 'requestId'>;
@@ -29,7 +29,7 @@ export async function recordAudit(
   input: AuditInput,
 ): Promise<AuditEvent> {
   const event = gatewayEvent(clock, request, input);
-  await appendAuditEvents(db, 'gateway', [event]);
+  await appendAuditEvent(db, 'gateway', event);
   return event;
 }
 
