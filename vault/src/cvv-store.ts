@@ -41,15 +41,18 @@ export class CvvStore {
     return held.cvv;
   }
 
-  /** Zeroes and forgets every expired CVV; runs on a timer in the server. */
+  /**
+   * Zeroes and forgets every expired CVV; runs every second in the server. Entries sit in the order
+   * they were held (a replacement is deleted and re-added), which with one hold time is the order
+   * they expire in, so a sweep stops at the first live one and costs only what it drops.
+   */
   sweep(): number {
     const now = this.clock.now().getTime();
     let dropped = 0;
     for (const [token, held] of this.#held) {
-      if (held.expiresAt <= now) {
-        this.#drop(token);
-        dropped++;
-      }
+      if (held.expiresAt > now) break;
+      this.#drop(token);
+      dropped++;
     }
     return dropped;
   }

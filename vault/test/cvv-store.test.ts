@@ -29,6 +29,21 @@ t.test('SP-16: gone after 15 minutes; sweep zeroes expired entries', async (t) =
   t.equal(store.take('tok_c'), undefined, 'an expired CVV is never handed out, swept or not');
 });
 
+t.test('SP-16: a sweep drops what has expired, in the order it was held, and nothing live', async (t) => {
+  const clock = new ManualClock();
+  const store = new CvvStore(clock);
+  store.hold('tok_a', Buffer.from('111'));
+  clock.advance(MINUTE);
+  store.hold('tok_b', Buffer.from('222'));
+  store.hold('tok_c', Buffer.from('333'));
+  clock.advance(MINUTE);
+  store.hold('tok_a', Buffer.from('444')); // replaced: now the newest
+  clock.advance(14 * MINUTE);
+  t.equal(store.sweep(), 2, 'tok_b and tok_c, held 15 minutes ago');
+  t.equal(store.take('tok_a')?.toString(), '444', 'the replacement keeps its own 15 minutes');
+  t.equal(store.sweep(), 0);
+});
+
 t.test('replacing and clearing; a full store refuses rather than grows', async (t) => {
   const store = new CvvStore(new ManualClock(), 2);
   t.ok(store.hold('tok_a', Buffer.from('111')));
