@@ -66,8 +66,9 @@ t.test('idempotent on paymentRef: ten racing requests authorize once and all get
   const rows = await vault.db.selectFrom('vault.authorizations').select('id').where('payment_ref', '=', body.paymentRef).execute();
   t.equal(rows.length, 1, 'one authorization row');
   const events = (await vault.db.selectFrom('vault.audit_outbox').select('payload').execute()).map((e) => e.payload as any);
-  t.equal(events.filter((e) => e.action === 'vault.card.authorize' && e.details.paymentRef === body.paymentRef).length, 1,
-    'one processor call audited');
+  const audited = events.filter((e) => e.action === 'vault.card.authorize' && e.details.paymentRef === body.paymentRef);
+  t.equal(audited.filter((e) => !e.details.replay).length, 1, 'one processor call audited');
+  t.equal(audited.filter((e) => e.details.replay).length, 9, 'each repeat audited as a replay');
   const again = await authorize(token, { paymentRef: body.paymentRef });
   t.equal(again.body.authorizationId, results[0]!.body.authorizationId, 'a later repeat replays without needing the CVV');
   const conflict = await authorize(token, { paymentRef: body.paymentRef, amount: { value: 1, currency: 'KZT' } });
