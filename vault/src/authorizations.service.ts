@@ -55,6 +55,9 @@ const cardTargets = (card: CardsTable) => ({
   cardToken: card.token, fingerprintPrefix: fingerprintPrefix(card.fingerprint), keyVersion: card.kek_version,
 });
 
+// The 3-D Secure default of EMV 3DS when the merchant states no preference.
+const NO_PREFERENCE = { challengeIndicator: 'no_preference' } as const;
+
 export async function authorize(ctx: VaultContext, caller: Caller, input: AuthorizeBody): Promise<AuthorizationView> {
   // Set once the card is found. An unknown token is not named in its event: it is whatever the
   // caller sent, and a caller's bug could have sent a card number there.
@@ -114,7 +117,7 @@ async function authorizeClaimed(
       ? EXPIRED
       : await ctx.processor.authorize({
         pan: plain.pan, expMonth: plain.expMonth, expYear: plain.expYear, cvv,
-        amount: input.amount, merchant: input.merchant, paymentRef: input.paymentRef,
+        amount: input.amount, merchant: input.merchant, paymentRef: input.paymentRef, threeDS: input.threeDS ?? NO_PREFERENCE,
       });
   } finally {
     plain.pan.fill(0);

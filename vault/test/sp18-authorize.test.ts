@@ -57,6 +57,37 @@ t.test('SP-18: a 3-D Secure challenge is shown, passed or failed, and completes 
   t.equal((await vault.client.call<any>('GET', '/v1/challenges/chl_nope')).body.code, 'challenge_unknown');
 });
 
+t.test('SP-18: the merchant\'s 3-D Secure challenge preference reaches the processor; the sandbox honours a requested challenge', async (t) => {
+  const sandbox = vault.ctx.processor;
+  const asked: unknown[] = [];
+  vault.ctx.processor = { ...sandbox, authorize: async (request) => { asked.push(request.threeDS); return sandbox.authorize(request); } };
+  t.teardown(() => { vault.ctx.processor = sandbox; });
+  const indicator = (challengeIndicator: string) => ({ threeDS: { challengeIndicator } });
+
+  const requested = await authorize(await tokenFor('4400430000000007'), indicator('challenge_requested'));
+  t.match(requested.body, { outcome: 'challenge_required', challenge: { ref: /^chl_/ }, threeDS: { enrolled: true, result: null } },
+    'an enrolled card that would pass frictionless is challenged');
+  const passed = await vault.client.call<any>('POST', `/v1/challenges/${requested.body.challenge.ref}/complete`, { result: 'pass' });
+  t.match(passed.body, { outcome: 'approved', threeDS: { enrolled: true, result: 'challenged' } });
+  t.match((await authorize(await tokenFor('4400430000000023'), indicator('challenge_requested'))).body,
+    { outcome: 'approved', threeDS: { enrolled: false, result: 'bypassed' } }, 'a card not enrolled cannot be challenged');
+  t.match((await authorize(await tokenFor('4400430000000015'), indicator('no_challenge_requested'))).body,
+    { outcome: 'challenge_required' }, 'the issuer may challenge whatever the merchant prefers');
+  t.match((await authorize(await tokenFor('4400430000000007'), indicator('no_preference'))).body,
+    { outcome: 'approved', threeDS: { result: 'frictionless' } });
+  t.match((await authorize(await tokenFor('4400430000000007'))).body, { outcome: 'approved', threeDS: { result: 'frictionless' } });
+  t.same(asked, [
+    { challengeIndicator: 'challenge_requested' }, { challengeIndicator: 'challenge_requested' },
+    { challengeIndicator: 'no_challenge_requested' }, { challengeIndicator: 'no_preference' }, { challengeIndicator: 'no_preference' },
+  ], 'the processor gets the preference, and no_preference when none was given');
+
+  const token = await tokenFor('4400430000000007');
+  for (const threeDS of [{ challengeIndicator: 'mandated' }, {}, { challengeIndicator: 'no_preference', returnUrl: 'https://shop.example/back' }]) {
+    const refused = await authorize(token, { threeDS });
+    t.match(refused, { status: 400, body: { code: 'validation_failed' } }, JSON.stringify(threeDS));
+  }
+});
+
 t.test('idempotent on paymentRef: ten racing requests authorize once and all get the first result', async (t) => {
   const token = await tokenFor('4400430000000007');
   const body = { paymentRef: ref('race'), cvv: '123' };
