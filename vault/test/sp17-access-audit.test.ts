@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
 import { pkiFile } from '../../test/support/pki.js';
 import { startTestVault } from '../../test/support/vault.js';
+import { createLogger } from '../../lib/logger.js';
 import { insertCardsWithAudit } from '../src/storage/cards.repository.js';
 import { vaultAuditEvent } from '../src/audit.js';
 import { FileKeyProvider, type KeyProvider } from '../src/crypto/key-provider.js';
@@ -65,6 +66,21 @@ t.test('SP-4, SP-17: a refused peer and a refused handshake are audited', async 
   await t.rejects(call({}), 'no client certificate');
   const handshake = await eventually(async () => (await events()).find((e) => e.action === 'vault.connection.refused' && e.details.reason === 'tls_handshake'));
   t.match(handshake, { outcome: 'refused', ip: /127\.0\.0\.1/ });
+});
+
+t.test('SP-4, SP-17: a refused handshake\'s log line shows its TLS error code; an OTP code is still redacted', async (t) => {
+  const lines: any[] = [];
+  const logged = await startTestVault(t, { logStream: { write: (line: string) => { lines.push(JSON.parse(line)); } } });
+  const agent = new Agent({ connect: { ca: pkiFile('ca.crt') } });
+  t.teardown(() => agent.close());
+  await t.rejects(request(`${logged.url}/healthz`, { dispatcher: agent }), 'no client certificate');
+  const line = await eventually(async () => lines.find((l) => l.msg === 'vault refused a TLS handshake'));
+  t.match(line, { level: 40, tlsError: /^ERR_SSL_[A-Z_]+$/, ip: '127.0.0.1' });
+  // The same configuration still hides a code anywhere it is logged (the rule that hid the TLS code).
+  const otpLines: string[] = [];
+  createLogger('vault', 'info', { write: (l: string) => { otpLines.push(l); } }).warn({ err: { code: '654321' }, verification: { code: '123456' } }, 'otp');
+  t.notMatch(otpLines.join(''), /654321|123456/);
+  t.match(JSON.parse(otpLines[0]!), { err: { code: '[REDACTED]' }, verification: { code: '[REDACTED]' } });
 });
 
 t.test('SP-4: a refused certificate stays refused on every request of a kept-alive connection', async (t) => {
