@@ -43,7 +43,8 @@ function zeroingJsonParser(app: FastifyInstance): void {
 export function hardenTlsListener(server: Server, ctx: VaultContext, log: FastifyBaseLogger): void {
   server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-    log.warn({ err: { code: err.code, message: err.message }, ip: socket.remoteAddress }, 'vault refused a TLS handshake');
+    // `tlsError`, not `err.code`: the redaction of `*.code` (OTPs) would hide it.
+    log.warn({ tlsError: err.code ?? null, err: { message: err.message }, ip: socket.remoteAddress }, 'vault refused a TLS handshake');
     recordVaultAudit(ctx.db, ctx.clock, { identity: 'unknown', ...(socket.remoteAddress ? { ip: socket.remoteAddress } : {}) }, {
       action: 'vault.connection.refused', outcome: 'refused', details: { reason: 'tls_handshake', tlsError: err.code ?? null },
     }).catch((auditErr: unknown) => log.error({ err: auditErr }, 'could not record a refused handshake'));
@@ -64,6 +65,8 @@ export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }
   app.decorate('vaultCtx', ctx);
   zeroingJsonParser(app);
   installErrorHandler(app);
+  // Every refused request is audited, so a misconfigured client repeating itself fills the audit
+  // log: accepted, as each refusal is evidence of who knocked and how often.
   const allowListed = requireAllowedPeer(ctx.config.listener.allowedIdentities, (refusal) => {
     app.log.warn({ peer: refusal.identity ?? null, ip: refusal.ip }, 'vault refused a client certificate');
     recordVaultAudit(ctx.db, ctx.clock, { identity: refusal.identity ?? 'unknown', ip: refusal.ip }, {

@@ -1,11 +1,13 @@
 // Access logging (PCI DSS 10.2, SP-21): every tokenize, authorization, challenge, refund, key
 // rotation and refused caller becomes an audit event in vault.audit_outbox, written with the
-// same transaction as the change. Events name the token, a fingerprint prefix and the caller's
+// same transaction as the change; a tokenize or authorization that fails is recorded after its
+// transaction rolled back. Events name the token, a fingerprint prefix and the caller's
 // certificate identity; the event schema itself refuses PAN/CVV-named fields.
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../lib/clock.js';
 import { appendAuditEvent } from '../../lib/audit/outbox.js';
 import { makeAuditEvent, type AuditEvent } from '../../lib/audit/event.js';
+import { problemCode, VAULT_ERROR_STATUS } from './errors.js';
 
 export interface Caller {
   identity: string;
@@ -44,4 +46,24 @@ export function vaultAuditEvent(clock: Clock, caller: Caller, input: VaultAuditI
 /** Appends the event to vault.audit_outbox; pass the business transaction as `db`. */
 export async function recordVaultAudit(db: Kysely<any>, clock: Clock, caller: Caller, input: VaultAuditInput): Promise<void> {
   await appendAuditEvent(db, 'vault', vaultAuditEvent(clock, caller, input));
+}
+
+/**
+ * Records a tokenize or authorization that ended in `err`, in its own statement: whatever the
+ * attempt wrote in its transaction (its event included) rolled back, so this is its one event,
+ * and a success pays nothing for it. `reason` is the code the caller is answered with; `refused`
+ * when the vault said no to the request, `failure` when it could not carry it out. If this write
+ * fails too, its error is the one that propagates: an access that left no record is answered as
+ * an internal error, never as an ordinary refusal.
+ */
+export async function recordVaultFailure(
+  db: Kysely<any>, clock: Clock, caller: Caller, input: Omit<VaultAuditInput, 'outcome'>, err: unknown,
+): Promise<void> {
+  const reason = problemCode(err);
+  await recordVaultAudit(db, clock, caller, {
+    ...input,
+    outcome: VAULT_ERROR_STATUS[reason] < 500 ? 'refused' : 'failure',
+    // Only the error's class (KeyError, DecryptionFailed…): a message may name things an event must not hold.
+    details: { ...input.details, reason, ...(reason === 'internal_error' && err instanceof Error ? { error: err.name } : {}) },
+  });
 }

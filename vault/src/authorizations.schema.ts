@@ -10,6 +10,14 @@ export const Money = Type.Object({
   currency: Type.String({ pattern: '^[A-Z]{3}$' }),
 }, { additionalProperties: false });
 
+// The merchant's 3-D Secure preference, passed to the processor (processor.ts ThreeDsRequest). A
+// preference only: the issuer's ACS may still challenge, or not.
+export const ThreeDsRequest = Type.Object({
+  challengeIndicator: Type.Union([
+    Type.Literal('no_preference'), Type.Literal('challenge_requested'), Type.Literal('no_challenge_requested'),
+  ]),
+}, { additionalProperties: false });
+
 export const AuthorizeBody = Type.Object({
   token: CardToken,
   clientRef: ClientRef,
@@ -17,6 +25,7 @@ export const AuthorizeBody = Type.Object({
   amount: Money,
   merchant: Type.String({ minLength: 1, maxLength: 200 }),
   paymentRef: Ref,
+  threeDS: Type.Optional(ThreeDsRequest),
 }, { additionalProperties: false });
 export type AuthorizeBody = Static<typeof AuthorizeBody>;
 

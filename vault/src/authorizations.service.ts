@@ -2,14 +2,17 @@
 // CVV to the processor, and returns only the outcome and the 3-D Secure result. Idempotent on
 // paymentRef: the reference is claimed (unique row) before the processor is called, in the same
 // transaction that records the outcome, so a repeat or a racing duplicate gets the first result
-// and the card is never authorized twice; if anything fails the claim rolls back with it. The CVV
+// and the card is never authorized twice; if anything fails the claim rolls back with it, and so
+// does any event written in it: the failure's one event is written after the rollback. The CVV
 // is wiped after the attempt, whatever happened. Four round trips: begin, find+claim, record, commit.
 import { randomBytes } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { cvvValid, isExpired } from './card-number.js';
 import { openCard } from './crypto/envelope.js';
-import { fingerprintPrefix, recordVaultAudit, vaultAuditEvent, type Caller } from './audit.js';
-import { findByPaymentRef, findCardAndClaim, recordOutcome, type AuthorizationRow } from './storage/authorizations.repository.js';
+import { fingerprintPrefix, recordVaultFailure, vaultAuditEvent, type Caller } from './audit.js';
+import { findCardAndClaim, recordOutcome, replayByPaymentRef, type AuthorizationRow } from './storage/authorizations.repository.js';
+import type { CardsTable, VaultDatabase } from './storage/database.js';
 import type { ProcessorOutcome } from './processor/processor.js';
 import { VaultError } from './errors.js';
 import type { VaultContext } from './context.js';
@@ -48,62 +51,88 @@ export const outcomeUpdate = (result: Decision, at: Date, challengeRef: string |
   updated_at: at,
 });
 
+const cardTargets = (card: CardsTable) => ({
+  cardToken: card.token, fingerprintPrefix: fingerprintPrefix(card.fingerprint), keyVersion: card.kek_version,
+});
+
+// The 3-D Secure default of EMV 3DS when the merchant states no preference.
+const NO_PREFERENCE = { challengeIndicator: 'no_preference' } as const;
+
 export async function authorize(ctx: VaultContext, caller: Caller, input: AuthorizeBody): Promise<AuthorizationView> {
-  const view = await ctx.db.transaction().execute(async (trx) => {
-    const now = ctx.clock.now();
-    const id = uuidv7(now);
-    const found = await findCardAndClaim(trx, {
-      id, token: input.token, clientRef: input.clientRef, paymentRef: input.paymentRef,
-      amount: input.amount, merchant: input.merchant, at: now,
+  // Set once the card is found. An unknown token is not named in its event: it is whatever the
+  // caller sent, and a caller's bug could have sent a card number there.
+  let card: CardsTable | undefined;
+  try {
+    return await ctx.db.transaction().execute(async (trx) => {
+      const now = ctx.clock.now();
+      const id = uuidv7(now);
+      const found = await findCardAndClaim(trx, {
+        id, token: input.token, clientRef: input.clientRef, paymentRef: input.paymentRef,
+        amount: input.amount, merchant: input.merchant, at: now,
+      });
+      if (!found) throw new VaultError('token_unknown', 'no such card token for this client');
+      card = found.card;
+      // A repeat (or a race lost) gets the first result, without needing the CVV again.
+      if (!found.claimed) return replay(await replayByPaymentRef(trx, input.paymentRef, replayEvent(ctx, caller, found.card, input)), input);
+      return await authorizeClaimed(ctx, caller, trx, id, found.card, input, now);
     });
-    if (!found) return undefined;
-    const { card, claimed } = found;
-    // A repeat (or a race lost) gets the first result, without needing the CVV again.
-    if (!claimed) return replay((await findByPaymentRef(trx, input.paymentRef))!, input);
-    if (input.cvv !== undefined && !cvvValid(input.cvv, card.brand)) {
-      throw new VaultError('card_invalid', 'the security code is not valid');
-    }
-    // Taken (and so wiped) whether or not the request brought its own CVV: SP-16.
-    const held = ctx.cvv.take(card.token);
-    const cvv = input.cvv !== undefined ? Buffer.from(input.cvv, 'latin1') : held;
-    if (!cvv) {
-      throw new VaultError('cvv_unavailable', 'the security code is not held (expired or vault restarted); ask the client for it again');
-    }
-    let result: Decision;
-    const plain = await openCard(ctx.keys, { token: card.token, clientRef: card.client_ref }, {
-      cardCiphertext: card.card_ciphertext, dekWrapped: card.dek_wrapped, kekVersion: card.kek_version,
-    }).catch((err: unknown) => {
-      cvv.fill(0);
-      held?.fill(0);
-      throw err;
-    });
-    try {
-      result = isExpired(plain.expMonth, plain.expYear, now)
-        ? EXPIRED
-        : await ctx.processor.authorize({
-          pan: plain.pan, expMonth: plain.expMonth, expYear: plain.expYear, cvv,
-          amount: input.amount, merchant: input.merchant, paymentRef: input.paymentRef,
-        });
-    } finally {
-      plain.pan.fill(0);
-      cvv.fill(0);
-      held?.fill(0);
-    }
-    const challengeRef = result.outcome === 'challenge_required' ? `chl_${randomBytes(16).toString('base64url')}` : null;
-    const row = await recordOutcome(trx, id, outcomeUpdate(result, ctx.clock.now(), challengeRef), vaultAuditEvent(ctx.clock, caller, {
-      action: 'vault.card.authorize',
-      outcome: result.outcome === 'declined' ? 'failure' : 'success',
-      targets: { cardToken: card.token, fingerprintPrefix: fingerprintPrefix(card.fingerprint), keyVersion: card.kek_version },
-      details: {
-        authorizationId: id, paymentRef: input.paymentRef, result: result.outcome,
-        threeDS: result.threeDS.result, processor: ctx.processor.name,
-      },
-    }));
-    return authorizationView(row);
+  } catch (err) {
+    await recordVaultFailure(ctx.db, ctx.clock, caller, {
+      action: 'vault.card.authorize', targets: card ? cardTargets(card) : {}, details: { paymentRef: input.paymentRef },
+    }, err);
+    throw err;
+  }
+}
+
+/** A repeat of a recorded paymentRef: audited as such, in the statement that reads the first result. */
+function replayEvent(ctx: VaultContext, caller: Caller, card: CardsTable, input: AuthorizeBody) {
+  return vaultAuditEvent(ctx.clock, caller, {
+    action: 'vault.card.authorize', outcome: 'success', targets: cardTargets(card), details: { paymentRef: input.paymentRef, replay: true },
   });
-  if (view) return view;
-  await recordVaultAudit(ctx.db, ctx.clock, caller, {
-    action: 'vault.card.authorize', outcome: 'refused', details: { reason: 'token_unknown', paymentRef: input.paymentRef },
+}
+
+/** The first attempt for a paymentRef, claimed in `trx`: CVV, decryption, processor, outcome and its event. */
+async function authorizeClaimed(
+  ctx: VaultContext, caller: Caller, trx: Transaction<VaultDatabase>, id: string, card: CardsTable, input: AuthorizeBody, now: Date,
+): Promise<AuthorizationView> {
+  if (input.cvv !== undefined && !cvvValid(input.cvv, card.brand)) {
+    throw new VaultError('card_invalid', 'the security code is not valid');
+  }
+  // Taken (and so wiped) whether or not the request brought its own CVV: SP-16.
+  const held = ctx.cvv.take(card.token);
+  const cvv = input.cvv !== undefined ? Buffer.from(input.cvv, 'latin1') : held;
+  if (!cvv) {
+    throw new VaultError('cvv_unavailable', 'the security code is not held (expired or vault restarted); ask the client for it again');
+  }
+  let result: Decision;
+  const plain = await openCard(ctx.keys, { token: card.token, clientRef: card.client_ref }, {
+    cardCiphertext: card.card_ciphertext, dekWrapped: card.dek_wrapped, kekVersion: card.kek_version,
+  }).catch((err: unknown) => {
+    cvv.fill(0);
+    held?.fill(0);
+    throw err;
   });
-  throw new VaultError('token_unknown', 'no such card token for this client');
+  try {
+    result = isExpired(plain.expMonth, plain.expYear, now)
+      ? EXPIRED
+      : await ctx.processor.authorize({
+        pan: plain.pan, expMonth: plain.expMonth, expYear: plain.expYear, cvv,
+        amount: input.amount, merchant: input.merchant, paymentRef: input.paymentRef, threeDS: input.threeDS ?? NO_PREFERENCE,
+      });
+  } finally {
+    plain.pan.fill(0);
+    cvv.fill(0);
+    held?.fill(0);
+  }
+  const challengeRef = result.outcome === 'challenge_required' ? `chl_${randomBytes(16).toString('base64url')}` : null;
+  const row = await recordOutcome(trx, id, outcomeUpdate(result, ctx.clock.now(), challengeRef), vaultAuditEvent(ctx.clock, caller, {
+    action: 'vault.card.authorize',
+    outcome: result.outcome === 'declined' ? 'failure' : 'success',
+    targets: cardTargets(card),
+    details: {
+      authorizationId: id, paymentRef: input.paymentRef, result: result.outcome,
+      threeDS: result.threeDS.result, processor: ctx.processor.name,
+    },
+  }));
+  return authorizationView(row);
 }

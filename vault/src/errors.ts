@@ -36,6 +36,13 @@ export class VaultError extends Error {
 
 export { Problem };
 
+/** The code a service's error is answered with by the handler below (what its audit event records). */
+export function problemCode(err: unknown): VaultErrorCode {
+  if (err instanceof VaultError) return err.code;
+  if (err instanceof ProcessorUnavailable) return 'processor_unavailable';
+  return 'internal_error';
+}
+
 export function problem(code: VaultErrorCode, detail: string) {
   return problemOf(code, VAULT_ERROR_STATUS[code], detail);
 }

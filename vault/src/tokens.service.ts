@@ -1,37 +1,49 @@
 // Tokenize (SP-15.1, SP-16): check the card, refuse non-Kazakhstan issuers, encrypt PAN and expiry
 // under a fresh data key, store the row and its audit event in one statement (shared with the
 // cards tokenized at the same moment: storage/group-commit.ts), and hold a CVV
-// (if given) in memory only. Nothing is stored for a refused card. Tokens are random, never
-// derived from the PAN; the fingerprint is the keyed HMAC.
+// (if given) in memory only. Nothing is stored for a refused card; its one audit event is written
+// after the refusal (recordVaultFailure). Tokens are random, never derived from the PAN; the
+// fingerprint is the keyed HMAC.
 import { randomBytes } from './crypto/random.js';
 import { checkCard } from './card-number.js';
 import { sealCard } from './crypto/envelope.js';
-import { fingerprintPrefix, recordVaultAudit, vaultAuditEvent, type Caller } from './audit.js';
+import type { AuditEvent } from '../../lib/audit/event.js';
+import { fingerprintPrefix, recordVaultFailure, vaultAuditEvent, type Caller } from './audit.js';
 import { VaultError } from './errors.js';
 import type { VaultContext } from './context.js';
 import type { TokenizeBody, TokenView } from './tokens.schema.js';
 
+type AuditTargets = AuditEvent['targets'];
+
 export const newToken = () => `tok_${randomBytes(16).toString('base64url')}`;
 
-async function refuse(ctx: VaultContext, caller: Caller, code: 'card_invalid' | 'card_expired' | 'card_not_kz', reason: string): Promise<never> {
-  await recordVaultAudit(ctx.db, ctx.clock, caller, {
-    action: 'vault.card.tokenize', outcome: 'refused', details: { reason: code },
-  });
-  throw new VaultError(code, reason);
+export async function tokenize(ctx: VaultContext, caller: Caller, input: TokenizeBody): Promise<TokenView> {
+  const known: AuditTargets = {};
+  try {
+    return await sealAndStore(ctx, caller, input, known);
+  } catch (err) {
+    await recordVaultFailure(ctx.db, ctx.clock, caller, { action: 'vault.card.tokenize', targets: known }, err);
+    throw err;
+  }
 }
 
-export async function tokenize(ctx: VaultContext, caller: Caller, input: TokenizeBody): Promise<TokenView> {
+/**
+ * Everything but the failure event. `known` collects what that event may name: the fingerprint
+ * prefix once computed, never a token (none was issued).
+ */
+async function sealAndStore(ctx: VaultContext, caller: Caller, input: TokenizeBody, known: AuditTargets): Promise<TokenView> {
   const now = ctx.clock.now();
   const card = checkCard(input, ctx.brands, now);
-  if (!card.ok) return refuse(ctx, caller, card.code, card.reason);
+  if (!card.ok) throw new VaultError(card.code, card.reason);
   const cvv = input.cvv === undefined ? undefined : Buffer.from(input.cvv, 'latin1');
   try {
     const issuer = ctx.bins.lookup(card.pan);
     if (!issuer || issuer.country !== 'KZ') {
-      return await refuse(ctx, caller, 'card_not_kz', 'only cards issued in Kazakhstan are accepted');
+      throw new VaultError('card_not_kz', 'only cards issued in Kazakhstan are accepted');
     }
     const token = newToken();
     const fingerprint = ctx.fingerprint(card.pan);
+    known.fingerprintPrefix = fingerprintPrefix(fingerprint);
     const sealed = await sealCard(ctx.keys, { token, clientRef: input.clientRef }, card);
     // A full CVV store (a flood) only means the client types the CVV again at authorization.
     const cvvHeld = cvv !== undefined && ctx.cvv.hold(token, cvv);

@@ -1,12 +1,19 @@
 // SP-17 (PCI DSS 10.2), SP-21: every tokenize, authorization and refused caller leaves an audit
 // event in vault.audit_outbox naming the token, a fingerprint prefix, the caller's certificate
 // identity and the outcome — never the card number.
-import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
 import { pkiFile } from '../../test/support/pki.js';
 import { startTestVault } from '../../test/support/vault.js';
+import { createLogger } from '../../lib/logger.js';
 import { insertCardsWithAudit } from '../src/storage/cards.repository.js';
 import { vaultAuditEvent } from '../src/audit.js';
+import { FileKeyProvider, type KeyProvider } from '../src/crypto/key-provider.js';
+import { ProcessorUnavailable } from '../src/processor/processor.js';
 
 const vault = await startTestVault(t);
 const events = async () => (await vault.db.selectFrom('vault.audit_outbox').select('payload').orderBy('event_id').execute())
@@ -61,6 +68,21 @@ t.test('SP-4, SP-17: a refused peer and a refused handshake are audited', async 
   t.match(handshake, { outcome: 'refused', ip: /127\.0\.0\.1/ });
 });
 
+t.test('SP-4, SP-17: a refused handshake\'s log line shows its TLS error code; an OTP code is still redacted', async (t) => {
+  const lines: any[] = [];
+  const logged = await startTestVault(t, { logStream: { write: (line: string) => { lines.push(JSON.parse(line)); } } });
+  const agent = new Agent({ connect: { ca: pkiFile('ca.crt') } });
+  t.teardown(() => agent.close());
+  await t.rejects(request(`${logged.url}/healthz`, { dispatcher: agent }), 'no client certificate');
+  const line = await eventually(async () => lines.find((l) => l.msg === 'vault refused a TLS handshake'));
+  t.match(line, { level: 40, tlsError: /^ERR_SSL_[A-Z_]+$/, ip: '127.0.0.1' });
+  // The same configuration still hides a code anywhere it is logged (the rule that hid the TLS code).
+  const otpLines: string[] = [];
+  createLogger('vault', 'info', { write: (l: string) => { otpLines.push(l); } }).warn({ err: { code: '654321' }, verification: { code: '123456' } }, 'otp');
+  t.notMatch(otpLines.join(''), /654321|123456/);
+  t.match(JSON.parse(otpLines[0]!), { err: { code: '[REDACTED]' }, verification: { code: '[REDACTED]' } });
+});
+
 t.test('SP-4: a refused certificate stays refused on every request of a kept-alive connection', async (t) => {
   const agent = new Agent({ connections: 1, connect: { ca: pkiFile('ca.crt'), cert: pkiFile('admin.crt'), key: pkiFile('admin.key') } });
   t.teardown(() => agent.close());
@@ -101,4 +123,123 @@ t.test('SP-17, SP-21: a failed group statement stores no card and no event', asy
   await t.rejects(insertCardsWithAudit(vault.db, [entry('tok_new_1'), entry('tok_new_2'), entry(existing)]));
   t.equal((await vault.db.selectFrom('vault.cards').select('token').where('client_ref', '=', 'client-fail').execute()).length, 0, 'no card');
   t.equal((await events()).length, before, 'no event');
+});
+
+/** Runs `attempt`; returns the vault.card.* events it added (a refused peer's late event is not one). */
+async function eventsOf(attempt: () => Promise<unknown>): Promise<any[]> {
+  const before = new Set((await events()).map((e) => e.id));
+  await attempt();
+  return (await events()).filter((e) => !before.has(e.id) && e.action.startsWith('vault.card.'));
+}
+const PAN = '4400430000000007';
+const tokenizeBody = (extra: object = {}) => ({ pan: PAN, expMonth: 12, expYear: 2030, cvv: '987', clientRef: 'client-f', ...extra });
+const authorizeBody = (token: string, extra: object = {}) => ({
+  token, clientRef: 'client-f', amount: { value: 500, currency: 'KZT' }, merchant: 'm', paymentRef: `pf-${Math.random()}`, ...extra,
+});
+function noCardData(t: Test, recorded: any[]) {
+  t.notMatch(JSON.stringify(recorded), new RegExp(`${PAN}|"987"|"98"`), 'no PAN or CVV in the event');
+}
+/** A KEK file of this test's own. */
+function kekFile(t: Test, content: object): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sp17-kek-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'kek.json');
+  writeFileSync(path, JSON.stringify(content));
+  return path;
+}
+function swapKeys(t: Test, keys: KeyProvider) {
+  const real = vault.ctx.keys;
+  vault.ctx.keys = keys;
+  t.teardown(() => { vault.ctx.keys = real; });
+}
+
+t.test('SP-17: every refused tokenization leaves exactly one refused event with its code, naming the caller', async (t) => {
+  const cases: Array<[string, object, string]> = [
+    ['check digit', { pan: '4400430000000008' }, 'card_invalid'],
+    ['expired', { expMonth: 1, expYear: 2020 }, 'card_expired'],
+    ['foreign issuer', { pan: '4000000000000002' }, 'card_not_kz'],
+  ];
+  for (const [what, extra, code] of cases) {
+    const recorded = await eventsOf(async () => {
+      t.equal((await vault.client.call<any>('POST', '/v1/tokens', tokenizeBody(extra))).body.code, code, what);
+    });
+    t.equal(recorded.length, 1, `${what}: one event`);
+    t.match(recorded[0], { action: 'vault.card.tokenize', outcome: 'refused', actor: { id: 'gateway' }, details: { reason: code } }, what);
+    t.notOk(recorded[0].targets.cardToken, `${what}: no token was issued`);
+    noCardData(t, recorded);
+  }
+});
+
+t.test('SP-17: a tokenization failing on its key leaves one failure event with the fingerprint prefix', async (t) => {
+  const path = kekFile(t, { active: 1, keys: { 1: randomBytes(32).toString('base64') } });
+  swapKeys(t, new FileKeyProvider(path, 0));
+  // The key file goes bad under a running vault: the active version has no key.
+  writeFileSync(path, JSON.stringify({ active: 2, keys: { 1: randomBytes(32).toString('base64') } }));
+  const recorded = await eventsOf(async () => {
+    await t.rejects(vault.client.call('POST', '/v1/tokens', tokenizeBody()), { name: 'VaultUnavailable', message: /status 500/ });
+  });
+  t.equal(recorded.length, 1, 'one event');
+  t.match(recorded[0], {
+    action: 'vault.card.tokenize', outcome: 'failure', actor: { id: 'gateway' },
+    targets: { fingerprintPrefix: /^[0-9a-f]{12}$/ }, details: { reason: 'internal_error', error: 'KeyError' },
+  });
+  t.notOk(recorded[0].targets.cardToken, 'no token was issued');
+  noCardData(t, recorded);
+  t.equal((await vault.db.selectFrom('vault.cards').select('token').where('client_ref', '=', 'client-f').execute()).length, 0, 'nothing stored');
+});
+
+t.test('SP-17: every failed authorization leaves exactly one event with its code, the token and fingerprint prefix', async (t) => {
+  const card = (await vault.client.call<any>('POST', '/v1/tokens', tokenizeBody({ cvv: undefined }))).body;
+  const targets = { cardToken: card.token, fingerprintPrefix: card.fingerprint.slice(0, 12), keyVersion: 1 };
+  const expectOne = async (what: string, attempt: () => Promise<unknown>, outcome: string, details: object) => {
+    const recorded = await eventsOf(attempt);
+    t.equal(recorded.length, 1, `${what}: one event`);
+    t.match(recorded[0], { action: 'vault.card.authorize', outcome, actor: { id: 'gateway' }, targets, details }, what);
+    noCardData(t, recorded);
+  };
+  const refusedWith = (body: object, code: string) => async () => {
+    t.equal((await vault.client.call<any>('POST', '/v1/authorizations', body)).body.code, code);
+  };
+
+  const badCvv = authorizeBody(card.token, { cvv: '98' });
+  await expectOne('malformed CVV', refusedWith(badCvv, 'card_invalid'), 'refused', { reason: 'card_invalid', paymentRef: badCvv.paymentRef });
+  const noCvv = authorizeBody(card.token);
+  await expectOne('no CVV held', refusedWith(noCvv, 'cvv_unavailable'), 'refused', { reason: 'cvv_unavailable', paymentRef: noCvv.paymentRef });
+
+  const first = authorizeBody(card.token, { cvv: '987' });
+  const approved = async () => {
+    t.equal((await vault.client.call<any>('POST', '/v1/authorizations', first)).body.outcome, 'approved');
+  };
+  await expectOne('approved', approved, 'success', { result: 'approved', paymentRef: first.paymentRef });
+  await expectOne('a repeat', approved, 'success', { replay: true, paymentRef: first.paymentRef });
+  const conflict = { ...first, amount: { value: 1, currency: 'KZT' } };
+  await expectOne('paymentRef reused', refusedWith(conflict, 'idempotency_conflict'), 'refused', { reason: 'idempotency_conflict', paymentRef: first.paymentRef });
+
+  const down = authorizeBody(card.token, { cvv: '987' });
+  const sandbox = vault.ctx.processor;
+  vault.ctx.processor = { ...sandbox, name: 'down', authorize: async () => { throw new ProcessorUnavailable('no answer from the acquirer'); } };
+  t.teardown(() => { vault.ctx.processor = sandbox; });
+  await expectOne('processor unavailable', async () => {
+    await t.rejects(vault.client.call('POST', '/v1/authorizations', down), { message: /status 503/ });
+  }, 'failure', { reason: 'processor_unavailable', paymentRef: down.paymentRef });
+  vault.ctx.processor = sandbox;
+
+  swapKeys(t, new FileKeyProvider(kekFile(t, { active: 1, keys: { 1: randomBytes(32).toString('base64') } })));
+  const wrongKek = authorizeBody(card.token, { cvv: '987' });
+  await expectOne('wrong KEK', async () => {
+    await t.rejects(vault.client.call('POST', '/v1/authorizations', wrongKek), { message: /status 500/ });
+  }, 'failure', { reason: 'internal_error', error: 'KeyError', paymentRef: wrongKek.paymentRef });
+  t.equal((await vault.db.selectFrom('vault.authorizations').select('id').where('payment_ref', 'in', [badCvv.paymentRef, noCvv.paymentRef, down.paymentRef, wrongKek.paymentRef]).execute()).length, 0,
+    'no failed attempt left an authorization');
+});
+
+t.test('SP-17: an unknown token is audited once, without naming what was sent as the token', async (t) => {
+  const body = authorizeBody('4400430000000007', { cvv: '987' });
+  const recorded = await eventsOf(async () => {
+    t.equal((await vault.client.call<any>('POST', '/v1/authorizations', body)).body.code, 'token_unknown');
+  });
+  t.equal(recorded.length, 1);
+  t.match(recorded[0], { action: 'vault.card.authorize', outcome: 'refused', details: { reason: 'token_unknown' } });
+  t.same(recorded[0].targets, {}, 'no token, no fingerprint');
+  noCardData(t, recorded);
 });

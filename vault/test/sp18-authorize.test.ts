@@ -57,6 +57,37 @@ t.test('SP-18: a 3-D Secure challenge is shown, passed or failed, and completes 
   t.equal((await vault.client.call<any>('GET', '/v1/challenges/chl_nope')).body.code, 'challenge_unknown');
 });
 
+t.test('SP-18: the merchant\'s 3-D Secure challenge preference reaches the processor; the sandbox honours a requested challenge', async (t) => {
+  const sandbox = vault.ctx.processor;
+  const asked: unknown[] = [];
+  vault.ctx.processor = { ...sandbox, authorize: async (request) => { asked.push(request.threeDS); return sandbox.authorize(request); } };
+  t.teardown(() => { vault.ctx.processor = sandbox; });
+  const indicator = (challengeIndicator: string) => ({ threeDS: { challengeIndicator } });
+
+  const requested = await authorize(await tokenFor('4400430000000007'), indicator('challenge_requested'));
+  t.match(requested.body, { outcome: 'challenge_required', challenge: { ref: /^chl_/ }, threeDS: { enrolled: true, result: null } },
+    'an enrolled card that would pass frictionless is challenged');
+  const passed = await vault.client.call<any>('POST', `/v1/challenges/${requested.body.challenge.ref}/complete`, { result: 'pass' });
+  t.match(passed.body, { outcome: 'approved', threeDS: { enrolled: true, result: 'challenged' } });
+  t.match((await authorize(await tokenFor('4400430000000023'), indicator('challenge_requested'))).body,
+    { outcome: 'approved', threeDS: { enrolled: false, result: 'bypassed' } }, 'a card not enrolled cannot be challenged');
+  t.match((await authorize(await tokenFor('4400430000000015'), indicator('no_challenge_requested'))).body,
+    { outcome: 'challenge_required' }, 'the issuer may challenge whatever the merchant prefers');
+  t.match((await authorize(await tokenFor('4400430000000007'), indicator('no_preference'))).body,
+    { outcome: 'approved', threeDS: { result: 'frictionless' } });
+  t.match((await authorize(await tokenFor('4400430000000007'))).body, { outcome: 'approved', threeDS: { result: 'frictionless' } });
+  t.same(asked, [
+    { challengeIndicator: 'challenge_requested' }, { challengeIndicator: 'challenge_requested' },
+    { challengeIndicator: 'no_challenge_requested' }, { challengeIndicator: 'no_preference' }, { challengeIndicator: 'no_preference' },
+  ], 'the processor gets the preference, and no_preference when none was given');
+
+  const token = await tokenFor('4400430000000007');
+  for (const threeDS of [{ challengeIndicator: 'mandated' }, {}, { challengeIndicator: 'no_preference', returnUrl: 'https://shop.example/back' }]) {
+    const refused = await authorize(token, { threeDS });
+    t.match(refused, { status: 400, body: { code: 'validation_failed' } }, JSON.stringify(threeDS));
+  }
+});
+
 t.test('idempotent on paymentRef: ten racing requests authorize once and all get the first result', async (t) => {
   const token = await tokenFor('4400430000000007');
   const body = { paymentRef: ref('race'), cvv: '123' };
@@ -66,8 +97,9 @@ t.test('idempotent on paymentRef: ten racing requests authorize once and all get
   const rows = await vault.db.selectFrom('vault.authorizations').select('id').where('payment_ref', '=', body.paymentRef).execute();
   t.equal(rows.length, 1, 'one authorization row');
   const events = (await vault.db.selectFrom('vault.audit_outbox').select('payload').execute()).map((e) => e.payload as any);
-  t.equal(events.filter((e) => e.action === 'vault.card.authorize' && e.details.paymentRef === body.paymentRef).length, 1,
-    'one processor call audited');
+  const audited = events.filter((e) => e.action === 'vault.card.authorize' && e.details.paymentRef === body.paymentRef);
+  t.equal(audited.filter((e) => !e.details.replay).length, 1, 'one processor call audited');
+  t.equal(audited.filter((e) => e.details.replay).length, 9, 'each repeat audited as a replay');
   const again = await authorize(token, { paymentRef: body.paymentRef });
   t.equal(again.body.authorizationId, results[0]!.body.authorizationId, 'a later repeat replays without needing the CVV');
   const conflict = await authorize(token, { paymentRef: body.paymentRef, amount: { value: 1, currency: 'KZT' } });

@@ -31,6 +31,11 @@ export interface AuthorizationResult {
   threeDS: { enrolled: boolean; result: ThreeDsResult | null };
 }
 
+/** The merchant's 3-D Secure preference (EMV 3DS challenge indicator); the vault's default is no_preference. */
+export interface ThreeDsRequest {
+  challengeIndicator: 'no_preference' | 'challenge_requested' | 'no_challenge_requested';
+}
+
 export interface Challenge {
   ref: string;
   status: 'pending' | 'passed' | 'failed';
@@ -102,7 +107,7 @@ export async function tokenize(vault: VaultClient, card: CardInput, clientRef: s
 }
 
 export async function authorize(vault: VaultClient, input: {
-  token: string; clientRef: string; cvv?: Secret<string>; amount: Money; merchant: string; paymentRef: string;
+  token: string; clientRef: string; cvv?: Secret<string>; amount: Money; merchant: string; paymentRef: string; threeDS?: ThreeDsRequest;
 }): Promise<AuthorizationResult> {
   return call<AuthorizationResult>(vault, 'POST', '/v1/authorizations', {
     token: input.token,
@@ -111,6 +116,7 @@ export async function authorize(vault: VaultClient, input: {
     amount: input.amount,
     merchant: input.merchant,
     paymentRef: input.paymentRef,
+    ...(input.threeDS ? { threeDS: input.threeDS } : {}),
   }, 200);
 }
 

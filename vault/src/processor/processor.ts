@@ -16,6 +16,12 @@ export interface ProcessorOutcome {
   threeDS: { enrolled: boolean; result: ThreeDsResult | null };
 }
 
+/** The merchant's 3-D Secure preference, for the acquirer's authentication request (EMV 3DS). */
+export interface ThreeDsRequest {
+  /** threeDSRequestorChallengeInd: 01 no_preference, 02 no_challenge_requested, 03 challenge_requested. */
+  challengeIndicator: 'no_preference' | 'challenge_requested' | 'no_challenge_requested';
+}
+
 export interface AuthorizeRequest {
   pan: Buffer; // ASCII digits; the caller zeroes it afterwards
   expMonth: number;
@@ -24,6 +30,7 @@ export interface AuthorizeRequest {
   amount: Money;
   merchant: string;
   paymentRef: string;
+  threeDS: ThreeDsRequest;
 }
 
 export interface Processor {

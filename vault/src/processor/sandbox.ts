@@ -1,7 +1,10 @@
 // Sandbox acquirer with 3-D Secure simulation (development default). Behaviour per the test-card
 // table in ../shared/design.md; any other card that reached it (a Kazakhstan BIN) is approved
-// with frictionless authentication. Its state is the processor reference itself, so a challenge
-// survives a vault restart exactly as it would at a real acquirer.
+// with frictionless authentication. A merchant's `challenge_requested` turns frictionless
+// authentication into a challenge, as an ACS honouring the request would; a card that is not
+// enrolled, or whose directory server is down, cannot be challenged, and the declined card keeps
+// its decline. Its state is the processor reference itself, so a challenge survives a vault
+// restart exactly as it would at a real acquirer.
 import { randomBytes } from 'node:crypto';
 import type { AuthorizeRequest, Processor, ProcessorOutcome } from './processor.js';
 
@@ -37,7 +40,9 @@ export function sandboxProcessor(): Processor {
         case 'ds_unavailable':
           return { processorRef, outcome: 'approved', threeDS: { enrolled: true, result: 'bypassed' } };
         case 'frictionless':
-          return { processorRef, outcome: 'approved', threeDS: { enrolled: true, result: 'frictionless' } };
+          return request.threeDS.challengeIndicator === 'challenge_requested'
+            ? { processorRef, outcome: 'challenge_required', threeDS: { enrolled: true, result: null } }
+            : { processorRef, outcome: 'approved', threeDS: { enrolled: true, result: 'frictionless' } };
       }
     },
     async completeChallenge({ processorRef, passed }) {
