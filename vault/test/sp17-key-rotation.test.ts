@@ -5,17 +5,37 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { runToExit } from '../../test/support/processes.js';
-import { startTestVault } from '../../test/support/vault.js';
+import { startTestVault, type TestVault } from '../../test/support/vault.js';
+import { addKekVersion } from '../src/crypto/key-provider.js';
+
+const ROTATE = 'scripts/vault-rotate-key.ts';
+const PANS = ['4400430000000007', '4400430000000023', '5395450000000017'];
+interface Card { token: string; clientRef: string }
+let paymentN = 0;
+
+async function tokenizeCard(vault: TestVault, pan: string, clientRef: string): Promise<Card> {
+  const res = await vault.client.call<any>('POST', '/v1/tokens', { pan, expMonth: 12, expYear: 2030, clientRef });
+  if (res.status !== 201) throw new Error(`tokenize answered ${res.status}`);
+  return { token: res.body.token, clientRef };
+}
+
+/** Approval needs the card's data key unwrapped and its PAN decrypted. */
+async function authorizeCard(vault: TestVault, card: Card): Promise<void> {
+  const res = await vault.client.call<any>('POST', '/v1/authorizations', {
+    ...card, cvv: '123', amount: { value: 100, currency: 'KZT' }, merchant: 'm', paymentRef: `pay-${++paymentN}`,
+  });
+  if (res.status !== 200 || res.body.outcome !== 'approved') throw new Error(`authorize answered ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+const kekVersionsInFile = (path: string) => Object.keys(JSON.parse(readFileSync(path, 'utf8')).keys).sort();
 
 t.test('SP-17: rotation under load loses no card', async (t) => {
   const vault = await startTestVault(t);
   const env = { ...vault.env, VAULT_REWRAP_BATCH_SIZE: '20', LOG_LEVEL: 'warn' };
   const tokens: string[] = [];
   const owner = new Map<string, string>();
-  const pans = ['4400430000000007', '4400430000000023', '5395450000000017'];
-  let paymentN = 0;
   const tokenize = async (i: number) => {
-    const res = await vault.client.call<any>('POST', '/v1/tokens', { pan: pans[i % pans.length], expMonth: 12, expYear: 2030, cvv: '123', clientRef: `c-${i % 7}` });
+    const res = await vault.client.call<any>('POST', '/v1/tokens', { pan: PANS[i % PANS.length], expMonth: 12, expYear: 2030, cvv: '123', clientRef: `c-${i % 7}` });
     if (res.status !== 201) throw new Error(`tokenize answered ${res.status}`);
     tokens.push(res.body.token);
     owner.set(res.body.token, `c-${i % 7}`);
@@ -74,13 +94,27 @@ t.test('SP-17: rotation under load loses no card', async (t) => {
   t.ok(events.some((e) => e.action === 'vault.key.retire' && e.targets.keyVersion === 1), 'retirement audited');
 });
 
-t.test('SP-17: retiring a version that still wraps cards is refused', async (t) => {
+t.test('SP-17: retiring a version that still wraps cards is refused; the key file and every card are untouched', async (t) => {
   const vault = await startTestVault(t);
-  await vault.client.call('POST', '/v1/tokens', { pan: '4400430000000007', expMonth: 12, expYear: 2030, clientRef: 'c' });
-  const env = { ...vault.env, LOG_LEVEL: 'warn' };
-  const refused = await runToExit('scripts/vault-rotate-key.ts', env, ['--retire', '1']);
-  t.equal(refused.code, 1);
-  t.match(refused.output, /active version|still use/);
+  const cards = await Promise.all(PANS.map((pan, i) => tokenizeCard(vault, pan, `c-${i}`)));
+  t.equal(addKekVersion(vault.kekFile), 2, 'version 2 is active, no card re-wrapped yet');
+  const refused = await runToExit(ROTATE, { ...vault.env, LOG_LEVEL: 'warn' }, ['--retire', '1']);
+  t.equal(refused.code, 1, refused.output);
+  t.match(refused.output, /refused: 3 card\(s\) still use KEK version 1/);
+  t.same(kekVersionsInFile(vault.kekFile), ['1', '2'], 'version 1 stays in the key file');
+  // A running vault keeps the keys it loaded; a restarted one reads the file as it now is.
+  await vault.stop();
+  const restarted = await startTestVault(t, { databaseUrl: vault.databaseUrl, env: vault.env });
+  for (const card of cards) await authorizeCard(restarted, card);
+  t.pass('every card still authorizes after a restart');
+});
+
+t.test('SP-17: the active version cannot be retired, even when no card uses it', async (t) => {
+  const vault = await startTestVault(t);
+  const refused = await runToExit(ROTATE, { ...vault.env, LOG_LEVEL: 'warn' }, ['--retire', '1']);
+  t.equal(refused.code, 1, refused.output);
+  t.match(refused.output, /KEK version 1 is the active version and cannot be retired/);
+  t.same(kekVersionsInFile(vault.kekFile), ['1']);
 });
 
 t.test('SP-17: a wrong KEK fails closed: no authorization, a clear error in the log; a missing KEK stops the boot', async (t) => {
