@@ -32,15 +32,18 @@ export async function rewrapAll(
         rewrapped.push({ token: row.token, fromVersion: row.kek_version, wrapped: next.wrapped, kekVersion: next.kekVersion });
       }
       await updateWrappedKeys(trx, rewrapped);
+      // Audited with the batch it describes: a run stopped part-way leaves every committed batch audited.
+      if (rows.length > 0) {
+        await recordVaultAudit(trx, clock, caller, {
+          action: 'vault.key.rewrap', outcome: 'success', targets: { keyVersion: active }, details: { records: rows.length },
+        });
+      }
       return rows.length;
     });
     if (done === 0) break;
     total += done;
     opts.onBatch?.(total);
   }
-  await recordVaultAudit(db, clock, caller, {
-    action: 'vault.key.rewrap', outcome: 'success', targets: { keyVersion: keys.activeVersion() }, details: { records: total },
-  });
   return total;
 }
 

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { runToExit } from '../../test/support/processes.js';
 import { startTestVault, type TestVault } from '../../test/support/vault.js';
-import { addKekVersion } from '../src/crypto/key-provider.js';
+import { addKekVersion, FileKeyProvider, removeKekVersion } from '../src/crypto/key-provider.js';
+import { recordsPerVersion, rewrapAll } from '../src/rotation.js';
 
 const ROTATE = 'scripts/vault-rotate-key.ts';
 const PANS = ['4400430000000007', '4400430000000023', '5395450000000017'];
@@ -115,6 +116,37 @@ t.test('SP-17: the active version cannot be retired, even when no card uses it',
   t.equal(refused.code, 1, refused.output);
   t.match(refused.output, /KEK version 1 is the active version and cannot be retired/);
   t.same(kekVersionsInFile(vault.kekFile), ['1']);
+});
+
+t.test('SP-17: a re-wrap stopped part-way resumes: every card ends on the new version, none lost, every batch audited', async (t) => {
+  const vault = await startTestVault(t);
+  const cards: Card[] = [];
+  for (let i = 0; i < 12; i++) cards.push(await tokenizeCard(vault, PANS[i % PANS.length]!, `c-${i % 5}`));
+  t.equal(addKekVersion(vault.kekFile), 2);
+  const stopAfterFirstBatch = () => { throw new Error('interrupted'); };
+  await t.rejects(rewrapAll(vault.db, new FileKeyProvider(vault.kekFile), vault.clock, { identity: 'operator:test' }, {
+    batchSize: 5, onBatch: stopAfterFirstBatch,
+  }), /interrupted/);
+  t.same(Object.fromEntries(await recordsPerVersion(vault.db)), { 1: 7, 2: 5 }, 'the first batch committed, then the run stopped');
+
+  const resumed = await runToExit(ROTATE, { ...vault.env, VAULT_REWRAP_BATCH_SIZE: '5', LOG_LEVEL: 'warn' }, ['--resume']);
+  t.equal(resumed.code, 0, resumed.output);
+  t.match(resumed.output, /re-wrapped 7 card\(s\) under version 2/);
+  const rows = await vault.db.selectFrom('vault.cards').select(['token', 'kek_version']).execute();
+  t.same(new Set(rows.map((r) => r.token)), new Set(cards.map((c) => c.token)), 'no card lost, none added');
+  t.ok(rows.every((r) => r.kek_version === 2), 'every card is wrapped under version 2');
+
+  t.same(kekVersionsInFile(vault.kekFile), ['1', '2']);
+  removeKekVersion(vault.kekFile, 1);
+  await vault.stop();
+  const restarted = await startTestVault(t, { databaseUrl: vault.databaseUrl, env: vault.env });
+  for (const card of cards) await authorizeCard(restarted, card);
+  t.pass('every card authorizes with version 1 gone from the key file');
+
+  const rewraps = (await restarted.db.selectFrom('vault.audit_outbox').select('payload').execute())
+    .map((r) => r.payload as any).filter((e) => e.action === 'vault.key.rewrap');
+  t.same(rewraps.map((e) => e.details.records as number).sort((x, y) => x - y), [2, 5, 5], 'one event per committed batch, the interrupted run\'s included');
+  t.ok(rewraps.every((e) => e.targets.keyVersion === 2 && e.outcome === 'success'));
 });
 
 t.test('SP-17: a wrong KEK fails closed: no authorization, a clear error in the log; a missing KEK stops the boot', async (t) => {
