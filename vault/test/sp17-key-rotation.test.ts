@@ -3,11 +3,17 @@
 // none is lost, and the old version can be retired.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sql } from 'kysely';
 import { runToExit } from '../../test/support/processes.js';
 import { startTestVault, type TestVault } from '../../test/support/vault.js';
 import { addKekVersion, FileKeyProvider, removeKekVersion } from '../src/crypto/key-provider.js';
 import { recordsPerVersion, rewrapAll } from '../src/rotation.js';
+import { RegisteredKeyProvider } from '../src/kek-versions.js';
+import { sealCard } from '../src/crypto/envelope.js';
+import { vaultAuditEvent } from '../src/audit.js';
+import { insertCardsWithAudit, type NewCard } from '../src/storage/cards.repository.js';
 
 const ROTATE = 'scripts/vault-rotate-key.ts';
 const PANS = ['4400430000000007', '4400430000000023', '5395450000000017'];
@@ -118,13 +124,83 @@ t.test('SP-17: the active version cannot be retired, even when no card uses it',
   t.same(kekVersionsInFile(vault.kekFile), ['1']);
 });
 
+/** True once the rotation script's session waits for a lock (or the script has exited). */
+async function waitUntilBlocked(vault: TestVault, exited: () => boolean): Promise<void> {
+  const blocked = async () => (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and application_name = 'vault-rotate-key' and wait_event_type = 'Lock'`.execute(vault.db)).rows[0]!.n > 0;
+  // Back-to-back queries, no timer: each one is a round trip to PostgreSQL.
+  while (!exited() && !(await blocked()));
+}
+
+t.test('SP-17: retiring is race-free: a card a stale vault writes under the old version during --retire is kept, and after it is refused', async (t) => {
+  const vault = await startTestVault(t);
+  const env = { ...vault.env, LOG_LEVEL: 'warn' };
+  const first = await tokenizeCard(vault, PANS[0]!, 'c-0');
+  // Another host whose key file never got version 2: it still wraps new cards under version 1.
+  const staleFile = join(dirname(vault.kekFile), 'stale-kek.json');
+  copyFileSync(vault.kekFile, staleFile);
+  const stale = new RegisteredKeyProvider(new FileKeyProvider(staleFile), vault.db, vault.clock);
+  const staleCard = async (token: string): Promise<NewCard> => {
+    const pan = Buffer.from(PANS[0]!);
+    const sealed = await sealCard(stale, { token, clientRef: 'c-0' }, { pan, expMonth: 12, expYear: 2030 });
+    return {
+      row: {
+        token, client_ref: 'c-0', fingerprint: vault.ctx.fingerprint(pan), brand: 'visa', bin6: '440043', last4: '0007', issuer_country: 'KZ',
+        card_ciphertext: sealed.cardCiphertext, dek_wrapped: sealed.dekWrapped, kek_version: sealed.kekVersion, created_at: vault.clock.now(),
+      },
+      event: vaultAuditEvent(vault.clock, { identity: 'gateway' }, { action: 'vault.card.tokenize', outcome: 'success', targets: { cardToken: token } }),
+    };
+  };
+  t.equal(addKekVersion(vault.kekFile), 2);
+  t.equal((await runToExit(ROTATE, env, ['--resume'])).code, 0, 'every card re-wrapped under version 2');
+
+  // The stale host's card is written but not committed when --retire 1 starts counting.
+  const card = await staleCard('tok_stale_1');
+  t.equal(card.row.kek_version, 1);
+  let commit!: () => void;
+  const committed = new Promise<void>((resolve) => { commit = resolve; });
+  let written!: () => void;
+  const inserted = new Promise<void>((resolve) => { written = resolve; });
+  const writer = vault.db.transaction().execute(async (trx) => {
+    await insertCardsWithAudit(trx, [card]);
+    written();
+    await committed;
+  });
+  await inserted;
+  let exited = false;
+  const retiring = runToExit(ROTATE, env, ['--retire', '1']).finally(() => { exited = true; });
+  await waitUntilBlocked(vault, () => exited);
+  commit();
+  await writer;
+  const refused = await retiring;
+  t.equal(refused.code, 1, refused.output);
+  t.match(refused.output, /refused: 1 card\(s\) still use KEK version 1/);
+  t.same(kekVersionsInFile(vault.kekFile), ['1', '2'], 'version 1 stays in the key file');
+  await vault.stop();
+  const restarted = await startTestVault(t, { databaseUrl: vault.databaseUrl, env: vault.env });
+  for (const c of [first, { token: 'tok_stale_1', clientRef: 'c-0' }]) await authorizeCard(restarted, c);
+  t.pass('the stale host\'s card and the others authorize');
+
+  // Once version 1 is retired, the database refuses any card that names it.
+  t.equal((await runToExit(ROTATE, env, ['--resume'])).code, 0);
+  const retired = await runToExit(ROTATE, env, ['--retire', '1']);
+  t.equal(retired.code, 0, retired.output);
+  t.same(kekVersionsInFile(vault.kekFile), ['2']);
+  await t.rejects(insertCardsWithAudit(restarted.db, [await staleCard('tok_stale_2')]), /cards_kek_version_registered/);
+  t.equal((await restarted.db.selectFrom('vault.cards').select('token').where('kek_version', '=', 1).execute()).length, 0, 'no card names version 1');
+  const fresh = new RegisteredKeyProvider(new FileKeyProvider(staleFile), restarted.db, restarted.clock);
+  await t.rejects(sealCard(fresh, { token: 'tok_stale_3', clientRef: 'c-0' }, { pan: Buffer.from(PANS[0]!), expMonth: 12, expYear: 2030 }),
+    { name: 'KeyError', message: /KEK version 1 is older than a version the vault has registered/ }, 'nor registers it again');
+});
+
 t.test('SP-17: a re-wrap stopped part-way resumes: every card ends on the new version, none lost, every batch audited', async (t) => {
   const vault = await startTestVault(t);
   const cards: Card[] = [];
   for (let i = 0; i < 12; i++) cards.push(await tokenizeCard(vault, PANS[i % PANS.length]!, `c-${i % 5}`));
   t.equal(addKekVersion(vault.kekFile), 2);
   const stopAfterFirstBatch = () => { throw new Error('interrupted'); };
-  await t.rejects(rewrapAll(vault.db, new FileKeyProvider(vault.kekFile), vault.clock, { identity: 'operator:test' }, {
+  const keys = new RegisteredKeyProvider(new FileKeyProvider(vault.kekFile), vault.db, vault.clock);
+  await t.rejects(rewrapAll(vault.db, keys, vault.clock, { identity: 'operator:test' }, {
     batchSize: 5, onBatch: stopAfterFirstBatch,
   }), /interrupted/);
   t.same(Object.fromEntries(await recordsPerVersion(vault.db)), { 1: 7, 2: 5 }, 'the first batch committed, then the run stopped');
