@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sql } from 'kysely';
-import { runToExit } from '../../test/support/processes.js';
+import { runToExit, startProcess } from '../../test/support/processes.js';
 import { startTestVault, type TestVault } from '../../test/support/vault.js';
 import { addKekVersion, FileKeyProvider, removeKekVersion } from '../src/crypto/key-provider.js';
 import { recordsPerVersion, rewrapAll } from '../src/rotation.js';
@@ -225,18 +225,59 @@ t.test('SP-17: a re-wrap stopped part-way resumes: every card ends on the new ve
   t.ok(rewraps.every((e) => e.targets.keyVersion === 2 && e.outcome === 'success'));
 });
 
-t.test('SP-17: a wrong KEK fails closed: no authorization, a clear error in the log; a missing KEK stops the boot', async (t) => {
+t.test('SP-17: a card whose data key does not unwrap fails closed: no authorization, a clear error in the log', async (t) => {
   const lines: string[] = [];
   const vault = await startTestVault(t, { logStream: { write: (line: string) => { lines.push(line); } } });
-  const token = (await vault.client.call<any>('POST', '/v1/tokens', { pan: '4400430000000007', expMonth: 12, expYear: 2030, clientRef: 'c' })).body.token;
-  await vault.stop();
-  writeFileSync(vault.kekFile, JSON.stringify({ active: 1, keys: { 1: randomBytes(32).toString('base64') } }));
-  const wrong = await startTestVault(t, { databaseUrl: vault.databaseUrl, env: vault.env, logStream: { write: (line: string) => { lines.push(line); } } });
-  await t.rejects(wrong.client.call('POST', '/v1/authorizations', {
-    token, clientRef: 'c', cvv: '123', amount: { value: 1, currency: 'KZT' }, merchant: 'm', paymentRef: 'p-wrong-kek',
+  const card = await tokenizeCard(vault, PANS[0]!, 'c');
+  // One flipped bit of the wrapped data key: GCM refuses it exactly as under a wrong KEK.
+  await sql`update vault.cards set dek_wrapped = set_byte(dek_wrapped, 20, get_byte(dek_wrapped, 20) # 128) where token = ${card.token}`.execute(vault.db);
+  await t.rejects(vault.client.call('POST', '/v1/authorizations', {
+    ...card, cvv: '123', amount: { value: 1, currency: 'KZT' }, merchant: 'm', paymentRef: 'p-wrong-kek',
   }), { name: 'VaultUnavailable', message: /status 500/ });
-  t.equal((await wrong.db.selectFrom('vault.authorizations').select('id').execute()).length, 0, 'nothing authorized, nothing recorded');
+  t.equal((await vault.db.selectFrom('vault.authorizations').select('id').execute()).length, 0, 'nothing authorized, nothing recorded');
   t.ok(lines.some((l) => l.includes('vault key failure') && l.includes('does not unwrap under KEK version 1')), 'the log names the failure and the version');
+});
+
+t.test('SP-17: a key file holding another key for a version the cards use stops the vault at boot, naming the version; the right key boots', async (t) => {
+  const vault = await startTestVault(t);
+  const card = await tokenizeCard(vault, PANS[0]!, 'c');
+  t.equal(addKekVersion(vault.kekFile), 2);
+  await new RegisteredKeyProvider(new FileKeyProvider(vault.kekFile), vault.db, vault.clock).register(2);
+  await vault.stop();
+  const rightFile = readFileSync(vault.kekFile);
+  const right = JSON.parse(rightFile.toString('utf8'));
+  // Version 2, the active one, is right; version 1, which the card still uses, is another key.
+  const wrongKey = randomBytes(32).toString('base64');
+  writeFileSync(vault.kekFile, JSON.stringify({ ...right, keys: { ...right.keys, 1: wrongKey } }));
+  const env = { ...vault.env, LOG_LEVEL: 'warn' };
+  const refused: string = await startProcess(t, 'vault/src/server.ts', env).then(() => 'started', (err: Error) => err.message);
+  t.match(refused, /exited 1/);
+  t.match(refused, /vault cannot load its keys or data; refusing to start/);
+  t.match(refused, /KEK version 1 fails its key check/);
+  t.notOk([wrongKey, right.keys[1], right.keys[2]].some((k: string) => refused.includes(k.slice(0, 12))), 'no key material in the log');
+
+  writeFileSync(vault.kekFile, rightFile);
+  const booted = await startProcess(t, 'vault/src/server.ts', env);
+  await booted.stop();
+  const restarted = await startTestVault(t, { databaseUrl: vault.databaseUrl, env: vault.env });
+  await authorizeCard(restarted, card);
+  t.pass('with the right key file the vault boots and the card authorizes');
+
+  await restarted.stop();
   rmSync(vault.kekFile);
   await t.rejects(startTestVault(t, { databaseUrl: vault.databaseUrl, env: vault.env }), /VAULT_KEK_FILE.*file not found/);
+});
+
+t.test('SP-17: a vault whose key file holds another key for a registered version will not wrap under it', async (t) => {
+  const vault = await startTestVault(t);
+  await tokenizeCard(vault, PANS[0]!, 'c');
+  // Another host made its own version 2; this host's version 2 is registered first.
+  const otherFile = join(dirname(vault.kekFile), 'other-kek.json');
+  copyFileSync(vault.kekFile, otherFile);
+  t.equal(addKekVersion(vault.kekFile), 2);
+  t.equal(addKekVersion(otherFile), 2);
+  await new RegisteredKeyProvider(new FileKeyProvider(vault.kekFile), vault.db, vault.clock).register(2);
+  const other = new RegisteredKeyProvider(new FileKeyProvider(otherFile), vault.db, vault.clock);
+  await t.rejects(sealCard(other, { token: 'tok_other', clientRef: 'c' }, { pan: Buffer.from(PANS[0]!), expMonth: 12, expYear: 2030 }),
+    { name: 'KeyError', message: /KEK version 2 fails its key check/ });
 });

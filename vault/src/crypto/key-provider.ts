@@ -13,6 +13,8 @@ export interface WrappedKey {
 export interface KeyProvider {
   /** The version new data keys are wrapped under. */
   activeVersion(): number;
+  /** Every version it can unwrap under. */
+  versions(): number[];
   wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey>;
   unwrap(key: WrappedKey, context: Buffer): Promise<Buffer>;
 }
@@ -124,6 +126,11 @@ export class FileKeyProvider implements KeyProvider {
   activeVersion(): number {
     this.#reloadIfChanged(false);
     return this.#active;
+  }
+
+  versions(): number[] {
+    this.#reloadIfChanged(false);
+    return [...this.#keys.keys()];
   }
 
   async wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey> {

@@ -20,6 +20,7 @@ export interface CardsTable {
 export interface KekVersionsTable {
   version: number;
   registered_at: Date;
+  check_value: Buffer | null;
 }
 
 export interface AuthorizationsTable {
