@@ -1,7 +1,8 @@
 // `npm run vault:rotate-key` — KEK rotation for the file key provider (PCI DSS 3.6.1.2, 3.7.4).
 //   (no flag)         add a new KEK version, make it active, re-wrap every card online
 //   --resume          re-wrap whatever is not yet under the active version (after an interruption)
-//   --retire <v>      drop version v from the key file; refused while any card still names it
+//   --retire <v>      unregister version v and drop it from the key file; refused while any card
+//                     names it, and afterwards no card can name it (rotation.ts retireKekVersion)
 //   --status          how many cards each version wraps
 // Running vaults pick up the changed key file within a second; new cards then use the new
 // version. With a KMS/HSM provider the new version is made in the KMS and --resume re-wraps.
@@ -12,7 +13,8 @@ import { createDb, createPool, migrateToLatest } from '../lib/db.js';
 import { systemClock } from '../lib/clock.js';
 import { loadVaultConfig } from '../vault/src/config.js';
 import { addKekVersion, FileKeyProvider, KeyError, removeKekVersion } from '../vault/src/crypto/key-provider.js';
-import { recordsPerVersion, rewrapAll } from '../vault/src/rotation.js';
+import { recordsPerVersion, retireKekVersion, rewrapAll } from '../vault/src/rotation.js';
+import { RegisteredKeyProvider } from '../vault/src/kek-versions.js';
 import { recordVaultAudit } from '../vault/src/audit.js';
 import type { VaultDatabase } from '../vault/src/storage/database.js';
 
@@ -31,8 +33,11 @@ async function status(): Promise<void> {
   for (const [version, n] of [...counts].sort((a, b) => a[0] - b[0])) say(`  version ${version}: ${n} card(s)`);
 }
 
+// A card may name only a registered KEK version; wrapping under a new one registers it (kek-versions.ts).
+const fileKeys = () => new RegisteredKeyProvider(new FileKeyProvider(config.kekFile), db, systemClock);
+
 async function rewrap(): Promise<void> {
-  const keys = new FileKeyProvider(config.kekFile);
+  const keys = fileKeys();
   const n = await rewrapAll(db, keys, systemClock, operator, { batchSize: config.rewrapBatchSize, onBatch: (total) => say(`  re-wrapped ${total}`) });
   say(`re-wrapped ${n} card(s) under version ${keys.activeVersion()}`);
 }
@@ -47,9 +52,13 @@ async function main(): Promise<number> {
   } else if (args[0] === '--retire') {
     const version = Number(args[1]);
     if (!Number.isInteger(version) || version < 1) throw new KeyError('--retire needs a version number');
-    const left = (await recordsPerVersion(db)).get(version) ?? 0;
-    if (left > 0) {
-      say(`refused: ${left} card(s) still use KEK version ${version}; run with --resume first`);
+    const keys = fileKeys();
+    if (version === keys.activeVersion()) throw new KeyError(`KEK version ${version} is the active version and cannot be retired`);
+    // Only a version older than a registered one can be retired: register the active one first.
+    await keys.register(keys.activeVersion());
+    const retirement = await retireKekVersion(db, version);
+    if (!retirement.retired) {
+      say(`refused: ${retirement.cards} card(s) still use KEK version ${version}; run with --resume first`);
       return 1;
     }
     removeKekVersion(config.kekFile, version);

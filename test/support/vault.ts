@@ -20,6 +20,7 @@ import { createVaultClient, type VaultClient } from '../../lib/vault-client.js';
 import { loadVaultConfig } from '../../vault/src/config.js';
 import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from '../../vault/src/app.js';
 import { createVaultContext, type VaultContext } from '../../vault/src/context.js';
+import { checkKekVersions } from '../../vault/src/kek-versions.js';
 import type { VaultDatabase } from '../../vault/src/storage/database.js';
 import { freshDatabaseUrl } from './database.js';
 import { pkiFile, testDataDir } from './pki.js';
@@ -91,6 +92,11 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   await migrateToLatest(db, 'vault', MIGRATIONS);
   const clock = opts.clock ?? new ManualClock();
   const ctx = createVaultContext(config, db, clock);
+  // The boot check server.ts runs: a KEK that fails its key check stops this vault too.
+  await checkKekVersions(db, ctx.keys).catch(async (err: unknown) => {
+    await db.destroy();
+    throw err;
+  });
 
   const log: Logger = createLogger('vault', config.logLevel, opts.logStream);
   const app = Fastify({

@@ -6,6 +6,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { VaultConfig } from './config.js';
 import { FileKeyProvider, type KeyProvider } from './crypto/key-provider.js';
 import { fingerprinter, type Fingerprinter } from './crypto/fingerprint.js';
+import { RegisteredKeyProvider } from './kek-versions.js';
 import { loadBinTable, type BinTable } from './bin-table.js';
 import type { Brand } from './card-number.js';
 import { CvvStore } from './cvv-store.js';
@@ -47,7 +48,7 @@ export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<Vau
     config,
     db,
     clock,
-    keys: new FileKeyProvider(config.kekFile),
+    keys: new RegisteredKeyProvider(new FileKeyProvider(config.kekFile), db, clock),
     fingerprint: fingerprinter(config.fingerprintKey),
     bins: loadBinTable(config.binTableFile),
     brands: new Set(config.cardBrands),

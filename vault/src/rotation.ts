@@ -6,8 +6,9 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../lib/clock.js';
 import { rewrapDataKey } from './crypto/envelope.js';
-import type { KeyProvider } from './crypto/key-provider.js';
+import { KeyError, type KeyProvider } from './crypto/key-provider.js';
 import { countByKekVersion, lockRowsToRewrap, updateWrappedKeys, type Rewrapped } from './storage/cards.repository.js';
+import { deleteKekVersion, isKekVersionRegistered } from './storage/kek-versions.repository.js';
 import type { VaultDatabase } from './storage/database.js';
 import { recordVaultAudit, type Caller } from './audit.js';
 
@@ -32,19 +33,47 @@ export async function rewrapAll(
         rewrapped.push({ token: row.token, fromVersion: row.kek_version, wrapped: next.wrapped, kekVersion: next.kekVersion });
       }
       await updateWrappedKeys(trx, rewrapped);
+      // Audited with the batch it describes: a run stopped part-way leaves every committed batch audited.
+      if (rows.length > 0) {
+        await recordVaultAudit(trx, clock, caller, {
+          action: 'vault.key.rewrap', outcome: 'success', targets: { keyVersion: active }, details: { records: rows.length },
+        });
+      }
       return rows.length;
     });
     if (done === 0) break;
     total += done;
     opts.onBatch?.(total);
   }
-  await recordVaultAudit(db, clock, caller, {
-    action: 'vault.key.rewrap', outcome: 'success', targets: { keyVersion: keys.activeVersion() }, details: { records: total },
-  });
   return total;
 }
 
-/** How many cards each KEK version still wraps; a version may be retired only at zero. */
+export type Retirement = { retired: true } | { retired: false; cards: number };
+
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * Unregisters a KEK version, so that no card can name it any more; the caller then removes it from
+ * the key file. Race-free with no lock of its own: the cards' foreign key makes the delete wait for
+ * every uncommitted write of a card naming the version and fail if one commits, and once the
+ * delete commits PostgreSQL refuses every card naming the version, from any vault, whatever its key
+ * file says. Counting the cards and then removing the version would miss a card committed between
+ * the two. A version never registered is retired at once: no card can name it.
+ */
+export async function retireKekVersion(db: Kysely<VaultDatabase>, version: number): Promise<Retirement> {
+  try {
+    if (await deleteKekVersion(db, version)) return { retired: true };
+  } catch (err) {
+    if ((err as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw err;
+    return { retired: false, cards: (await countByKekVersion(db)).get(version) ?? 0 };
+  }
+  if (await isKekVersionRegistered(db, version)) {
+    throw new KeyError(`KEK version ${version} is the newest registered version and cannot be retired`);
+  }
+  return { retired: true };
+}
+
+/** How many cards each KEK version still wraps. */
 export async function recordsPerVersion(db: Kysely<VaultDatabase>): Promise<Map<number, number>> {
   return countByKekVersion(db);
 }

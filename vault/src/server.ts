@@ -15,6 +15,7 @@ import { systemClock } from '../../lib/clock.js';
 import { loadVaultConfig } from './config.js';
 import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from './app.js';
 import { createVaultContext } from './context.js';
+import { checkKekVersions } from './kek-versions.js';
 import type { VaultDatabase } from './storage/database.js';
 
 const config = loadOrExit(() => loadVaultConfig(process.env));
@@ -46,6 +47,7 @@ const server = Fastify({
 let ctx;
 try {
   ctx = createVaultContext(config, db, systemClock);
+  await checkKekVersions(db, ctx.keys);
 } catch (err) {
   log.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'vault cannot load its keys or data; refusing to start');
   process.exit(1);

@@ -13,6 +13,8 @@ export interface WrappedKey {
 export interface KeyProvider {
   /** The version new data keys are wrapped under. */
   activeVersion(): number;
+  /** Every version it can unwrap under. */
+  versions(): number[];
   wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey>;
   unwrap(key: WrappedKey, context: Buffer): Promise<Buffer>;
 }
@@ -30,13 +32,23 @@ export interface KekFile {
   keys: Record<string, string>;
 }
 
+// A file system error names the path and the cause (ENOENT, EACCES), never the file's content.
+const unreadable = (path: string, err: unknown) => new KeyError(`KEK file ${path} cannot be read: ${(err as Error).message}`);
+
 /** Reads and checks a KEK file: `{"active": N, "keys": {"N": "<base64 of 32 bytes>", …}}`. */
 export function readKekFile(path: string): { active: number; keys: Map<number, Buffer> } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw unreadable(path, err);
+  }
   let parsed: KekFile;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8')) as KekFile;
-  } catch (err) {
-    throw new KeyError(`KEK file ${path} cannot be read: ${(err as Error).message}`);
+    parsed = JSON.parse(text) as KekFile;
+  } catch {
+    // V8's message quotes the text around the fault, which here is key material.
+    throw new KeyError(`KEK file ${path} is not valid JSON`);
   }
   const keys = new Map<number, Buffer>();
   for (const [version, b64] of Object.entries(parsed?.keys ?? {})) {
@@ -71,7 +83,12 @@ export function addKekVersion(path: string): number {
 
 // Writers replace the file by rename, so a new inode marks a change even within one mtime tick.
 function fileVersion(path: string): string {
-  const st = statSync(path);
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw unreadable(path, err);
+  }
   return `${st.ino}:${st.mtimeMs}:${st.size}`;
 }
 
@@ -109,6 +126,11 @@ export class FileKeyProvider implements KeyProvider {
   activeVersion(): number {
     this.#reloadIfChanged(false);
     return this.#active;
+  }
+
+  versions(): number[] {
+    this.#reloadIfChanged(false);
+    return [...this.#keys.keys()];
   }
 
   async wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey> {

@@ -17,6 +17,12 @@ export interface CardsTable {
   created_at: Date;
 }
 
+export interface KekVersionsTable {
+  version: number;
+  registered_at: Date;
+  check_value: Buffer | null;
+}
+
 export interface AuthorizationsTable {
   id: string;
   payment_ref: string;
@@ -54,6 +60,7 @@ export interface AuditOutboxTable {
 
 export interface VaultDatabase {
   'vault.cards': CardsTable;
+  'vault.kek_versions': KekVersionsTable;
   'vault.authorizations': AuthorizationsTable;
   'vault.refunds': RefundsTable;
   'vault.audit_outbox': AuditOutboxTable;

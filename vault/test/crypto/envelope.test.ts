@@ -62,6 +62,31 @@ t.test('a wrong or missing KEK fails closed with a clear error', async (t) => {
   t.throws(() => new FileKeyProvider(kekFile(t, { active: 2, keys: { 1: key() } })), /active version 2 has no key/);
 });
 
+t.test('SP-17: a KEK file deleted while the vault runs raises a KeyError naming the file', async (t) => {
+  const path = kekFile(t, { active: 1, keys: { 1: key() } });
+  const keys = new FileKeyProvider(path, 0);
+  const sealed = await sealCard(keys, a, card('4400430000000007'));
+  rmSync(path);
+  const failure = { name: 'KeyError', message: new RegExp(`KEK file ${path} cannot be read: ENOENT`) };
+  t.throws(() => keys.activeVersion(), failure);
+  await t.rejects(sealCard(keys, b, card('4400430000000007')), failure);
+  await t.rejects(openCard(keys, a, sealed), failure);
+});
+
+t.test('SP-17: a corrupted KEK file is refused without quoting its content', async (t) => {
+  const secret = key();
+  const path = kekFile(t, `{"active": 1, "keys": {"1": ${secret}}}`);
+  let message = '';
+  try {
+    readKekFile(path);
+  } catch (err) {
+    t.type(err, KeyError);
+    message = (err as Error).message;
+  }
+  t.match(message, new RegExp(`^KEK file ${path} is not valid JSON$`));
+  t.notOk(message.includes(secret.slice(0, 4)), 'no key material in the message');
+});
+
 t.test('rotation: a new version wraps new cards, re-wrapping keeps old cards readable, retiring refuses the active one', async (t) => {
   const path = kekFile(t, { active: 1, keys: { 1: key() } });
   const keys = new FileKeyProvider(path, 0);
