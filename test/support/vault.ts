@@ -38,7 +38,10 @@ export interface TestVaultOptions {
   env?: Record<string, string>;
   /** Publish vault.audit_outbox to a unique BullMQ queue, as the real process does. */
   relay?: boolean;
-  /** A pino destination to capture the vault's log lines (e.g. to scan them for card data). */
+  /**
+   * A pino destination to capture the vault's log lines (e.g. to scan them for card data); they
+   * are captured at `trace`, so a debug line is seen too.
+   */
   logStream?: { write(line: string): void };
   /** Listen on this port (e.g. a stopped vault's, to bring it back where its clients look). */
   port?: number;
@@ -55,6 +58,8 @@ export interface TestVault {
   env: Record<string, string>;
   kekFile: string;
   auditQueue: string;
+  /** The vault's logger (its lines go to `logStream`). */
+  log: Logger;
   stop(): Promise<void>;
 }
 
@@ -77,7 +82,7 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   const auditQueue = uniqueName('vault-audit');
   const env: Record<string, string> = {
     NODE_ENV: 'test',
-    LOG_LEVEL: opts.logStream ? 'info' : 'silent',
+    LOG_LEVEL: opts.logStream ? 'trace' : 'silent',
     DATA_DIR: testDataDir(),
     DATABASE_URL: databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
@@ -137,5 +142,5 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
     await db.destroy();
   };
   t.teardown(stop);
-  return { url, client, ctx, db, clock, databaseUrl, env, kekFile: config.kekFile, auditQueue, stop };
+  return { url, client, ctx, db, clock, databaseUrl, env, kekFile: config.kekFile, auditQueue, log, stop };
 }

@@ -1,176 +1,353 @@
-// SP-16, SP-17: a canary card number and CVV pushed through tokenize, authorize, a 3-D Secure
-// challenge and the error paths appear nowhere: not in any column of any schema (text and bytea),
-// not in the vault's log, not in Redis (every key and value), not in the BullMQ audit jobs, not in
-// any response body. The scanners are shown to find the canary where it is, so they can fail.
-import t from 'tap';
+// SP-16, SP-17: canary cards (a Visa with a 3-digit CVV, an Amex with a 4-digit one) pushed through
+// tokenize, authorize, a 3-D Secure challenge and every refusal appear nowhere: not in any column
+// of any schema (the audit store, filled by the real audit pipeline, included), not in the log at
+// trace level, not in Redis (every key and value of the audit queue: the BullMQ jobs), not in any
+// response body. Run against the vault app in-process (whose clock can expire a card between
+// tokenize and authorize) and against the real vault and audit-worker processes. Each scan first
+// finds a canary planted where it must be found, so each is shown able to fail.
+import t, { type Test } from 'tap';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { ManualClock, systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/logger.js';
-import { luhnValid } from '../src/card-number.js';
+import { repoRoot } from '../../lib/paths.js';
+import { issueCertificate } from '../../lib/pki.js';
+import { createRedis } from '../../lib/redis.js';
+import { startConsumer } from '../../audit-worker/src/consumer.js';
+import { dbAs } from '../../audit-worker/test/support.js';
+import { canaryCvv, canaryPan, cardDataSearch, masked, panForms, type CanaryCard, type CardDataSearch } from '../../test/support/card-canary.js';
 import { migratedDatabase } from '../../test/support/database.js';
-import { TEST_REDIS_URL } from '../../test/support/redis.js';
+import { scanDatabase, scanRedis } from '../../test/support/leak-scan.js';
+import { testDataDir, testPkiDir } from '../../test/support/pki.js';
+import { startProcess } from '../../test/support/processes.js';
+import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
 import { startTestVault } from '../../test/support/vault.js';
+import { recordingVaultCaller, type RecordingVaultCaller } from '../../test/support/vault-http.js';
 
-function canaryPan(prefix: string): string {
-  for (;;) {
-    let pan = prefix;
-    while (pan.length < 16) pan += String(randomInt(10));
-    if (luhnValid(Buffer.from(pan)) && !['0007', '0015', '0023', '0031', '0049'].includes(pan.slice(-4))) return pan;
-  }
-}
-const PAN = canaryPan('440043');
+const VISA: CanaryCard = { pan: canaryPan('440043', 16), cvv: canaryCvv(3) };
+// Amex carries a 4-digit CVV, which can be searched for standing alone. Its BIN range is
+// Kazakhstan's in this test's BIN table only (amexEnv).
+const AMEX: CanaryCard = { pan: canaryPan(`37${randomInt(1000, 10_000)}`, 15), cvv: canaryCvv(4) };
+// The sandbox's declining and challenging cards carry the Visa canary's CVV.
+const DECLINED_PAN = '4400430000000031';
 const CHALLENGE_PAN = '4400430000000015';
-// A 3-digit CVV is looked for as a whole value (not inside longer numbers, ids, addresses or
-// timestamps), and never one that equals a number these flows print anyway (status codes...).
-function canaryCvv(): string {
-  for (;;) {
-    const cvv = String(randomInt(100, 1000));
-    if (!['127', '200', '201', '400', '404', '409', '422', '500', '503'].includes(cvv)) return cvv;
-  }
-}
-const CVV = canaryCvv();
-const cvvPattern = new RegExp(`(?<![0-9A-Za-z_.-])${CVV}(?![0-9A-Za-z_.-])`);
-function leaks(text: string, opts: { cvv?: boolean } = {}): string[] {
-  const found: string[] = [];
-  if (text.includes(PAN)) found.push('PAN');
-  if (text.includes(PAN.slice(6, 12))) found.push('PAN middle digits');
-  if (opts.cvv !== false && cvvPattern.test(text)) found.push('CVV');
-  return found;
+const search = cardDataSearch([VISA, AMEX], [DECLINED_PAN, CHALLENGE_PAN]);
+
+const amount = { value: 150000, currency: 'KZT' };
+type Call = RecordingVaultCaller['call'];
+
+/** Vault settings that accept Amex and place 37xxxx in Kazakhstan (a copy of the sandbox BIN table plus one range). */
+function amexEnv(t: Test): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'pgw-bins-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bin-ranges.csv');
+  const sandbox = readFileSync(join(repoRoot, 'vault', 'data', 'bin-ranges.csv'), 'utf8').trimEnd();
+  writeFileSync(file, `${sandbox}\n370000,379999,amex,KZ,Canary Bank Kazakhstan (Amex)\n`);
+  return { VAULT_BIN_TABLE_FILE: file, VAULT_CARD_BRANDS: 'visa,mastercard,amex' };
 }
 
-t.test('SP-16: the canary scanners find what they look for', async (t) => {
-  t.same(leaks(`{"pan":"${PAN}"}`), ['PAN', 'PAN middle digits']);
-  t.same(leaks(`{"cvv":"${CVV}"}`), ['CVV']);
-  t.same(leaks(`{"cvv":${CVV}}`), ['CVV'], 'also as a number');
-  t.same(leaks(`{"at":"2026-11-24T10:00:00.${CVV}Z","id":"tok_x${CVV}y","ip":"${CVV}.0.0.1"}`), [], 'timestamps, ids and addresses are not CVVs');
-});
-
-t.test('SP-16: pino redaction hides card fields wherever a careless caller puts them', async (t) => {
-  const lines: string[] = [];
-  const log = createLogger('vault', 'info', { write: (line: string) => { lines.push(line); } });
-  log.info({ pan: PAN, cvv: CVV, card: { number: PAN, cvv: CVV }, body: { pan: PAN, cvv: CVV, expMonth: 1 } }, 'careless');
-  t.equal(lines.length, 1);
-  t.same(leaks(lines.join('')), []);
-  t.match(lines[0], /\[REDACTED\]/);
-});
-
-t.test('SP-16: the canary PAN and CVV are nowhere after tokenize and authorize', async (t) => {
-  const { url: databaseUrl, db } = await migratedDatabase(t, ['gateway', 'vault', 'audit']);
-  const logLines: string[] = [];
-  const vault = await startTestVault(t, { databaseUrl, relay: true, logStream: { write: (line: string) => { logLines.push(line); } } });
-  const bodies: string[] = [];
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
-    const res = await vault.client.call<any>(method, path, body);
-    bodies.push(JSON.stringify(res.body));
-    return res;
-  };
-
-  const tokenized = await call('POST', '/v1/tokens', { pan: PAN.replace(/(\d{4})/g, '$1 ').trim(), expMonth: 12, expYear: 2030, cvv: CVV, clientRef: 'client-1' });
-  t.equal(tokenized.status, 201);
-  const token = tokenized.body.token;
-  t.equal((await call('POST', '/v1/authorizations', {
-    token, clientRef: 'client-1', amount: { value: 150000, currency: 'KZT' }, merchant: 'Almaty Power', paymentRef: 'pay-1',
-  })).body.outcome, 'approved', 'authorized with the held CVV');
-  t.equal((await call('POST', '/v1/authorizations', {
-    token, clientRef: 'client-1', cvv: CVV, amount: { value: 1000, currency: 'KZT' }, merchant: 'Almaty Power', paymentRef: 'pay-2',
-  })).body.outcome, 'approved', 'authorized with a CVV in the request');
-  const challenged = await call('POST', '/v1/tokens', { pan: CHALLENGE_PAN, expMonth: 12, expYear: 2030, cvv: CVV, clientRef: 'client-1' });
-  const pending = await call('POST', '/v1/authorizations', {
-    token: challenged.body.token, clientRef: 'client-1', amount: { value: 1000, currency: 'KZT' }, merchant: 'm', paymentRef: 'pay-3',
+/** Tokenize and authorize `card`, then every refusal that carries its number or CVV. */
+async function cardFlows(t: Test, call: Call, card: CanaryCard, client: string): Promise<void> {
+  const { unbroken, spaced, dashed } = panForms(card.pan);
+  const wrongCvv = card.cvv.length === 4 ? card.cvv.slice(0, 3) : `${card.cvv}4`;
+  const tokenized = await call('POST', '/v1/tokens', { pan: spaced, expMonth: 12, expYear: 2030, cvv: card.cvv, clientRef: client });
+  t.equal(tokenized.status, 201, `${client}: tokenized, the number sent with spaces`);
+  const token = tokenized.json.token as string;
+  const authorize = (ref: string, extra: Record<string, unknown> = {}, clientRef = client) => call('POST', '/v1/authorizations', {
+    token, clientRef, amount, merchant: 'Almaty Power', paymentRef: `${client}-${ref}`, ...extra,
   });
-  await call('GET', `/v1/challenges/${pending.body.challenge.ref}`);
-  await call('POST', `/v1/challenges/${pending.body.challenge.ref}/complete`, { result: 'pass' });
-  // Error paths carry the canary too: a bad expiry, a foreign card with the same digits' shape,
-  // a CVV for someone else's token, and a body that is not JSON.
-  t.equal((await call('POST', '/v1/tokens', { pan: PAN, expMonth: 1, expYear: 2020, cvv: CVV, clientRef: 'client-1' })).body.code, 'card_expired');
-  t.equal((await call('POST', '/v1/tokens', { pan: PAN, expMonth: 12, expYear: 2030, cvv: `${CVV}9`, clientRef: 'client-1' })).body.code, 'card_invalid');
-  t.equal((await call('POST', '/v1/authorizations', {
-    token, clientRef: 'client-2', cvv: CVV, amount: { value: 1, currency: 'KZT' }, merchant: 'm', paymentRef: 'pay-4',
-  })).body.code, 'token_unknown');
-  t.equal((await call('POST', '/v1/tokens', `{"pan":"${PAN}","cvv":"${CVV}",`)).status, 400, 'malformed JSON');
+  t.equal((await authorize('held')).json.outcome, 'approved', 'authorized with the held CVV');
+  t.equal((await authorize('sent', { cvv: card.cvv })).json.outcome, 'approved', 'authorized with the CVV in the request');
+  t.equal((await authorize('none')).json.code, 'cvv_unavailable', 'refused: the held CVV was used once');
+  t.equal((await authorize('wrong', { cvv: wrongCvv })).json.code, 'card_invalid', 'refused: a CVV of the wrong length');
+  t.equal((await authorize('foreign', { cvv: card.cvv }, `${client}-other`)).json.code, 'token_unknown', 'refused: another client\'s token');
 
-  // Let the relay publish every outbox row to BullMQ.
-  for (let i = 0; i < 100; i++) {
-    const left = await vault.db.selectFrom('vault.audit_outbox').select('event_id').where('published_at', 'is', null).execute();
-    if (left.length === 0) break;
+  const tokenize = (body: Record<string, unknown>) => call('POST', '/v1/tokens', { pan: unbroken, expMonth: 12, expYear: 2030, cvv: card.cvv, clientRef: client, ...body });
+  const badCheckDigit = `${unbroken.slice(0, -1)}${(Number(unbroken.slice(-1)) + 1) % 10}`;
+  t.equal((await tokenize({ pan: dashed, expMonth: 1, expYear: 2020 })).json.code, 'card_expired', 'refused: expired, the number sent with dashes');
+  t.equal((await tokenize({ cvv: wrongCvv })).json.code, 'card_invalid', 'refused: a CVV of the wrong length');
+  t.equal((await tokenize({ pan: badCheckDigit })).json.code, 'card_invalid', 'refused: a wrong check digit');
+  t.equal((await tokenize({ pan: `${spaced}x` })).json.code, 'card_invalid', 'refused: a letter in the number');
+  t.equal((await tokenize({ cardholder: spaced })).json.code, 'validation_failed', 'refused: an unknown field');
+  t.equal((await call('POST', '/v1/tokens', `{"pan":"${spaced}","cvv":"${card.cvv}",`)).status, 400, 'refused: malformed JSON');
+}
+
+/** The sandbox's declining card, and its challenging card with a failed challenge: authorizations that fail. */
+async function failingAuthorizations(t: Test, call: Call, client: string): Promise<void> {
+  const authorize = async (pan: string, ref: string) => {
+    const { json } = await call('POST', '/v1/tokens', { pan, expMonth: 12, expYear: 2030, cvv: VISA.cvv, clientRef: client });
+    return (await call('POST', '/v1/authorizations', { token: json.token, clientRef: client, amount, merchant: 'm', paymentRef: `${client}-${ref}` })).json;
+  };
+  t.match(await authorize(DECLINED_PAN, 'declined'), { outcome: 'declined', declineReason: 'insufficient_funds' }, 'declined by the processor');
+  const pending = await authorize(CHALLENGE_PAN, 'challenged');
+  t.equal(pending.outcome, 'challenge_required');
+  t.equal((await call('GET', `/v1/challenges/${pending.challenge.ref}`)).json.status, 'pending');
+  t.match((await call('POST', `/v1/challenges/${pending.challenge.ref}/complete`, { result: 'fail' })).json,
+    { outcome: 'declined', declineReason: 'authentication_failed' }, 'declined: the 3-D Secure challenge failed');
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
 
-  await t.test('any column of any schema (text, json and bytea)', async (t) => {
-    const columns = await sql<{ table_schema: string; table_name: string; column_name: string; data_type: string }>`
-      select table_schema, table_name, column_name, data_type from information_schema.columns
-      where table_schema not in ('pg_catalog', 'information_schema')
-        and data_type in ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea', 'ARRAY', 'USER-DEFINED')`.execute(db);
-    t.ok(columns.rows.some((c) => c.table_schema === 'vault' && c.column_name === 'card_ciphertext'), 'vault ciphertext column scanned');
-    t.ok(columns.rows.some((c) => c.table_schema === 'gateway'), 'gateway schema scanned');
-    let values = 0;
-    const found: string[] = [];
-    const panBytes = Buffer.from(PAN);
-    for (const c of columns.rows) {
-      const rows = await sql<{ v: unknown }>`select ${sql.ref(c.column_name)}${sql.raw(c.data_type === 'bytea' ? '' : '::text')} as v
-        from ${sql.table(`${c.table_schema}.${c.table_name}`)}`.execute(db);
-      for (const { v } of rows.rows) {
-        if (v === null) continue;
-        values++;
-        const where = `${c.table_schema}.${c.table_name}.${c.column_name}`;
-        if (Buffer.isBuffer(v)) {
-          if (v.includes(panBytes) || v.includes(Buffer.from(PAN).toString('hex'))) found.push(`${where}: PAN bytes`);
-        } else {
-          found.push(...leaks(String(v)).map((what) => `${where}: ${what}`));
-        }
-      }
-    }
-    t.ok(values > 20, `${values} values scanned in ${columns.rows.length} columns`);
-    t.same(found, [], 'no canary in the database');
+const count = async (db: Kysely<any>, query: RawBuilder<{ n: number }>) => (await query.execute(db)).rows[0]!.n;
+const unpublished = sql<{ n: number }>`select count(*)::int as n from vault.audit_outbox where published_at is null`;
+const outbox = sql<{ n: number }>`select count(*)::int as n from vault.audit_outbox`;
+const stored = sql<{ n: number }>`select count(*)::int as n from audit.events where source = 'vault'`;
+
+/** Every finding of `search` in `texts`, each with the start of the text it was found in. */
+const findIn = (texts: readonly string[], find: CardDataSearch = search) =>
+  texts.flatMap((text) => find(text).map((what) => `${what}: ${text.slice(0, 200)}`));
+
+/**
+ * The audit queue's keys in Redis while the audit jobs wait: first the scan must find canaries
+ * planted in a value of every Redis type under the queue's own prefix, then (planted keys
+ * deleted) nothing.
+ */
+async function redisHasNoCardData(t: Test, queueName: string, jobsWaiting: number): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  t.teardown(() => redis.disconnect());
+  const queuePattern = `bull:${queueName}:*`;
+  const planted = `bull:${queueName}:canary-control:`;
+  await redis.set(`${planted}string`, JSON.stringify({ card: panForms(VISA.pan).spaced }));
+  await redis.hset(`${planted}hash`, 'data', JSON.stringify({ cvv: VISA.cvv }));
+  await redis.rpush(`${planted}list`, Buffer.from(AMEX.pan).toString('hex'));
+  await redis.sadd(`${planted}set`, Buffer.concat([Buffer.from('x'), Buffer.from(VISA.pan)]).toString('base64'));
+  await redis.zadd(`${planted}zset`, 1, `held ${AMEX.cvv}`);
+  await redis.xadd(`${planted}stream`, '*', 'pan', Buffer.from(AMEX.pan));
+  const control = await scanRedis(redis, [queuePattern], search);
+  for (const type of ['string', 'hash', 'list', 'set', 'zset', 'stream']) {
+    t.ok(control.findings.some((f) => f.startsWith(`${planted}${type} (${type})`)), `the Redis scan finds the canary planted in a ${type}`);
+  }
+  await redis.del(...['string', 'hash', 'list', 'set', 'zset', 'stream'].map((type) => `${planted}${type}`));
+
+  const queue = new Queue(queueName, { connection: { url: TEST_REDIS_URL } });
+  t.teardown(() => queue.close());
+  t.equal((await queue.getJobCounts('waiting')).waiting, jobsWaiting, `${jobsWaiting} audit jobs wait in BullMQ`);
+  const scan = await scanRedis(redis, [queuePattern], search);
+  t.ok(scan.read > jobsWaiting, `${scan.read} Redis keys read (${[...scan.places].join(', ')})`);
+  t.same(scan.findings, [], 'no card data in Redis: the audit queue\'s keys and the BullMQ jobs');
+}
+
+/**
+ * Every column of every schema once the audit store holds the events: first the scan must find
+ * canaries planted in a scratch schema of the test's database (text, jsonb, bytea), then
+ * (schema dropped) nothing.
+ */
+async function databaseHasNoCardData(t: Test, db: Kysely<any>): Promise<void> {
+  await sql`create schema canary_control`.execute(db);
+  await sql`create table canary_control.planted (note text, doc jsonb, raw bytea)`.execute(db);
+  await sql`insert into canary_control.planted (note, doc, raw) values
+    (${`card ${panForms(AMEX.pan).dashed}`}, ${JSON.stringify({ card: { cvv: VISA.cvv } })}::jsonb, ${Buffer.from(VISA.pan)}),
+    (null, null, ${Buffer.from(AMEX.cvv)}), (null, null, ${Buffer.from(VISA.cvv)})`.execute(db);
+  const control = await scanDatabase(db, search);
+  for (const finding of [
+    `canary_control.planted.note: PAN ${masked(AMEX.pan)} with dashes`,
+    `canary_control.planted.doc: CVV of ${masked(VISA.pan)} next to its name`,
+    `canary_control.planted.raw: PAN ${masked(VISA.pan)} as digits`,
+    `canary_control.planted.raw: CVV of ${masked(AMEX.pan)} standing alone`,
+    `canary_control.planted.raw: CVV of ${masked(VISA.pan)} as a whole value`,
+  ]) t.ok(control.findings.includes(finding), `the database scan finds ${finding}`);
+  await sql`drop schema canary_control cascade`.execute(db);
+
+  const scan = await scanDatabase(db, search);
+  for (const column of ['vault.cards.card_ciphertext', 'vault.cards.bin6', 'vault.authorizations.merchant', 'audit.events.payload', 'audit.events.hash']) {
+    t.ok(scan.places.has(column), `${column} scanned`);
+  }
+  t.ok(scan.read > 200, `${scan.read} values read in ${scan.places.size} columns`);
+  t.same(scan.findings, [], 'no card data in any column of any schema');
+}
+
+/** Every response body: first the search must find a canary in a planted body, then nothing. */
+function bodiesHaveNoCardData(t: Test, callers: RecordingVaultCaller[]): void {
+  const bodies = callers.flatMap((c) => c.bodies);
+  const planted = JSON.stringify({ detail: `card ${panForms(VISA.pan).dashed} refused` });
+  t.ok(findIn([...bodies, planted]).some((f) => f.startsWith(`PAN ${masked(VISA.pan)} with dashes`)), 'the body search finds a planted canary');
+  t.ok(bodies.some((b) => b.includes('"code":"card_invalid"')) && bodies.some((b) => b.includes('"outcome":"declined"')), 'error answers are among the bodies');
+  t.same(findIn(bodies), [], `no card data in ${bodies.length} response bodies`);
+}
+
+t.test('SP-16: the canary search finds card data in every form, and not what may be shown', async (t) => {
+  const { spaced, dashed } = panForms(AMEX.pan);
+  const panBytes = Buffer.from(AMEX.pan);
+  const found = (text: string | Buffer, what: string) => t.ok(search(text).includes(what), `${what} in ${typeof text === 'string' ? text.slice(0, 60) : 'bytes'}`);
+  found(`{"pan":"${spaced}"}`, `PAN ${masked(AMEX.pan)} with spaces`);
+  found(`{"pan":"${dashed}"}`, `PAN ${masked(AMEX.pan)} with dashes`);
+  found(`pan=${AMEX.pan.slice(0, 3)} ${AMEX.pan.slice(3, 9)}-${AMEX.pan.slice(9)}`, `PAN ${masked(AMEX.pan)} as digits`);
+  found(`${AMEX.pan.slice(0, -4)}****`, `PAN ${masked(AMEX.pan)} first digits beyond the BIN`);
+  found(`******${AMEX.pan.slice(6)}`, `PAN ${masked(AMEX.pan)} last digits before the last four`);
+  found(`\\x${panBytes.toString('hex').toUpperCase()}`, `PAN ${masked(AMEX.pan)} in hex`);
+  for (const shift of [0, 1, 2]) {
+    const b64 = Buffer.concat([Buffer.alloc(shift, 7), panBytes, Buffer.from('tail')]).toString('base64');
+    found(b64, `PAN ${masked(AMEX.pan)} in base64 (alignment ${shift})`);
+    found(Buffer.concat([Buffer.alloc(shift, 0xff), panBytes]).toString('base64url'), `PAN ${masked(AMEX.pan)} in base64url (alignment ${shift})`);
+  }
+  found(JSON.stringify({ raw: panBytes }), `PAN ${masked(AMEX.pan)} as a logged Buffer's bytes`);
+  found(Buffer.concat([Buffer.from([0, 1]), panBytes]), `PAN ${masked(AMEX.pan)} as digits`);
+  found(`${DECLINED_PAN}`, `PAN ${masked(DECLINED_PAN)} as digits`);
+
+  const cvvName = `CVV of ${masked(AMEX.pan)}`;
+  found(`"x":"${AMEX.cvv}"`, `${cvvName} standing alone`);
+  found(`{"cvv":"${VISA.cvv}"}`, `CVV of ${masked(VISA.pan)} next to its name`);
+  found(`cvc2=${VISA.cvv}`, `CVV of ${masked(VISA.pan)} next to its name`);
+  found(`"${VISA.cvv}"`, `CVV of ${masked(VISA.pan)} as a whole value`);
+  found(`\\x${Buffer.from(VISA.cvv).toString('hex')}`, `CVV of ${masked(VISA.pan)} in hex`);
+  found(`{"c":"${Buffer.from(AMEX.cvv).toString('base64')}"}`, `${cvvName} in base64`);
+  found(JSON.stringify({ c: Buffer.from(VISA.cvv) }), `CVV of ${masked(VISA.pan)} as a logged Buffer's bytes`);
+
+  const shown = JSON.stringify({
+    bin6: AMEX.pan.slice(0, 6), last4: AMEX.pan.slice(-4), masked: `${AMEX.pan.slice(0, 6)}*****${AMEX.pan.slice(-4)}`,
+    at: `2026-11-24T10:00:00.${VISA.cvv}Z`, id: `0193${AMEX.cvv}-${AMEX.cvv}-7abc-8def-${VISA.cvv}${AMEX.cvv}12345`, n: Number(`${VISA.cvv}1`),
+    amount: 150000, ip: `${VISA.cvv}.0.0.1`, ms: Number(`12.${AMEX.cvv}`),
   });
+  t.same(search(shown), [], 'the first six, the last four, timestamps, ids, numbers and addresses are not card data');
+});
 
-  await t.test('Redis: every key and value, and the BullMQ audit jobs', async (t) => {
+t.test('SP-16: pino redaction hides card fields wherever a careless caller puts them, at every level', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger('vault', 'trace', { write: (line: string) => { lines.push(line); } });
+  const { spaced } = panForms(VISA.pan);
+  log.trace({ pan: VISA.pan, cvv: VISA.cvv }, 'careless');
+  log.debug({ card: { number: spaced, cvv: AMEX.cvv }, body: { pan: AMEX.pan, cvv: AMEX.cvv, expMonth: 1 } }, 'careless');
+  log.info({ req: { body: { pan: spaced, cvv: VISA.cvv } } }, 'careless');
+  t.equal(lines.length, 3);
+  t.same(findIn(lines), []);
+  t.ok(lines.every((line) => line.includes('[REDACTED]')));
+});
+
+t.test('SP-16: the vault app in-process: the canaries are nowhere after tokenize, authorize and the audit pipeline', async (t) => {
+  const { url: databaseUrl, db } = await migratedDatabase(t, ['vault', 'audit']);
+  const logLines: string[] = [];
+  const logStream = { write: (line: string) => { logLines.push(line); } };
+  const clock = new ManualClock();
+  const vault = await startTestVault(t, { databaseUrl, clock, relay: true, logStream, env: amexEnv(t) });
+  const caller = recordingVaultCaller(t, vault.url);
+
+  // The log scan must find what a careless debug or trace line would write, through the vault's logger.
+  vault.log.debug(`careless ${panForms(AMEX.pan).spaced} ${AMEX.cvv}`);
+  // A Buffer as a log field makes the redactor throw (@pinojs/redact 0.4): one goes in as JSON text.
+  vault.log.trace(`careless ${JSON.stringify({ raw: Buffer.from(VISA.pan) })}`);
+  const planted = findIn(logLines);
+  for (const what of [`PAN ${masked(AMEX.pan)} with spaces`, `CVV of ${masked(AMEX.pan)} standing alone`, `PAN ${masked(VISA.pan)} as a logged Buffer's bytes`]) {
+    t.ok(planted.some((f) => f.startsWith(what)), `the log scan finds ${what} logged at debug or trace`);
+  }
+  logLines.length = 0;
+
+  await cardFlows(t, caller.call, VISA, 'client-visa');
+  await cardFlows(t, caller.call, AMEX, 'client-amex');
+  await failingAuthorizations(t, caller.call, 'client-sandbox');
+  // Valid when tokenized, expired by the time of the authorization: the vault's own decline.
+  const expiring = await caller.call('POST', '/v1/tokens', { pan: panForms(VISA.pan).dashed, expMonth: 11, expYear: 2026, clientRef: 'client-expiry' });
+  t.equal(expiring.status, 201);
+  clock.set('2027-01-05T10:00:00Z');
+  t.match((await caller.call('POST', '/v1/authorizations', {
+    token: expiring.json.token, clientRef: 'client-expiry', cvv: VISA.cvv, amount, merchant: 'm', paymentRef: 'expired',
+  })).json, { outcome: 'declined', declineReason: 'card_expired' }, 'declined: expired since tokenized');
+
+  await until('every audit event published to BullMQ', async () => await count(db, unpublished) === 0);
+  const events = await count(db, outbox);
+  await t.test('Redis, while the audit jobs wait', (t) => redisHasNoCardData(t, vault.auditQueue, events));
+
+  const connection = createRedis(TEST_REDIS_URL, { forWorker: true });
+  const worker = startConsumer({
+    db: dbAs(t, databaseUrl, 'audit_writer'), connection, queueName: vault.auditQueue, clock: systemClock,
+    log: createLogger('audit-worker', 'trace', logStream), concurrency: 50, batchSize: 50, jobLockMs: 30_000,
+  });
+  t.teardown(async () => {
+    await worker.close();
+    await connection.quit();
+  });
+  await until('every audit event stored', async () => await count(db, outbox) === 0);
+  t.equal(await count(db, stored), events, `the audit store holds the ${events} vault events`);
+
+  await t.test('every column of every schema', (t) => databaseHasNoCardData(t, db));
+  await t.test('Redis, once the audit jobs are done', async (t) => {
     const redis = new Redis(TEST_REDIS_URL);
     t.teardown(() => redis.disconnect());
-    let cursor = '0';
-    let keys = 0;
-    const found: string[] = [];
-    do {
-      const [next, batch] = await redis.scan(cursor, 'COUNT', 1000);
-      cursor = next;
-      // Pipelined: one round trip for the types of a batch, one for its values.
-      const types = ((await redis.pipeline(batch.map((key) => ['type', key])).exec()) ?? []).map(([, type]) => String(type));
-      const reads = batch.map((key, i): [string, ...string[]] => {
-        const type = types[i];
-        return type === 'string' ? ['get', key]
-          : type === 'hash' ? ['hgetall', key]
-            : type === 'list' ? ['lrange', key, '0', '-1']
-              : type === 'set' ? ['smembers', key]
-                : type === 'zset' ? ['zrange', key, '0', '-1']
-                  : type === 'stream' ? ['xrange', key, '-', '+']
-                    : ['exists', key];
-      });
-      const values = (await redis.pipeline(reads).exec()) ?? [];
-      batch.forEach((key, i) => {
-        keys++;
-        // Every key is searched for the PAN. A 3-digit number may turn up in other tests' data in
-        // this shared Redis, so the CVV is searched where the vault writes: its audit queue.
-        const cvv = key.startsWith(`bull:${vault.auditQueue}:`);
-        const value = JSON.stringify(values[i]?.[1] ?? null);
-        found.push(...leaks(key, { cvv }).map((what) => `key ${key}: ${what}`));
-        found.push(...leaks(value, { cvv }).map((what) => `${key}: ${what}`));
-      });
-    } while (cursor !== '0');
-    t.ok(keys > 0, `${keys} Redis keys scanned`);
-    t.same(found, [], 'no canary in Redis');
-    const queue = new Queue(vault.auditQueue, { connection: { url: TEST_REDIS_URL } });
-    t.teardown(() => queue.close());
-    const jobs = (await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])).filter(Boolean);
-    t.ok(jobs.length >= 8, `${jobs.length} audit jobs published`);
-    t.same(leaks(JSON.stringify(jobs.map((j) => ({ name: j.name, id: j.id, data: j.data })))), []);
+    t.same((await scanRedis(redis, [`bull:${vault.auditQueue}:*`], search)).findings, []);
   });
+  await t.test('the log at trace level', async (t) => {
+    t.ok(logLines.length >= 40, `${logLines.length} log lines`);
+    t.ok(logLines.some((l) => l.includes('"level":30') && l.includes('/v1/authorizations')), 'requests were logged');
+    t.same(findIn(logLines), [], 'no card data in the vault\'s or the audit worker\'s log');
+  });
+  await t.test('every response body', async (t) => bodiesHaveNoCardData(t, [caller]));
+});
 
-  await t.test('the vault log and every response body', async (t) => {
-    t.ok(logLines.length >= 10, `${logLines.length} log lines`);
-    t.ok(logLines.some((l) => l.includes('/v1/authorizations')), 'requests were logged');
-    t.same(logLines.flatMap((line) => leaks(line).map((what) => `${what}: ${line.slice(0, 160)}`)), [], 'no canary in the log');
-    t.same(leaks(bodies.join('\n')), [], `${bodies.length} response bodies`);
+t.test('SP-16: the real vault and audit-worker processes at LOG_LEVEL=trace: the canaries are nowhere', async (t) => {
+  const { url: databaseUrl, db } = await migratedDatabase(t, ['vault', 'audit']);
+  const queueName = uniqueName('vault-audit');
+  const queue = new Queue(queueName, { connection: { url: TEST_REDIS_URL } });
+  t.teardown(async () => {
+    await queue.obliterate({ force: true });
+    await queue.close();
   });
+  const common = { NODE_ENV: 'test', LOG_LEVEL: 'trace', DATA_DIR: testDataDir(), REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queueName };
+  const vault = await startProcess(t, 'vault/src/server.ts', { ...common, DATABASE_URL: databaseUrl, VAULT_PORT: '0', ...amexEnv(t) });
+  const url = `https://127.0.0.1:${String(vault.ready.port)}`;
+  const caller = recordingVaultCaller(t, url);
+
+  // The control canary: a certificate of the internal CA whose name carries a card number and
+  // CVV, refused (not on the allow-list). The vault logs and audits the refused name, so the
+  // control must be found in the process output and in the audit store. The scans for the
+  // canaries do not look for it.
+  let control: CanaryCard;
+  do control = { pan: canaryPan('440043', 16), cvv: canaryCvv(4) }; while (control.cvv === AMEX.cvv);
+  const controlSearch = cardDataSearch([control]);
+  const ca = { certPem: readFileSync(join(testPkiDir(), 'ca.crt'), 'utf8'), keyPem: readFileSync(join(testPkiDir(), 'ca.key'), 'utf8') };
+  const impostor = issueCertificate({ commonName: `${panForms(control.pan).spaced} cvv ${control.cvv}`, usage: 'client', issuer: ca });
+  const refused = recordingVaultCaller(t, url, { cert: impostor.certPem, key: impostor.keyPem });
+  t.equal((await refused.call('POST', '/v1/tokens', { pan: VISA.pan, cvv: VISA.cvv })).status, 403, 'the control certificate is refused');
+
+  await cardFlows(t, caller.call, VISA, 'client-visa');
+  await cardFlows(t, caller.call, AMEX, 'client-amex');
+  await failingAuthorizations(t, caller.call, 'client-sandbox');
+
+  await until('every audit event published to BullMQ', async () => await count(db, unpublished) === 0);
+  const events = await count(db, outbox);
+  await t.test('Redis, while the audit jobs wait', (t) => redisHasNoCardData(t, queueName, events));
+
+  const writerUrl = new URL(databaseUrl);
+  writerUrl.searchParams.set('options', '-c role=audit_writer');
+  const scratch = mkdtempSync(join(tmpdir(), 'pgw-canary-audit-'));
+  t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+  const worker = await startProcess(t, 'audit-worker/src/worker.ts', {
+    ...common, AUDIT_DATABASE_URL: writerUrl.toString(), MIGRATE_ON_START: 'false', AUDIT_HEALTH_PORT: '0',
+    AUDIT_CHECKPOINT_FILE: join(scratch, 'checkpoints.jsonl'),
+  });
+  await until('every audit event stored', async () => await count(db, outbox) === 0);
+  t.equal(await count(db, stored), events, `the audit store holds the ${events} vault events`);
+
+  await t.test('every column of every schema', async (t) => {
+    const controlScan = await scanDatabase(db, controlSearch);
+    t.ok(controlScan.findings.some((f) => f.startsWith('audit.events.payload: ')), 'the database scan finds the control canary in the audit store');
+    await databaseHasNoCardData(t, db);
+  });
+  await t.test('Redis, once the audit jobs are done', async (t) => {
+    const redis = new Redis(TEST_REDIS_URL);
+    t.teardown(() => redis.disconnect());
+    t.same((await scanRedis(redis, [`bull:${queueName}:*`], search)).findings, []);
+  });
+  await t.test('the processes\' output at trace level', async (t) => {
+    // Stopped first, so every line they wrote has been read.
+    await vault.stop();
+    await worker.stop();
+    const vaultLines = vault.output().split('\n');
+    const workerLines = worker.output().split('\n');
+    t.ok(findIn(vaultLines, controlSearch).some((f) => f.includes('vault refused a client certificate')), 'the output scan finds the control canary the vault logged');
+    t.ok(vaultLines.length >= 40, `${vaultLines.length} vault output lines`);
+    t.ok(vaultLines.some((l) => l.includes('"level":30') && l.includes('/v1/authorizations')), 'requests were logged');
+    t.same(findIn(vaultLines), [], 'no card data in the vault\'s output');
+    t.same(findIn(workerLines), [], `no card data in the audit worker's output (${workerLines.length} lines)`);
+  });
+  await t.test('every response body', async (t) => bodiesHaveNoCardData(t, [caller, refused]));
 });

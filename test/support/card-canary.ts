@@ -1,0 +1,147 @@
+// Canary cards for the SP-16 leak tests, and the search for them in any text or bytes: the card
+// number in every shape a careless line of code could give it (as typed, stripped of separators,
+// hex, base64 at any byte alignment, a logged Buffer's byte list) and the CVV in the same
+// encodings. Canaries are random, so their digit runs are nowhere else; what may be shown of a
+// card (first six and last four digits, PCI DSS 3.4.1) is never searched on its own.
+import { randomInt } from 'node:crypto';
+
+export interface CanaryCard {
+  pan: string;
+  cvv: string;
+}
+
+/** The sandbox's special cards (vault/src/processor/sandbox.ts): a canary must behave like any card. */
+const SANDBOX_LAST4 = ['0007', '0015', '0023', '0031', '0049', '0017'];
+
+function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = digits.length - 1, double = false; i >= 0; i--, double = !double) {
+    let d = Number(digits[i]);
+    if (double) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * A Luhn-valid card number of `length` digits starting with `prefix`. Its hidden digits (between
+ * the first six and the last four) hold at least five different digits, so no run of zeros or
+ * repeats makes them look like a timestamp, an amount or a port.
+ */
+export function canaryPan(prefix: string, length: number): string {
+  for (;;) {
+    let pan = prefix;
+    while (pan.length < length) pan += String(randomInt(10));
+    if (luhnValid(pan) && !SANDBOX_LAST4.includes(pan.slice(-4)) && new Set(pan.slice(6, -4)).size >= 5) return pan;
+  }
+}
+
+/**
+ * A CVV of `digits` digits. A 4-digit one (Amex) is searched even standing alone, so it starts
+ * with 3 to 9 (never a year) and is none of the ports these tests' servers use. A 3-digit one is
+ * also searched as a whole stored value, so it is from 600 up: above HTTP status codes and the
+ * sequence numbers and counters a test's few dozen rows reach.
+ */
+export function canaryCvv(digits: 3 | 4): string {
+  const ports = new Set(['5432', '6379', '8443', '8444', '8445', '8446']);
+  for (;;) {
+    const cvv = String(digits === 4 ? randomInt(3000, 10_000) : randomInt(600, 1000));
+    if (!ports.has(cvv)) return cvv;
+  }
+}
+
+/** The card number as it is typed: unbroken, and grouped (4-4-4-4, Amex 4-6-5) with spaces and with dashes. */
+export function panForms(pan: string): { unbroken: string; spaced: string; dashed: string } {
+  const groups = pan.length === 15 ? [pan.slice(0, 4), pan.slice(4, 10), pan.slice(10)] : pan.match(/.{1,4}/g)!;
+  return { unbroken: pan, spaced: groups.join(' '), dashed: groups.join('-') };
+}
+
+/** `123456…7890`: enough to tell canaries apart in a finding, no more than PCI DSS lets be shown. */
+export const masked = (pan: string) => `${pan.slice(0, 6)}…${pan.slice(-4)}`;
+
+/**
+ * The base64 characters that encode `bytes` wherever they sit in a longer buffer: for each of the
+ * three byte alignments, only the characters made of these bytes alone.
+ */
+function base64Inner(bytes: Buffer, encoding: 'base64' | 'base64url'): string[] {
+  return [0, 1, 2].map((shift) => {
+    const text = Buffer.concat([Buffer.alloc(shift), bytes]).toString(encoding);
+    return text.slice(Math.ceil((shift * 8) / 6), Math.floor(((shift + bytes.length) * 8) / 6));
+  });
+}
+
+/** `digits` as a number of its own: not part of a longer number, a decimal, an id or a date. */
+const alone = (digits: string) => new RegExp(`(?<![0-9A-Za-z_.-])${digits}(?![0-9A-Za-z_.-])`);
+/** `hex` as a value of its own, also after a `\x` or `0x` prefix. */
+const aloneHex = (hex: string) => new RegExp(`(?<![0-9A-Fa-f])${hex}(?![0-9A-Fa-f])`, 'i');
+/** `base64` as a value of its own, not a stretch of a longer encoding. */
+const aloneBase64 = (base64: string) => new RegExp(`(?<![0-9A-Za-z+/=_-])${base64.replace(/[+/]/g, '\\$&')}(?![0-9A-Za-z+/=_-])`);
+
+interface Needle {
+  what: string;
+  found(text: string, digits: string): boolean;
+}
+
+/** The card number as a client may send it: unbroken, with spaces, with dashes, or any other spacing. */
+function panAsTyped(pan: string, label: string): Needle[] {
+  const forms = panForms(pan);
+  return [
+    { what: `${label} with spaces`, found: (text) => text.includes(forms.spaced) },
+    { what: `${label} with dashes`, found: (text) => text.includes(forms.dashed) },
+    { what: `${label} as digits`, found: (_text, digits) => digits.includes(pan) },
+  ];
+}
+
+/** Parts and encodings of a card number: what a logged Buffer, bytea or a truncation shows of it. */
+function panEncoded(pan: string, label: string): Needle[] {
+  const bytes = Buffer.from(pan, 'latin1');
+  const literal = (what: string, value: string): Needle => ({ what: `${label} ${what}`, found: (text) => text.includes(value) });
+  return [
+    // More than the first six or the last four: the hidden digits with either end.
+    { what: `${label} first digits beyond the BIN`, found: (_text, digits) => digits.includes(pan.slice(0, -4)) },
+    { what: `${label} last digits before the last four`, found: (_text, digits) => digits.includes(pan.slice(6)) },
+    { what: `${label} in hex`, found: (text) => text.toLowerCase().includes(bytes.toString('hex')) },
+    ...base64Inner(bytes, 'base64').map((value, shift) => literal(`in base64 (alignment ${shift})`, value)),
+    ...base64Inner(bytes, 'base64url').map((value, shift) => literal(`in base64url (alignment ${shift})`, value)),
+    literal('as a logged Buffer\'s bytes', [...bytes].join(',')),
+  ];
+}
+
+function cvvNeedles(cvv: string, label: string): Needle[] {
+  const bytes = Buffer.from(cvv, 'latin1');
+  const pattern = (what: string, re: RegExp): Needle => ({ what: `${label} ${what}`, found: (text) => re.test(text) });
+  const base64 = bytes.toString('base64');
+  return [
+    // Three digits alone turn up everywhere (status codes, milliseconds); next to a CVV's name, or
+    // as a whole stored value, they are the CVV.
+    pattern('next to its name', new RegExp(`(cvv2?|cvc2?|cid|csc|security.?code)\\W{0,4}${cvv}(?!\\d)`, 'i')),
+    pattern('as a whole value', new RegExp(`^["'\\s]*${cvv}["'\\s]*$`)),
+    ...(cvv.length >= 4 ? [pattern('standing alone', alone(cvv))] : []),
+    pattern('in hex', aloneHex(bytes.toString('hex'))),
+    pattern('in base64', aloneBase64(base64)),
+    ...(base64.endsWith('=') ? [pattern('in unpadded base64', aloneBase64(base64.replace(/=+$/, '')))] : []),
+    pattern('as a logged Buffer\'s bytes', new RegExp(`\\[${[...bytes].join(',')}\\]`)),
+  ];
+}
+
+export type CardDataSearch = (haystack: string | Buffer) => string[];
+
+/**
+ * A search for `cards` (PAN and CVV) and for `pans` (card numbers alone, such as the sandbox's
+ * special cards); it returns what it found, by masked name and form. Bytes are read as latin1,
+ * one character a byte, so a binary value is searched byte for byte.
+ */
+export function cardDataSearch(cards: readonly CanaryCard[], pans: readonly string[] = []): CardDataSearch {
+  const needles = [
+    ...cards.flatMap((card) => {
+      const label = `PAN ${masked(card.pan)}`;
+      return [...panAsTyped(card.pan, label), ...panEncoded(card.pan, label), ...cvvNeedles(card.cvv, `CVV of ${masked(card.pan)}`)];
+    }),
+    ...pans.flatMap((pan) => panAsTyped(pan, `PAN ${masked(pan)}`)),
+  ];
+  return (haystack) => {
+    const text = typeof haystack === 'string' ? haystack : haystack.toString('latin1');
+    const digits = text.replace(/(?<=\d)[ -]+(?=\d)/g, '');
+    return needles.filter((n) => n.found(text, digits)).map((n) => n.what);
+  };
+}
