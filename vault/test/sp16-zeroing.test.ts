@@ -58,6 +58,9 @@ class KeepingKeys implements KeyProvider {
   activeVersion(): number {
     return this.inner.activeVersion();
   }
+  versions(): number[] {
+    return this.inner.versions();
+  }
   async wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey> {
     this.dataKeys.push(dataKey);
     return this.inner.wrap(dataKey, context);
