@@ -29,6 +29,23 @@ t.test('card data, codes, passwords, tokens and Authorization are redacted', asy
   t.match(out, /\[REDACTED\]/);
 });
 
+t.test('SP-16: card data in a Buffer is logged as its length, at any depth, and the caller\'s object is untouched', async (t) => {
+  const { lines, stream } = capture();
+  const log = createLogger('test', 'info', stream);
+  const pan = () => Buffer.from('4400430000000007');
+  const nested = { outer: { inner: pan(), list: [pan(), 'kept'] }, other: { plain: 'kept' } };
+  t.doesNotThrow(() => log.info({ bytes: pan(), view: new Uint8Array(pan()), raw: pan().buffer }, 'top level'));
+  log.info(nested, 'nested');
+  const out = lines.join('');
+  for (const form of ['4400430000000007', '52,52,48,48', Buffer.from('4400430000000007').toString('base64')]) {
+    t.notMatch(out, form, `no ${form} in the log`);
+  }
+  t.match(lines[0], /"bytes":"\[binary, 16 bytes\]"/);
+  t.match(lines[1], /"inner":"\[binary, 16 bytes\]","list":\["\[binary, 16 bytes\]","kept"\]/);
+  t.match(lines[1], /"other":\{"plain":"kept"\}/, 'the rest of the line is serialized, not given up on');
+  t.ok(Buffer.isBuffer(nested.outer.inner), 'the logged object keeps its Buffer');
+});
+
 t.test('Secret never prints its value', async (t) => {
   const s = new Secret('4400430000000007');
   t.equal(JSON.stringify({ s }), '{"s":"[REDACTED]"}');
