@@ -7,7 +7,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { requireAllowedPeer } from '../../lib/mtls.js';
 import type { VaultContext } from './context.js';
 import { recordVaultAudit } from './audit.js';
-import { installErrorHandler, problem } from './errors.js';
+import { callerOf } from './caller.js';
+import { installErrorHandler, problem, refusedBeforeService } from './errors.js';
 import { tokensRoutes } from './tokens.routes.js';
 import { authorizationsRoutes } from './authorizations.routes.js';
 import { lazyChildLoggerFactory } from './request-logger.js';
@@ -51,6 +52,11 @@ export function hardenTlsListener(server: Server, ctx: VaultContext, log: Fastif
   });
 }
 
+const CARD_ROUTE_ACTIONS = new Map([
+  ['/v1/tokens', 'vault.card.tokenize'],
+  ['/v1/authorizations', 'vault.card.authorize'],
+]);
+
 /**
  * Fastify options the vault's server needs: unknown body fields are refused, not silently dropped;
  * request loggers are built only when a request logs.
@@ -83,6 +89,15 @@ export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }
     if (reply.sent) return reply;
     allowedConnections.add(socket);
     return undefined;
+  });
+  // A card request refused by its schema, or with an unreadable body, never reaches the service
+  // that audits every outcome: it is audited here, so every tokenize and authorization attempt
+  // leaves its one event (SP-17).
+  app.addHook('onError', async (request, _reply, err) => {
+    const action = CARD_ROUTE_ACTIONS.get(request.routeOptions.url ?? '');
+    if (action === undefined || !refusedBeforeService(err)) return;
+    await recordVaultAudit(ctx.db, ctx.clock, callerOf(request), { action, outcome: 'refused', details: { reason: 'validation_failed' } })
+      .catch((auditErr: unknown) => request.log.error({ err: auditErr }, 'could not record a refused card request'));
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).type('application/problem+json').send(problem('not_found', 'no such route')));
   app.get('/healthz', async () => ({ status: 'ok' }));

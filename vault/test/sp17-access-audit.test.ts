@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
 import { pkiFile } from '../../test/support/pki.js';
 import { startTestVault } from '../../test/support/vault.js';
+import { recordingVaultCaller } from '../../test/support/vault-http.js';
 import { createLogger } from '../../lib/logger.js';
 import { insertCardsWithAudit } from '../src/storage/cards.repository.js';
 import { vaultAuditEvent } from '../src/audit.js';
@@ -168,6 +169,30 @@ t.test('SP-17: every refused tokenization leaves exactly one refused event with 
     t.notOk(recorded[0].targets.cardToken, `${what}: no token was issued`);
     noCardData(t, recorded);
   }
+});
+
+t.test('SP-17: a card request refused by its schema or unreadable leaves one refused event, before any service ran', async (t) => {
+  const caller = recordingVaultCaller(t, vault.url);
+  const send = (path: string, body: string) => async () => {
+    const res = await caller.call('POST', path, body);
+    t.equal(res.status, 400, `${path} refused`);
+    t.equal(res.json?.code, 'validation_failed');
+  };
+  const cases: Array<[string, () => Promise<void>, string]> = [
+    ['tokenize, PAN missing', send('/v1/tokens', JSON.stringify({ expMonth: 12, expYear: 2030, clientRef: 'client-f', cvv: '987' })), 'vault.card.tokenize'],
+    ['tokenize, unknown field', send('/v1/tokens', JSON.stringify(tokenizeBody({ track2: PAN }))), 'vault.card.tokenize'],
+    ['tokenize, not JSON', send('/v1/tokens', `{"pan":"${PAN}",`), 'vault.card.tokenize'],
+    ['authorize, amount missing', send('/v1/authorizations', JSON.stringify({ token: 'tok_x', clientRef: 'client-f', merchant: 'm', paymentRef: 'p-v', cvv: '987' })), 'vault.card.authorize'],
+  ];
+  for (const [what, attempt, action] of cases) {
+    const recorded = await eventsOf(attempt);
+    t.equal(recorded.length, 1, `${what}: one event`);
+    t.match(recorded[0], { action, outcome: 'refused', actor: { id: 'gateway' }, details: { reason: 'validation_failed' } }, what);
+    noCardData(t, recorded);
+  }
+  const before = (await events()).length;
+  t.equal((await caller.call('GET', '/v1/nothing-here')).status, 404);
+  t.equal((await events()).length, before, 'a request to no card route is not a card access');
 });
 
 t.test('SP-17: a tokenization failing on its key leaves one failure event with the fingerprint prefix', async (t) => {
