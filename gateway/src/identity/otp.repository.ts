@@ -1,23 +1,28 @@
 // SQL for one-time codes. Each statement is one atomic step of the protocol in otp.service.ts.
 import type { Kysely } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
+import { preparedQuery } from '../../../lib/prepared-query.js';
 
 type Db = Kysely<GatewayDatabase>;
+
+const otpInsert = preparedQuery((db: Db, p: {
+  id: string; purpose: string; subjectId: string; phone: string; keyId: string; codeHash: Buffer; createdAt: Date; expiresAt: Date;
+}) => db.insertInto('gateway.otps').values({
+  id: p.id,
+  purpose: p.purpose,
+  subject_id: p.subjectId,
+  phone: p.phone,
+  key_id: p.keyId,
+  code_hash: p.codeHash,
+  created_at: p.createdAt,
+  expires_at: p.expiresAt,
+  used_at: null,
+}));
 
 export async function insertOtp(db: Db, row: {
   id: string; purpose: string; subjectId: string; phone: string; keyId: string; codeHash: Buffer; createdAt: Date; expiresAt: Date;
 }): Promise<void> {
-  await db.insertInto('gateway.otps').values({
-    id: row.id,
-    purpose: row.purpose,
-    subject_id: row.subjectId,
-    phone: row.phone,
-    key_id: row.keyId,
-    code_hash: row.codeHash,
-    created_at: row.createdAt,
-    expires_at: row.expiresAt,
-    used_at: null,
-  }).execute();
+  await otpInsert.rows(db, row);
 }
 
 /** The newest code issued for this purpose and subject (a subject normally has exactly one). */
@@ -29,25 +34,27 @@ export async function latestOtp(db: Db, purpose: string, subjectId: string) {
     .executeTakeFirst();
 }
 
+const attemptReservation = preparedQuery((db: Db, p: { purpose: string; subjectId: string; now: Date }) => db.updateTable('gateway.otps')
+  .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+  .where('id', '=', (eb) => eb.selectFrom('gateway.otps').select('id')
+    .where('purpose', '=', p.purpose).where('subject_id', '=', p.subjectId)
+    .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1))
+  .where('used_at', 'is', null).where('expires_at', '>', p.now).where('attempts', '<', 3)
+  .returning(['id', 'key_id', 'code_hash', 'attempts']));
+
 /**
  * Counts an attempt on the newest code for this purpose and subject before any comparison, in
  * one statement; returns its hash only if that code is still live.
  */
 export async function reserveAttempt(db: Db, purpose: string, subjectId: string, now: Date) {
-  return db.updateTable('gateway.otps')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-    .where('id', '=', (eb) => eb.selectFrom('gateway.otps').select('id')
-      .where('purpose', '=', purpose).where('subject_id', '=', subjectId)
-      .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1))
-    .where('used_at', 'is', null).where('expires_at', '>', now).where('attempts', '<', 3)
-    .returning(['id', 'key_id', 'code_hash', 'attempts'])
-    .executeTakeFirst();
+  return attemptReservation.first(db, { purpose, subjectId, now });
 }
+
+const consumption = preparedQuery((db: Db, p: { id: string; now: Date }) => db.updateTable('gateway.otps').set({ used_at: p.now })
+  .where('id', '=', p.id).where('used_at', 'is', null)
+  .returning('id'));
 
 /** Consumes the code; of two concurrent right answers only one gets a row back. */
 export async function consumeOtp(db: Db, id: string, now: Date): Promise<boolean> {
-  const row = await db.updateTable('gateway.otps').set({ used_at: now })
-    .where('id', '=', id).where('used_at', 'is', null)
-    .returning('id').executeTakeFirst();
-  return row !== undefined;
+  return (await consumption.first(db, { id, now })) !== undefined;
 }

@@ -1,6 +1,7 @@
 // SQL for sessions. The token itself is never stored: only its SHA-256.
 import type { Kysely } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
+import { preparedQuery } from '../../../lib/prepared-query.js';
 
 type Db = Kysely<GatewayDatabase>;
 
@@ -20,13 +21,14 @@ export async function insertSession(db: Db, row: {
   }).execute();
 }
 
+const sessionByTokenHash = preparedQuery((db: Db, p: { tokenHash: Buffer }) => db.selectFrom('gateway.sessions as s')
+  .innerJoin('gateway.clients as c', 'c.id', 's.client_id')
+  .select(['s.id', 's.client_id', 's.last_seen_at', 's.expires_at', 's.revoked_at', 'c.phone', 'c.blocked_at'])
+  .where('s.token_hash', '=', p.tokenHash));
+
 /** The session and its client's block state, in one query (a block bites on the next request). */
 export async function findSession(db: Db, tokenHash: Buffer) {
-  return db.selectFrom('gateway.sessions as s')
-    .innerJoin('gateway.clients as c', 'c.id', 's.client_id')
-    .select(['s.id', 's.client_id', 's.last_seen_at', 's.expires_at', 's.revoked_at', 'c.phone', 'c.blocked_at'])
-    .where('s.token_hash', '=', tokenHash)
-    .executeTakeFirst();
+  return sessionByTokenHash.first(db, { tokenHash });
 }
 
 export async function touchSession(db: Db, id: string, now: Date): Promise<void> {

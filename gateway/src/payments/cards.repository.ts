@@ -2,6 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 import { uuidv7 } from '../../../lib/uuidv7.js';
+import { preparedQuery } from '../../../lib/prepared-query.js';
 import type { TokenizedCard } from './vault-api.js';
 
 /**
@@ -24,11 +25,12 @@ export async function saveEnteredCard(db: Kysely<GatewayDatabase>, clientId: str
   return row.rows[0]!;
 }
 
+const clientCard = preparedQuery((db: Kysely<GatewayDatabase>, p: { clientId: string; cardId: string }) => db.selectFrom('gateway.cards')
+  .select(['id', 'token', 'fingerprint', 'brand', 'last4', 'exp_month', 'exp_year', 'status'])
+  .where('id', '=', p.cardId).where('client_id', '=', p.clientId).where('status', '<>', 'removed'));
+
 export async function findClientCard(db: Kysely<GatewayDatabase>, clientId: string, cardId: string) {
-  return db.selectFrom('gateway.cards')
-    .select(['id', 'token', 'fingerprint', 'brand', 'last4', 'exp_month', 'exp_year', 'status'])
-    .where('id', '=', cardId).where('client_id', '=', clientId).where('status', '<>', 'removed')
-    .executeTakeFirst();
+  return clientCard.first(db, { clientId, cardId });
 }
 
 export async function listClientCards(db: Kysely<GatewayDatabase>, clientId: string) {

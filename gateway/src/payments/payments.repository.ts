@@ -2,6 +2,7 @@
 // expected current status; the database trigger refuses any move the state machine forbids.
 import { sql, type Kysely } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
+import { preparedQuery } from '../../../lib/prepared-query.js';
 import type { PaymentStatus, ThreeDsResult } from './payments.table.js';
 
 export const OPEN_STATUSES = ['requires_confirmation', 'requires_action'] as const;
@@ -25,27 +26,31 @@ const PAYMENT_COLUMNS = [
   'decline_reason', 'three_ds_result', 'three_ds_enrolled', 'challenge_ref', 'refunded_amount', 'created_at', 'updated_at', 'expires_at',
 ] as const;
 
+const paymentInsert = preparedQuery((db: Kysely<GatewayDatabase>, p: NewPayment & { paramsJson: string }) => db.insertInto('gateway.payments').values({
+  id: p.id,
+  client_id: p.clientId,
+  provider_id: p.providerId,
+  card_id: p.cardId,
+  card_source: p.cardSource,
+  amount: p.amount,
+  currency: p.currency,
+  params: p.paramsJson,
+  status: 'requires_confirmation',
+  authorization_id: null,
+  decline_reason: null,
+  three_ds_result: null,
+  three_ds_enrolled: null,
+  challenge_ref: null,
+  created_at: p.now,
+  updated_at: p.now,
+  expires_at: p.expiresAt,
+}).returning(PAYMENT_COLUMNS));
+
 /** Inserts the payment and returns its row, so the caller answers without reading it back. */
 export async function insertPayment(db: Kysely<GatewayDatabase>, p: NewPayment) {
-  return db.insertInto('gateway.payments').values({
-    id: p.id,
-    client_id: p.clientId,
-    provider_id: p.providerId,
-    card_id: p.cardId,
-    card_source: p.cardSource,
-    amount: p.amount,
-    currency: p.currency,
-    params: JSON.stringify(p.params),
-    status: 'requires_confirmation',
-    authorization_id: null,
-    decline_reason: null,
-    three_ds_result: null,
-    three_ds_enrolled: null,
-    challenge_ref: null,
-    created_at: p.now,
-    updated_at: p.now,
-    expires_at: p.expiresAt,
-  }).returning(PAYMENT_COLUMNS).executeTakeFirstOrThrow();
+  const row = await paymentInsert.first(db, { ...p, paramsJson: JSON.stringify(p.params) });
+  if (!row) throw new Error('the payment insert returned no row');
+  return row;
 }
 
 function paymentView(db: Kysely<GatewayDatabase>) {
@@ -67,11 +72,14 @@ export async function findPayment(db: Kysely<GatewayDatabase>, id: string, clien
   return q.executeTakeFirst();
 }
 
+const lockedForClient = preparedQuery((db: Kysely<GatewayDatabase>, p: { id: string; clientId: string }) =>
+  paymentView(db).select('c.token as card_token').where('p.id', '=', p.id).where('p.client_id', '=', p.clientId).forUpdate('p'));
+const locked = preparedQuery((db: Kysely<GatewayDatabase>, p: { id: string }) =>
+  paymentView(db).select('c.token as card_token').where('p.id', '=', p.id).forUpdate('p'));
+
 /** The payment row, with its card's vault token, under a row lock (the caller holds a transaction). */
 export async function lockPayment(trx: Kysely<GatewayDatabase>, id: string, clientId?: string) {
-  let q = paymentView(trx).select('c.token as card_token').where('p.id', '=', id);
-  if (clientId !== undefined) q = q.where('p.client_id', '=', clientId);
-  return q.forUpdate('p').executeTakeFirst();
+  return clientId === undefined ? locked.first(trx, { id }) : lockedForClient.first(trx, { id, clientId });
 }
 
 export async function findPaymentByChallengeRef(db: Kysely<GatewayDatabase>, ref: string) {
@@ -84,6 +92,23 @@ export async function listClientPayments(db: Kysely<GatewayDatabase>, clientId: 
   return q.orderBy('p.id', 'desc').limit(limit).execute();
 }
 
+interface MoveFields {
+  authorizationId?: string; declineReason?: string | null; challengeRef?: string | null; expiresAt?: Date;
+  threeDS?: { result: ThreeDsResult | null; enrolled: boolean };
+}
+
+type MoveParams = { id: string; from: PaymentStatus; to: PaymentStatus; now: Date } & Record<string, unknown>;
+
+// One prepared statement per set of columns a move writes (a handful of shapes in all).
+const moves = new Map<string, ReturnType<typeof prepareMove>>();
+
+function prepareMove(columns: readonly string[]) {
+  return preparedQuery((db: Kysely<GatewayDatabase>, p: MoveParams) => db.updateTable('gateway.payments')
+    .set({ status: p.to, updated_at: p.now, ...Object.fromEntries(columns.map((c) => [c, p[c]])) })
+    .where('id', '=', p.id).where('status', '=', p.from)
+    .returning(PAYMENT_COLUMNS));
+}
+
 /** Moves one payment from `from` to `to` and returns its new row; undefined when it was no longer in `from`. */
 export async function moveStatus(
   db: Kysely<GatewayDatabase>,
@@ -91,24 +116,20 @@ export async function moveStatus(
   from: PaymentStatus,
   to: PaymentStatus,
   now: Date,
-  fields: {
-    authorizationId?: string; declineReason?: string | null; challengeRef?: string | null; expiresAt?: Date;
-    threeDS?: { result: ThreeDsResult | null; enrolled: boolean };
-  } = {},
+  fields: MoveFields = {},
 ) {
-  return db.updateTable('gateway.payments')
-    .set({
-      status: to,
-      updated_at: now,
-      ...(fields.authorizationId !== undefined ? { authorization_id: fields.authorizationId } : {}),
-      ...(fields.declineReason !== undefined ? { decline_reason: fields.declineReason } : {}),
-      ...(fields.challengeRef !== undefined ? { challenge_ref: fields.challengeRef } : {}),
-      ...(fields.expiresAt !== undefined ? { expires_at: fields.expiresAt } : {}),
-      ...(fields.threeDS ? { three_ds_result: fields.threeDS.result, three_ds_enrolled: fields.threeDS.enrolled } : {}),
-    })
-    .where('id', '=', id).where('status', '=', from)
-    .returning(PAYMENT_COLUMNS)
-    .executeTakeFirst();
+  const set: Record<string, unknown> = {
+    ...(fields.authorizationId !== undefined ? { authorization_id: fields.authorizationId } : {}),
+    ...(fields.declineReason !== undefined ? { decline_reason: fields.declineReason } : {}),
+    ...(fields.challengeRef !== undefined ? { challenge_ref: fields.challengeRef } : {}),
+    ...(fields.expiresAt !== undefined ? { expires_at: fields.expiresAt } : {}),
+    ...(fields.threeDS ? { three_ds_result: fields.threeDS.result, three_ds_enrolled: fields.threeDS.enrolled } : {}),
+  };
+  const columns = Object.keys(set);
+  const shape = columns.join(',');
+  let move = moves.get(shape);
+  if (move === undefined) moves.set(shape, move = prepareMove(columns));
+  return move.first(db, { ...set, id, from, to, now });
 }
 
 /** Expires open payments whose 15-minute window has passed (one, or all); returns them. */
