@@ -25,6 +25,7 @@ import type { VaultDatabase } from '../../vault/src/storage/database.js';
 import { freshDatabaseUrl } from './database.js';
 import { pkiFile, testDataDir } from './pki.js';
 import { TEST_REDIS_URL, uniqueName } from './redis.js';
+import { startProcess, type Started } from './processes.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -143,4 +144,21 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   };
   t.teardown(stop);
   return { url, client, ctx, db, clock, databaseUrl, env, kekFile: config.kekFile, auditQueue, log, stop };
+}
+
+/**
+ * The real vault process (vault/src/server.ts) on 127.0.0.1 with a fresh database and the
+ * development keys, for tests of what its listener shows the network; `env` adds or overrides.
+ */
+export async function startVaultProcess(t: Teardown, env: Record<string, string> = {}): Promise<Started> {
+  return startProcess(t, 'vault/src/server.ts', {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: testDataDir(),
+    DATABASE_URL: await freshDatabaseUrl(t),
+    REDIS_URL: TEST_REDIS_URL,
+    AUDIT_QUEUE: uniqueName('audit'),
+    VAULT_PORT: '0',
+    ...env,
+  });
 }

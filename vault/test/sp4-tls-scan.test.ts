@@ -4,22 +4,11 @@
 // handshake. The HTTP header checks are left out: without a certificate there is no HTTP answer,
 // which sp4-vault-mtls.test.ts proves.
 import { scanTls } from '../../scripts/testssl.js';
-import { freshDatabaseUrl } from '../../test/support/database.js';
-import { testDataDir } from '../../test/support/pki.js';
-import { startProcess } from '../../test/support/processes.js';
-import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
+import { startVaultProcess } from '../../test/support/vault.js';
 import { assertSp1Findings, scanTest } from '../../test/support/tls-scan.js';
 
 scanTest('SP-4: testssl.sh scan of the vault listener', async (t) => {
-  const vault = await startProcess(t, 'vault/src/server.ts', {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    DATA_DIR: testDataDir(),
-    DATABASE_URL: await freshDatabaseUrl(t),
-    REDIS_URL: TEST_REDIS_URL,
-    AUDIT_QUEUE: uniqueName('audit'),
-    VAULT_PORT: '0',
-  });
+  const vault = await startVaultProcess(t);
   const findings = await scanTls(`127.0.0.1:${String(vault.ready.port)}`, { headers: false });
   assertSp1Findings(t, findings);
 });

@@ -5,10 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { issueCertificate, type KeyPair } from '../../lib/pki.js';
-import { freshDatabaseUrl } from '../../test/support/database.js';
-import { pkiFile, testDataDir, testPkiDir } from '../../test/support/pki.js';
-import { startProcess } from '../../test/support/processes.js';
-import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
+import { pkiFile, testPkiDir } from '../../test/support/pki.js';
+import { startVaultProcess } from '../../test/support/vault.js';
 
 const ca = pkiFile('ca.crt');
 
@@ -23,15 +21,7 @@ async function get(url: string, client?: { cert: string | Buffer; key: string | 
 }
 
 t.test('SP-4: vault mutual TLS', async (t) => {
-  const vault = await startProcess(t, 'vault/src/server.ts', {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    DATA_DIR: testDataDir(),
-    DATABASE_URL: await freshDatabaseUrl(t),
-    REDIS_URL: TEST_REDIS_URL,
-    AUDIT_QUEUE: uniqueName('audit'),
-    VAULT_PORT: '0',
-  });
+  const vault = await startVaultProcess(t);
   const url = `https://127.0.0.1:${String(vault.ready.port)}`;
   const internalCa: KeyPair = {
     certPem: readFileSync(join(testPkiDir(), 'ca.crt'), 'utf8'),
