@@ -1,6 +1,7 @@
 // SQL for refunds (SP-18 … SP-20).
 import { sql, type Kysely } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
+import type { RefundsTable } from './payments.table.js';
 
 /** Money already refunded or on its way back, for a payment whose row the caller has locked. */
 export async function committedRefunds(db: Kysely<GatewayDatabase>, paymentId: string): Promise<number> {
@@ -30,6 +31,21 @@ export async function listRefunds(db: Kysely<GatewayDatabase>, paymentId: string
   return db.selectFrom('gateway.refunds')
     .select(['id', 'payment_id', 'dispute_id', 'amount', 'currency', 'status', 'requested_by', 'created_at', 'completed_at'])
     .where('payment_id', '=', paymentId).orderBy('created_at').execute();
+}
+
+export type RefundStatus = RefundsTable['status'];
+
+/**
+ * Refunds in `status` (all when undefined), oldest first: for staff, pending ones are the money
+ * still reserved and not yet back with the client, and `retries` shows how long the vault has
+ * been refusing to take them.
+ */
+export async function listRefundsByStatus(db: Kysely<GatewayDatabase>, status: RefundStatus | undefined, limit: number) {
+  let query = db.selectFrom('gateway.refunds')
+    .select(['id', 'payment_id', 'dispute_id', 'amount', 'currency', 'status', 'requested_by', 'created_at', 'completed_at', 'retries', 'retried_at'])
+    .orderBy('created_at').orderBy('id').limit(limit);
+  if (status) query = query.where('status', '=', status);
+  return query.execute();
 }
 
 export interface DueRefund {

@@ -106,6 +106,14 @@ t.test('SP-20: a staff refund the vault could not take stays pending with its am
   w.clock.advance(GRACE);
   t.match(only(await w.sweep(), [refund.id]), [{ status: 'pending' }], 'retried while the vault is still down');
   t.same(await refundRow(refund.id), { status: 'pending', retries: 1 });
+  const listed = async (status: string) => ((await w.admin.call('GET', `/v1/refunds?status=${status}`)).json().data as Array<{ id: string }>)
+    .filter((r) => r.id === refund.id);
+  t.same(await listed('pending'), [{
+    id: refund.id, paymentId: id, disputeId: null, amount: { value: 100_000, currency: 'KZT' }, status: 'pending',
+    requestedBy: 'admin', createdAt: '2026-11-24T10:00:00.000Z', completedAt: null, retries: 1, lastRetriedAt: '2026-11-24T10:01:00.000Z',
+  }], 'staff see it pending, retried once, and when');
+  t.same(await listed('succeeded'), []);
+  t.equal((await w.admin.call('GET', '/v1/refunds?status=lost')).json().code, 'validation_failed', 'an unknown status is refused');
   const warnings = w.logs.filter((l) => l.includes(refund.id));
   t.equal(warnings.length, 1, 'one warning per failed attempt');
   t.match(JSON.parse(warnings[0]!), { level: 40, refundId: refund.id, refundRetries: 1, err: { message: /vault unavailable: ECONNREFUSED/ } });
@@ -116,6 +124,8 @@ t.test('SP-20: a staff refund the vault could not take stays pending with its am
   w.clock.advance(GRACE);
   t.match(only(await w.sweep(), [refund.id]), [{ status: 'succeeded', amount: { value: 100_000 } }]);
   t.same(await refundRow(refund.id), { status: 'succeeded', retries: 2 });
+  t.same(await listed('pending'), [], 'no longer pending');
+  t.match(await listed('succeeded'), [{ status: 'succeeded', retries: 2, completedAt: '2026-11-24T10:02:00.000Z' }]);
   t.same(await paymentState(id), ['partially_refunded', 100_000]);
   t.same(await vaultRefunds(refund.id), [100_000], 'the vault moved the money back once');
   t.same(await refundEvents(refund.id), ['refund.requested by staff:admin', 'refund.succeeded by system:refund-retry']);
