@@ -56,13 +56,12 @@ async function main(): Promise<number> {
     if (version === keys.activeVersion()) throw new KeyError(`KEK version ${version} is the active version and cannot be retired`);
     // Only a version older than a registered one can be retired: register the active one first.
     await keys.register(keys.activeVersion());
-    const retirement = await retireKekVersion(db, version);
+    const retirement = await retireKekVersion(db, systemClock, operator, version);
     if (!retirement.retired) {
       say(`refused: ${retirement.cards} card(s) still use KEK version ${version}; run with --resume first`);
       return 1;
     }
     removeKekVersion(config.kekFile, version);
-    await recordVaultAudit(db, systemClock, operator, { action: 'vault.key.retire', outcome: 'success', targets: { keyVersion: version } });
     say(`KEK version ${version} retired from ${config.kekFile}`);
   } else if (args.length === 0) {
     const version = addKekVersion(config.kekFile);

@@ -8,7 +8,8 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../lib/clock.js';
 import { KEY_BYTES } from './crypto/encryption.js';
 import { KeyError, type KeyProvider, type WrappedKey } from './crypto/key-provider.js';
-import { insertKekVersionIfNewest, listCheckValues, storedCheckValue } from './storage/kek-versions.repository.js';
+import { assertDataKeyUnwraps } from './crypto/envelope.js';
+import { checkValueOf, insertKekVersionIfNewest, listCheckValues, oneCardUnder, storedCheckValue } from './storage/kek-versions.repository.js';
 import type { VaultDatabase } from './storage/database.js';
 
 // All zeros, as in the classic key check value; the context keeps it apart from any card's data key.
@@ -48,7 +49,7 @@ export async function checkKekVersions(db: Kysely<VaultDatabase>, keys: KeyProvi
 
 /** A KeyProvider that registers each version, checked, the first time this process wraps under it. */
 export class RegisteredKeyProvider implements KeyProvider {
-  readonly #registered = new Map<number, Promise<void>>();
+  readonly #registered = new Map<string, Promise<void>>();
 
   constructor(private readonly keys: KeyProvider, private readonly db: Kysely<VaultDatabase>, private readonly clock: Clock) {}
 
@@ -58,6 +59,10 @@ export class RegisteredKeyProvider implements KeyProvider {
 
   versions(): number[] {
     return this.keys.versions();
+  }
+
+  generation(): string {
+    return this.keys.generation();
   }
 
   // Registered before the caller can store anything naming the version.
@@ -76,12 +81,15 @@ export class RegisteredKeyProvider implements KeyProvider {
    * provider's key; a version older than a registered one is refused.
    */
   register(version: number): Promise<void> {
-    let registered = this.#registered.get(version);
+    // Remembered per key generation: a key file reloaded with another key for the same version
+    // is checked again before anything is wrapped under it.
+    const key = `${version}@${this.keys.generation()}`;
+    let registered = this.#registered.get(key);
     if (!registered) {
       registered = this.#register(version);
       // Only success is remembered: after a refusal or a database error the next wrap asks again.
-      registered.catch(() => this.#registered.delete(version));
-      this.#registered.set(version, registered);
+      registered.catch(() => this.#registered.delete(key));
+      this.#registered.set(key, registered);
     }
     return registered;
   }
@@ -90,12 +98,27 @@ export class RegisteredKeyProvider implements KeyProvider {
     const check = await this.keys.wrap(checkBlock(), CHECK_CONTEXT);
     if (check.kekVersion !== version) throw new KeyError(`KEK version ${version} stopped being the active version while it was registered`);
     await insertKekVersionIfNewest(this.db, version, check.wrapped, this.clock.now());
-    // A statement of its own: its snapshot also sees the row of a concurrent registrant.
-    const stored = await storedCheckValue(this.db, version, check.wrapped);
-    if (!stored) {
+    // Statements of their own: each snapshot also sees the row of a concurrent registrant.
+    const registered = await checkValueOf(this.db, version);
+    if (!registered) {
       throw new KeyError(`KEK version ${version} is older than a version the vault has registered: it was retired, or this key file is stale`);
     }
+    // Registered before check values existed: its first check value must come from the key its
+    // cards were wrapped with, or one host's wrong key file would lock every other vault out.
+    if (registered.checkValue === null) await this.#assertOpensItsCards(version);
+    const stored = await storedCheckValue(this.db, version, check.wrapped);
+    if (!stored) throw new KeyError(`KEK version ${version} was retired while it was registered`);
     // Another vault registered it first, with a check value made by its own key for this version.
     if (!stored.equals(check.wrapped)) await verify(this.keys, version, stored);
+  }
+
+  async #assertOpensItsCards(version: number): Promise<void> {
+    const card = await oneCardUnder(this.db, version);
+    if (!card) return;
+    await assertDataKeyUnwraps(this.keys, { token: card.token, clientRef: card.client_ref }, { kekVersion: version, wrapped: card.dek_wrapped })
+      .catch((err: unknown) => {
+        if (err instanceof KeyError) throw mismatch(version, 'it does not unwrap the cards already under it');
+        throw err;
+      });
   }
 }

@@ -60,9 +60,15 @@ const FOREIGN_KEY_VIOLATION = '23503';
  * file says. Counting the cards and then removing the version would miss a card committed between
  * the two. A version never registered is retired at once: no card can name it.
  */
-export async function retireKekVersion(db: Kysely<VaultDatabase>, version: number): Promise<Retirement> {
+export async function retireKekVersion(db: Kysely<VaultDatabase>, clock: Clock, caller: Caller, version: number): Promise<Retirement> {
   try {
-    if (await deleteKekVersion(db, version)) return { retired: true };
+    // Audited in the transaction that retires it: a retirement is never on record without its event.
+    const retired = await db.transaction().execute(async (trx) => {
+      if (!await deleteKekVersion(trx, version)) return false;
+      await recordVaultAudit(trx, clock, caller, { action: 'vault.key.retire', outcome: 'success', targets: { keyVersion: version } });
+      return true;
+    });
+    if (retired) return { retired: true };
   } catch (err) {
     if ((err as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw err;
     return { retired: false, cards: (await countByKekVersion(db)).get(version) ?? 0 };

@@ -61,6 +61,9 @@ class KeepingKeys implements KeyProvider {
   versions(): number[] {
     return this.inner.versions();
   }
+  generation(): string {
+    return this.inner.generation();
+  }
   async wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey> {
     this.dataKeys.push(dataKey);
     return this.inner.wrap(dataKey, context);

@@ -281,3 +281,61 @@ t.test('SP-17: a vault whose key file holds another key for a registered version
   await t.rejects(sealCard(other, { token: 'tok_other', clientRef: 'c' }, { pan: Buffer.from(PANS[0]!), expMonth: 12, expYear: 2030 }),
     { name: 'KeyError', message: /KEK version 2 fails its key check/ });
 });
+
+/** The version's key in `path` replaced by another key, as a hand edit or a wrong copy would. */
+function replaceKey(path: string, version: number): void {
+  const file = JSON.parse(readFileSync(path, 'utf8'));
+  writeFileSync(path, JSON.stringify({ ...file, keys: { ...file.keys, [version]: randomBytes(32).toString('base64') } }));
+}
+const sealAs = (keys: RegisteredKeyProvider, token: string) =>
+  sealCard(keys, { token, clientRef: 'c' }, { pan: Buffer.from(PANS[0]!), expMonth: 12, expYear: 2030 });
+
+t.test('SP-17: a running vault whose key file is reloaded with another key for a registered version stops wrapping under it', async (t) => {
+  const vault = await startTestVault(t);
+  await tokenizeCard(vault, PANS[0]!, 'c');
+  const keys = new RegisteredKeyProvider(new FileKeyProvider(vault.kekFile, 0), vault.db, vault.clock);
+  await sealAs(keys, 'tok_before');
+  const right = readFileSync(vault.kekFile);
+  replaceKey(vault.kekFile, 1);
+  await t.rejects(sealAs(keys, 'tok_after'), { name: 'KeyError', message: /KEK version 1 fails its key check/ },
+    'checked again after the reload, not trusted because version 1 was checked before');
+  writeFileSync(vault.kekFile, right);
+  await sealAs(keys, 'tok_restored');
+});
+
+t.test('SP-17: a version registered before check values gets its first one only from a key that opens its cards', async (t) => {
+  const vault = await startTestVault(t);
+  const card = await tokenizeCard(vault, PANS[0]!, 'c');
+  // As a database migrated from before check values holds it.
+  await sql`update vault.kek_versions set check_value = null`.execute(vault.db);
+  const right = readFileSync(vault.kekFile);
+  replaceKey(vault.kekFile, 1);
+  const wrong = new RegisteredKeyProvider(new FileKeyProvider(vault.kekFile, 0), vault.db, vault.clock);
+  await t.rejects(wrong.register(1), { name: 'KeyError', message: /KEK version 1 fails its key check \(it does not unwrap the cards already under it\)/ });
+  const stored = await vault.db.selectFrom('vault.kek_versions').select('check_value').where('version', '=', 1).executeTakeFirstOrThrow();
+  t.equal(stored.check_value, null, 'the wrong key left no check value to lock the right one out');
+
+  writeFileSync(vault.kekFile, right);
+  await new RegisteredKeyProvider(new FileKeyProvider(vault.kekFile, 0), vault.db, vault.clock).register(1);
+  const filled = await vault.db.selectFrom('vault.kek_versions').select('check_value').where('version', '=', 1).executeTakeFirstOrThrow();
+  t.ok(filled.check_value, 'the right key fills it');
+  await authorizeCard(vault, card);
+});
+
+t.test('SP-17: a retirement is audited with the database step, and a key file already without the version does not undo or block it', async (t) => {
+  const vault = await startTestVault(t);
+  await tokenizeCard(vault, PANS[0]!, 'c');
+  t.equal(addKekVersion(vault.kekFile), 2);
+  const env = { ...vault.env, DATABASE_URL: vault.databaseUrl };
+  t.equal((await runToExit(ROTATE, env, ['--resume'])).code, 0);
+  // Another host's operator already took version 1 out of this file.
+  removeKekVersion(vault.kekFile, 1);
+  const retire = await runToExit(ROTATE, env, ['--retire', '1']);
+  t.equal(retire.code, 0, retire.output);
+  const again = await runToExit(ROTATE, env, ['--retire', '1']);
+  t.equal(again.code, 0, `running it again is harmless: ${again.output}`);
+  const retired = (await vault.db.selectFrom('vault.audit_outbox').select('payload').execute())
+    .map((r) => r.payload as any).filter((e) => e.action === 'vault.key.retire');
+  t.same(retired.map((e) => e.targets.keyVersion), [1], 'one retirement, one event');
+  t.same(kekVersionsInFile(vault.kekFile), ['2']);
+});

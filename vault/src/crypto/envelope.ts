@@ -70,6 +70,11 @@ export async function openCard(keys: KeyProvider, row: RowIdentity, sealed: Seal
   }
 }
 
+/** Resolves when `keys` unwraps the card's data key (which it zeroes); throws KeyError otherwise. */
+export async function assertDataKeyUnwraps(keys: KeyProvider, row: RowIdentity, current: WrappedKey): Promise<void> {
+  (await keys.unwrap(current, dekContext(row))).fill(0);
+}
+
 /** Re-wraps a card's data key under the active KEK (rotation); the card ciphertext is unchanged. */
 export async function rewrapDataKey(keys: KeyProvider, row: RowIdentity, current: WrappedKey): Promise<WrappedKey> {
   const dek = await keys.unwrap(current, dekContext(row));

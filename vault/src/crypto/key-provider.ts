@@ -15,6 +15,12 @@ export interface KeyProvider {
   activeVersion(): number;
   /** Every version it can unwrap under. */
   versions(): number[];
+  /**
+   * Changes whenever the key behind a version may have changed (a reloaded key file), so that a
+   * check made against the previous keys is made again; a KMS, whose versions never change, may
+   * return a constant.
+   */
+  generation(): string;
   wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey>;
   unwrap(key: WrappedKey, context: Buffer): Promise<Buffer>;
 }
@@ -133,6 +139,11 @@ export class FileKeyProvider implements KeyProvider {
     return [...this.#keys.keys()];
   }
 
+  generation(): string {
+    this.#reloadIfChanged(false);
+    return this.#version;
+  }
+
   async wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey> {
     const kekVersion = this.activeVersion();
     const kek = this.#keys.get(kekVersion)!;
@@ -154,11 +165,15 @@ export class FileKeyProvider implements KeyProvider {
   }
 }
 
-/** Removes a KEK version from the file; the caller has checked that no record still names it. */
+/**
+ * Removes a KEK version from the file; the caller has retired it (no record names it). A file
+ * that no longer holds it is left as it is, so a retirement interrupted after the database step
+ * can simply be run again.
+ */
 export function removeKekVersion(path: string, version: number): void {
   const { active, keys } = readKekFile(path);
   if (version === active) throw new KeyError(`KEK version ${version} is the active version and cannot be retired`);
-  if (!keys.has(version)) throw new KeyError(`KEK version ${version} is not in ${path}`);
+  if (!keys.has(version)) return;
   keys.get(version)!.fill(0);
   keys.delete(version);
   writeKekFile(path, active, keys);

@@ -27,6 +27,17 @@ export async function storedCheckValue(db: Kysely<VaultDatabase>, version: numbe
   return row?.check_value ?? undefined;
 }
 
+/** Whether `version` is registered, and its check value (null when registered before check values). */
+export async function checkValueOf(db: Kysely<VaultDatabase>, version: number): Promise<{ checkValue: Buffer | null } | undefined> {
+  const row = await db.selectFrom('vault.kek_versions').select('check_value').where('version', '=', version).executeTakeFirst();
+  return row && { checkValue: row.check_value };
+}
+
+/** Any one card whose data key is wrapped under `version`. */
+export async function oneCardUnder(db: Kysely<VaultDatabase>, version: number) {
+  return db.selectFrom('vault.cards').select(['token', 'client_ref', 'dek_wrapped']).where('kek_version', '=', version).limit(1).executeTakeFirst();
+}
+
 export async function listCheckValues(db: Kysely<VaultDatabase>): Promise<{ version: number; checkValue: Buffer }[]> {
   const rows = await db.selectFrom('vault.kek_versions').select(['version', 'check_value']).where('check_value', 'is not', null).orderBy('version').execute();
   return rows.map((r) => ({ version: r.version, checkValue: r.check_value! }));
