@@ -19,39 +19,48 @@ export const redactPaths: string[] = [
   ...SENSITIVE_KEYS.map((k) => `*.*.${k}`),
 ];
 
-// Plain objects and arrays this deep are searched for binary values; class instances (requests,
-// errors) have serializers of their own.
-const BINARY_SEARCH_DEPTH = 4;
+const binary = (value: ArrayBufferView | ArrayBuffer) => `[binary, ${value.byteLength} bytes]`;
 
 /**
- * The log object with every Buffer, typed array or ArrayBuffer replaced by its length. Card data is
- * held in Buffers, which JSON would print byte by byte whatever their key is called; and the
- * redactor throws on a Buffer at the top level (a TypedArray getter called on its copy) and gives
- * up on the whole branch when one is nested. The caller's object is never changed: a branch holding
- * a binary value is copied.
+ * `value` with every Buffer, typed array or ArrayBuffer inside its plain objects and arrays
+ * replaced by its length. Card data is held in Buffers, which JSON would print byte by byte
+ * whatever their key is called; and the redactor throws on a Buffer at the top level (a
+ * TypedArray getter called on its copy) and gives up on the whole branch around a nested one.
+ * Class instances (requests, errors) are left to their serializers. The caller's object is never
+ * changed: a branch holding a binary value is copied.
  */
-export function withoutBinary(value: unknown, depth = 0): unknown {
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[binary, ${value.byteLength} bytes]`;
-  if (depth >= BINARY_SEARCH_DEPTH || typeof value !== 'object' || value === null) return value;
+export function withoutBinary(value: unknown, seen = new WeakSet<object>()): unknown {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return binary(value);
+  if (typeof value !== 'object' || value === null || seen.has(value)) return value;
+  seen.add(value);
   if (Array.isArray(value)) {
-    const items = value.map((item: unknown) => withoutBinary(item, depth + 1));
+    const items = value.map((item: unknown) => withoutBinary(item, seen));
     return items.some((item, i) => item !== value[i]) ? items : value;
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const replaced = withoutBinary(item, depth + 1);
+    const replaced = withoutBinary(item, seen);
     if (replaced !== item) (copy ??= { ...value })[key] = replaced;
   }
   return copy ?? value;
+}
+
+/**
+ * A log call's merge object, binary values replaced; a bare binary value is named. (Pino applies
+ * no formatter to a child's bindings: those are request ids and names, never data.)
+ */
+function logObject(object: Record<string, unknown>): Record<string, unknown> {
+  const cleaned = withoutBinary(object);
+  return typeof cleaned === 'string' ? { binary: cleaned } : cleaned as Record<string, unknown>;
 }
 
 export function loggerOptions(name: string, level: string): LoggerOptions {
   return {
     name,
     level,
-    formatters: { log: (object) => withoutBinary(object) as Record<string, unknown> },
+    formatters: { log: logObject },
     redact: { paths: redactPaths, censor: '[REDACTED]' },
     base: { component: name },
     timestamp: pino.stdTimeFunctions.isoTime,

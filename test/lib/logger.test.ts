@@ -46,6 +46,20 @@ t.test('SP-16: card data in a Buffer is logged as its length, at any depth, and 
   t.ok(Buffer.isBuffer(nested.outer.inner), 'the logged object keeps its Buffer');
 });
 
+t.test('SP-16: a Buffer deep down, a bare Buffer and a cycle are all logged safely', async (t) => {
+  const { lines, stream } = capture();
+  const log = createLogger('test', 'info', stream);
+  const pan = Buffer.from('4400430000000007');
+  const cyclic: Record<string, unknown> = { deep: { a: { b: { c: { d: { e: pan } } } } } };
+  cyclic.self = cyclic;
+  log.info(cyclic, 'deep and cyclic');
+  log.info(pan as unknown as object, 'bare');
+  const out = lines.join('');
+  t.notMatch(out, /4400430000000007|52,52,48,48/, 'no card bytes anywhere');
+  t.match(lines[0], /"e":"\[binary, 16 bytes\]"/, 'six levels down');
+  t.match(lines[1], /"binary":"\[binary, 16 bytes\]"/, 'a bare Buffer is one named field, not one per character');
+});
+
 t.test('Secret never prints its value', async (t) => {
   const s = new Secret('4400430000000007');
   t.equal(JSON.stringify({ s }), '{"s":"[REDACTED]"}');
