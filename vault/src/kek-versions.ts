@@ -103,22 +103,28 @@ export class RegisteredKeyProvider implements KeyProvider {
     if (!registered) {
       throw new KeyError(`KEK version ${version} is older than a version the vault has registered: it was retired, or this key file is stale`);
     }
-    // Registered before check values existed: its first check value must come from the key its
-    // cards were wrapped with, or one host's wrong key file would lock every other vault out.
-    if (registered.checkValue === null) await this.#assertOpensItsCards(version);
-    const stored = await storedCheckValue(this.db, version, check.wrapped);
-    if (!stored) throw new KeyError(`KEK version ${version} was retired while it was registered`);
+    const stored = registered.checkValue ?? await this.#firstCheckValue(version, check.wrapped);
     // Another vault registered it first, with a check value made by its own key for this version.
     if (!stored.equals(check.wrapped)) await verify(this.keys, version, stored);
   }
 
-  async #assertOpensItsCards(version: number): Promise<void> {
+  /**
+   * Stores the first check value of a version registered before check values existed (or the one
+   * a concurrent registrant stored first, which the caller verifies). It must come from the key
+   * the version's cards were wrapped with, or one host's wrong key file would lock every other
+   * vault out: so this key must first unwrap one of those cards.
+   */
+  async #firstCheckValue(version: number, checkValue: Buffer): Promise<Buffer> {
     const card = await oneCardUnder(this.db, version);
-    if (!card) return;
-    await assertDataKeyUnwraps(this.keys, { token: card.token, clientRef: card.client_ref }, { kekVersion: version, wrapped: card.dek_wrapped })
-      .catch((err: unknown) => {
-        if (err instanceof KeyError) throw mismatch(version, 'it does not unwrap the cards already under it');
-        throw err;
-      });
+    if (card) {
+      await assertDataKeyUnwraps(this.keys, { token: card.token, clientRef: card.client_ref }, { kekVersion: version, wrapped: card.dek_wrapped })
+        .catch((err: unknown) => {
+          if (err instanceof KeyError) throw mismatch(version, 'it does not unwrap the cards already under it');
+          throw err;
+        });
+    }
+    const stored = await storedCheckValue(this.db, version, checkValue);
+    if (!stored) throw new KeyError(`KEK version ${version} was retired while it was registered`);
+    return stored;
   }
 }

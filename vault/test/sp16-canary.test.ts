@@ -13,14 +13,12 @@ import { randomInt } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ManualClock, systemClock } from '../../lib/clock.js';
+import { ManualClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/logger.js';
 import { repoRoot } from '../../lib/paths.js';
 import { issueCertificate } from '../../lib/pki.js';
-import { createRedis } from '../../lib/redis.js';
-import { startConsumer } from '../../audit-worker/src/consumer.js';
-import { dbAs } from '../../audit-worker/test/support.js';
 import { canaryCvv, canaryPan, cardDataSearch, masked, panForms, type CanaryCard, type CardDataSearch } from '../../test/support/card-canary.js';
+import { startAuditWorkerProcess } from '../../test/support/audit-worker.js';
 import { migratedDatabase } from '../../test/support/database.js';
 import { scanDatabase, scanRedis } from '../../test/support/leak-scan.js';
 import { testDataDir, testPkiDir } from '../../test/support/pki.js';
@@ -257,15 +255,7 @@ t.test('SP-16: the vault app in-process: the canaries are nowhere after tokenize
   const events = await count(db, outbox);
   await t.test('Redis, while the audit jobs wait', (t) => redisHasNoCardData(t, vault.auditQueue, events));
 
-  const connection = createRedis(TEST_REDIS_URL, { forWorker: true });
-  const worker = startConsumer({
-    db: dbAs(t, databaseUrl, 'audit_writer'), connection, queueName: vault.auditQueue, clock: systemClock,
-    log: createLogger('audit-worker', 'trace', logStream), concurrency: 50, batchSize: 50, jobLockMs: 30_000,
-  });
-  t.teardown(async () => {
-    await worker.close();
-    await connection.quit();
-  });
+  const worker = await startAuditWorkerProcess(t, databaseUrl, vault.auditQueue, { LOG_LEVEL: 'trace' });
   await until('every audit event stored', async () => await count(db, outbox) === 0);
   t.equal(await count(db, stored), events, `the audit store holds the ${events} vault events`);
 
@@ -278,7 +268,11 @@ t.test('SP-16: the vault app in-process: the canaries are nowhere after tokenize
   await t.test('the log at trace level', async (t) => {
     t.ok(logLines.length >= 40, `${logLines.length} log lines`);
     t.ok(logLines.some((l) => l.includes('"level":30') && l.includes('/v1/authorizations')), 'requests were logged');
-    t.same(findIn(logLines), [], 'no card data in the vault\'s or the audit worker\'s log');
+    t.same(findIn(logLines), [], 'no card data in the vault\'s log');
+    // Stopped first, so every line it wrote has been read.
+    await worker.stop();
+    const workerLines = worker.output().split('\n');
+    t.same(findIn(workerLines), [], `no card data in the audit worker's output (${workerLines.length} lines)`);
   });
   await t.test('every response body', async (t) => bodiesHaveNoCardData(t, [caller]));
 });
@@ -316,14 +310,7 @@ t.test('SP-16: the real vault and audit-worker processes at LOG_LEVEL=trace: the
   const events = await count(db, outbox);
   await t.test('Redis, while the audit jobs wait', (t) => redisHasNoCardData(t, queueName, events));
 
-  const writerUrl = new URL(databaseUrl);
-  writerUrl.searchParams.set('options', '-c role=audit_writer');
-  const scratch = mkdtempSync(join(tmpdir(), 'pgw-canary-audit-'));
-  t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
-  const worker = await startProcess(t, 'audit-worker/src/worker.ts', {
-    ...common, AUDIT_DATABASE_URL: writerUrl.toString(), MIGRATE_ON_START: 'false', AUDIT_HEALTH_PORT: '0',
-    AUDIT_CHECKPOINT_FILE: join(scratch, 'checkpoints.jsonl'),
-  });
+  const worker = await startAuditWorkerProcess(t, databaseUrl, queueName, { LOG_LEVEL: 'trace' });
   await until('every audit event stored', async () => await count(db, outbox) === 0);
   t.equal(await count(db, stored), events, `the audit store holds the ${events} vault events`);
 
