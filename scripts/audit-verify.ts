@@ -11,9 +11,12 @@ import { loadPublicKey, type SignedCheckpoint } from '../lib/audit/chain.js';
 import { verifyAuditExport } from '../lib/audit/export.js';
 import { loadAuditToolConfig } from '../audit-worker/src/config.js';
 import { verifyChain } from '../audit-worker/src/verify.js';
+import { localDatabaseEnvOrExit } from './local-database.js';
 
 const { values } = parseArgs({ options: { export: { type: 'string' }, checkpoints: { type: 'string' } } });
-const config = loadOrExit(() => loadAuditToolConfig(process.env));
+// An export is checked offline: only the chain walk needs a database.
+const env = values.export ? process.env : await localDatabaseEnvOrExit(process.env, 'audit:verify', ['AUDIT_DATABASE_URL']);
+const config = loadOrExit(() => loadAuditToolConfig(env));
 const publicKey = loadPublicKey(config.publicKey);
 
 if (values.export) {

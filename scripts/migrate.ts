@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { createDb, createPool, migrateToLatest } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
+import { localDatabaseEnvOrExit } from './local-database.js';
 
 const FOLDERS = {
   gateway: '../gateway/src/migrations',
@@ -11,7 +12,7 @@ const FOLDERS = {
 } as const;
 
 const components = process.argv.slice(2);
-const url = process.env.DATABASE_URL;
+const url = components.length > 0 ? (await localDatabaseEnvOrExit(process.env, 'migrate')).DATABASE_URL : undefined;
 if (!url || components.length === 0 || components.some((c) => !(c in FOLDERS))) {
   process.stderr.write('usage: DATABASE_URL=… npm run migrate -- gateway|vault|audit [...]\n');
   process.exit(2);

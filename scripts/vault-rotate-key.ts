@@ -17,11 +17,13 @@ import { recordsPerVersion, retireKekVersion, rewrapAll } from '../vault/src/rot
 import { RegisteredKeyProvider } from '../vault/src/kek-versions.js';
 import { recordVaultAudit } from '../vault/src/audit.js';
 import type { VaultDatabase } from '../vault/src/storage/database.js';
+import { localDatabaseEnvOrExit } from './local-database.js';
 
 const RELOAD_GRACE_MS = 2_500; // > FileKeyProvider's 1 s reload check, so every vault wraps under the new version
 const operator = { identity: `operator:${process.env.USER ?? 'unknown'}` };
 
-const config = loadOrExit(() => loadVaultConfig(process.env));
+const env = await localDatabaseEnvOrExit(process.env, 'vault:rotate-key', ['VAULT_DATABASE_URL']);
+const config = loadOrExit(() => loadVaultConfig(env));
 const db = createDb<VaultDatabase>(createPool(config.databaseUrl, { max: 2, applicationName: 'vault-rotate-key' }));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const args = process.argv.slice(2);

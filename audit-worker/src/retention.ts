@@ -35,6 +35,28 @@ export function expired(partitions: Partition[], now: Date): Partition[] {
   return partitions.filter((p) => p.to <= limit);
 }
 
+export type DoomedPartition = RetentionBody['dropped'][number];
+
+/** What a partition holds: its seq range and count, and the hash of its last record (the new anchor). */
+async function partitionStats(db: Kysely<any>, p: Partition): Promise<{ dropped: DoomedPartition; lastHash?: string }> {
+  const { rows: [stats] } = await sql<{ first: number | null; last: number | null; n: number }>`
+    select min(seq) as first, max(seq) as last, count(*)::int as n from audit.events
+    where recorded_at >= ${p.from} and recorded_at < ${p.to}`.execute(db);
+  const dropped = { partition: p.name, from: p.from.toISOString(), to: p.to.toISOString(), firstSeq: stats!.first, lastSeq: stats!.last, count: stats!.n };
+  if (stats!.last === null) return { dropped };
+  const { rows: [tail] } = await sql<{ hash: Buffer }>`
+    select hash from audit.events where seq = ${stats!.last} and recorded_at >= ${p.from} and recorded_at < ${p.to}`.execute(db);
+  return { dropped, lastHash: tail!.hash.toString('hex') };
+}
+
+/** `--dry-run`: what runRetention would drop now, changing nothing. */
+export async function planRetention(db: Kysely<any>, clock: Clock): Promise<DoomedPartition[]> {
+  const doomed = expired(await listPartitions(db), clock.now());
+  const planned: DoomedPartition[] = [];
+  for (const p of doomed) planned.push((await partitionStats(db, p)).dropped);
+  return planned;
+}
+
 export async function runRetention(db: Kysely<any>, signer: Signer, clock: Clock): Promise<SignedRetention | undefined> {
   const now = clock.now();
   return db.transaction().execute(async (trx) => {
@@ -46,17 +68,13 @@ export async function runRetention(db: Kysely<any>, signer: Signer, clock: Clock
     let anchorHash = prior?.signed.anchorHash ?? Buffer.alloc(32).toString('hex');
     const dropped: RetentionBody['dropped'] = [];
     for (const p of doomed) {
-      const { rows: [stats] } = await sql<{ first: number | null; last: number | null; n: number }>`
-        select min(seq) as first, max(seq) as last, count(*)::int as n from audit.events
-        where recorded_at >= ${p.from} and recorded_at < ${p.to}`.execute(trx);
-      if (stats!.last !== null) {
-        const { rows: [tail] } = await sql<{ hash: Buffer }>`
-          select hash from audit.events where seq = ${stats!.last} and recorded_at >= ${p.from} and recorded_at < ${p.to}`.execute(trx);
-        anchorSeq = stats!.last;
-        anchorHash = tail!.hash.toString('hex');
+      const stats = await partitionStats(trx, p);
+      if (stats.lastHash !== undefined) {
+        anchorSeq = stats.dropped.lastSeq!;
+        anchorHash = stats.lastHash;
       }
       await sql`select audit.drop_expired_partition(${p.name}, ${now})`.execute(trx);
-      dropped.push({ partition: p.name, from: p.from.toISOString(), to: p.to.toISOString(), firstSeq: stats!.first, lastSeq: stats!.last, count: stats!.n });
+      dropped.push(stats.dropped);
     }
     const body: RetentionBody = { type: 'audit-retention-v1', at: now.toISOString(), dropped, anchorSeq, anchorHash };
     const signed: SignedRetention = { ...body, keyId: signer.keyId, signature: signer.sign(body) };

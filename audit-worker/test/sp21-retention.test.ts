@@ -6,7 +6,7 @@ import { ManualClock } from '../../lib/clock.js';
 import { verifySigned } from '../../lib/audit/chain.js';
 import { migratedDatabase } from '../../test/support/database.js';
 import { writeCheckpoint } from '../src/checkpoint.js';
-import { listPartitions, runRetention } from '../src/retention.js';
+import { listPartitions, planRetention, runRetention } from '../src/retention.js';
 import { verifyChain } from '../src/verify.js';
 import { appendEvents, dbAs, storeWaiting, testPublicKey, testSigner } from './support.js';
 
@@ -36,6 +36,10 @@ t.test('SP-21 retention at 2036-12-01 drops November 2026 and older, nothing you
   const early = await runRetention(retention, testSigner(), new ManualClock('2036-11-30T23:59:59Z'));
   t.equal(early?.dropped.map((d) => d.partition).join(), 'events_y2026m10', 'a second before, November is still kept');
 
+  const planned = await planRetention(retention, future);
+  t.same(planned.map((d) => [d.partition, d.firstSeq, d.lastSeq, d.count]), [['events_y2026m11', 5, 8, 4]],
+    'a dry run lists what would go, with its records');
+  t.same((await listPartitions(db)).map((p) => p.name), ['events_y2026m11', 'events_y2026m12'], 'and drops nothing');
   const record = await runRetention(retention, testSigner(), future);
   t.ok(record, 'a retention record was written');
   t.same(record!.dropped.map((d) => [d.partition, d.firstSeq, d.lastSeq, d.count]), [['events_y2026m11', 5, 8, 4]]);
