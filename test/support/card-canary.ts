@@ -13,7 +13,7 @@ export interface CanaryCard {
 /** The sandbox's special cards (vault/src/processor/sandbox.ts): a canary must behave like any card. */
 const SANDBOX_LAST4 = ['0007', '0015', '0023', '0031', '0049', '0017'];
 
-function luhnValid(digits: string): boolean {
+export function luhnValid(digits: string): boolean {
   let sum = 0;
   for (let i = digits.length - 1, double = false; i >= 0; i--, double = !double) {
     let d = Number(digits[i]);
