@@ -21,7 +21,6 @@ export function ensureDevSecrets(dataDir: string): string[] {
     made.push(name);
   };
   ensure('otp-hmac.key', () => randomBytes(32).toString('base64'));
-  ensure('idempotency-hmac.key', () => randomBytes(32).toString('base64'));
   ensure('vault-fingerprint.key', () => randomBytes(32).toString('base64'));
   ensure('vault-kek.json', () => JSON.stringify({ active: 1, keys: { '1': randomBytes(32).toString('base64') } }, null, 2));
   ensure('audit-signing.key', () => {

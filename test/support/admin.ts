@@ -1,12 +1,13 @@
 // Serves a test gateway's admin app on a real mutual-TLS listener (127.0.0.1, random port) and
 // calls it with a chosen client certificate from the test PKI — the only honest way to test an
 // allow-list that depends on the TLS peer.
-import Fastify from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Agent, request } from 'undici';
 import { mutualTlsServerOptions } from '../../lib/mtls.js';
 import { adminApp } from '../../gateway/src/admin/admin.app.js';
 import type { GatewayContext } from '../../gateway/src/context.js';
+import { fastifyLogging } from './gateway.js';
 import { pkiFile } from './pki.js';
 
 interface Teardown {
@@ -27,8 +28,8 @@ export interface AdminClient {
   call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, as?: Identity): Promise<AdminResponse>;
 }
 
-export async function listenAdmin(t: Teardown, ctx: GatewayContext): Promise<AdminClient> {
-  const server = Fastify({ logger: false, https: mutualTlsServerOptions({ cert: pkiFile('public.crt'), key: pkiFile('public.key'), ca: pkiFile('ca.crt') }) })
+export async function listenAdmin(t: Teardown, ctx: GatewayContext, log?: FastifyBaseLogger): Promise<AdminClient> {
+  const server = Fastify({ ...fastifyLogging(log), https: mutualTlsServerOptions({ cert: pkiFile('public.crt'), key: pkiFile('public.key'), ca: pkiFile('ca.crt') }) })
     .withTypeProvider<TypeBoxTypeProvider>();
   await server.register(adminApp, { ctx });
   await server.listen({ host: '127.0.0.1', port: 0 });

@@ -2,8 +2,11 @@
 // number in every shape a careless line of code could give it (as typed, stripped of separators,
 // hex, base64 at any byte alignment, a logged Buffer's byte list) and the CVV in the same
 // encodings. Canaries are random, so their digit runs are nowhere else; what may be shown of a
-// card (first six and last four digits, PCI DSS 3.4.1) is never searched on its own.
-import { randomInt } from 'node:crypto';
+// card (first six and last four digits, PCI DSS 3.4.1) is never searched on its own. Digests of
+// card data (SHA-256, and HMAC-SHA256 under each key a process holds) are searched for too: with
+// the other fields of a request stored next to them, a few 10^8 guesses reverse one.
+import { createHash, createHmac, randomInt } from 'node:crypto';
+import { Secret } from '../../lib/secret.js';
 
 export interface CanaryCard {
   pan: string;
@@ -13,7 +16,7 @@ export interface CanaryCard {
 /** The sandbox's special cards (vault/src/processor/sandbox.ts): a canary must behave like any card. */
 const SANDBOX_LAST4 = ['0007', '0015', '0023', '0031', '0049', '0017'];
 
-function luhnValid(digits: string): boolean {
+export function luhnValid(digits: string): boolean {
   let sum = 0;
   for (let i = digits.length - 1, double = false; i >= 0; i--, double = !double) {
     let d = Number(digits[i]);
@@ -143,5 +146,96 @@ export function cardDataSearch(cards: readonly CanaryCard[], pans: readonly stri
     const text = typeof haystack === 'string' ? haystack : haystack.toString('latin1');
     const digits = text.replace(/(?<=\d)[ -]+(?=\d)/g, '');
     return needles.filter((n) => n.found(text, digits)).map((n) => n.what);
+  };
+}
+
+/** Every searches' findings, in order. */
+export function eitherSearch(...searches: CardDataSearch[]): CardDataSearch {
+  return (haystack) => searches.flatMap((search) => search(haystack));
+}
+
+/** JSON with every object's keys sorted: how a digest of a JSON request is taken so that key order does not matter. */
+export function canonicalJson(value: unknown): string {
+  const sorted = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sorted);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, sorted(x)]));
+    }
+    return v;
+  };
+  return JSON.stringify(sorted(value));
+}
+
+export interface DigestKey {
+  name: string;
+  key: Buffer;
+}
+
+/**
+ * Every key a process holds, found in its loaded configuration: each Secret (HMAC keys, tokens)
+ * and each Buffer (TLS private keys, certificates), named by its place. Walking the configuration
+ * rather than listing files finds a key added later without this list being told.
+ */
+export function keysIn(config: unknown, place = 'config'): DigestKey[] {
+  if (config instanceof Secret) {
+    const value: unknown = config.expose();
+    if (Buffer.isBuffer(value)) return [{ name: place, key: value }];
+    return typeof value === 'string' ? [{ name: place, key: Buffer.from(value) }] : keysIn(value, place);
+  }
+  if (Buffer.isBuffer(config)) return [{ name: place, key: config }];
+  if (config && typeof config === 'object' && !(config instanceof URL)) {
+    return Object.entries(config).flatMap(([k, v]) => keysIn(v, `${place}.${k}`));
+  }
+  return [];
+}
+
+export interface DigestedValue {
+  what: string;
+  value: string;
+}
+
+/** What a careless digest of a card could cover: its number as typed in each form, its CVV, both together. */
+export function cardDigestInputs(card: CanaryCard): DigestedValue[] {
+  const label = masked(card.pan);
+  const forms = panForms(card.pan);
+  return [
+    { what: `PAN ${label}`, value: forms.unbroken },
+    { what: `PAN ${label} with spaces`, value: forms.spaced },
+    { what: `PAN ${label} with dashes`, value: forms.dashed },
+    { what: `CVV of ${label}`, value: card.cvv },
+    { what: `PAN and CVV of ${label}`, value: `${card.pan}${card.cvv}` },
+  ];
+}
+
+/** A request body (or part of one) that held card data: as it was sent, and in canonical form. */
+export function bodyDigestInputs(what: string, body: unknown): DigestedValue[] {
+  const sent = JSON.stringify(body);
+  const canonical = canonicalJson(body);
+  return sent === canonical ? [{ what, value: sent }] : [{ what, value: sent }, { what: `${what} (canonical JSON)`, value: canonical }];
+}
+
+/**
+ * A search for SHA-256 (no key) and HMAC-SHA256 (under each of `keys`) digests of `values`, as
+ * hex, base64, base64url, raw bytes or a logged Buffer's byte list.
+ */
+export function digestSearch(values: readonly DigestedValue[], keys: readonly DigestKey[]): CardDataSearch {
+  const needles: Array<{ what: string; found(text: string, lower: string): boolean }> = [];
+  const add = (what: string, digest: Buffer) => {
+    const literal = (form: string, value: string) => needles.push({ what: `${what} ${form}`, found: (text) => text.includes(value) });
+    const hex = digest.toString('hex');
+    needles.push({ what: `${what} in hex`, found: (_text, lower) => lower.includes(hex) });
+    literal('in base64', digest.toString('base64').replace(/=+$/, ''));
+    literal('in base64url', digest.toString('base64url'));
+    literal('as raw bytes', digest.toString('latin1'));
+    literal('as a logged Buffer\'s bytes', [...digest].join(','));
+  };
+  for (const { what, value } of values) {
+    add(`SHA-256 of ${what}`, createHash('sha256').update(value).digest());
+    for (const { name, key } of keys) add(`HMAC-SHA256 under ${name} of ${what}`, createHmac('sha256', key).update(value).digest());
+  }
+  return (haystack) => {
+    const text = typeof haystack === 'string' ? haystack : haystack.toString('latin1');
+    const lower = text.toLowerCase();
+    return needles.filter((n) => n.found(text, lower)).map((n) => n.what);
   };
 }

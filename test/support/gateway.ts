@@ -3,10 +3,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
 import { ManualClock } from '../../lib/clock.js';
+import { uuidv7 } from '../../lib/uuidv7.js';
 import { createVaultClient, type VaultClient } from '../../lib/vault-client.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
 import type { GatewayContext } from '../../gateway/src/context.js';
@@ -38,6 +39,13 @@ export interface TestGatewayOptions {
   env?: Record<string, string>;
   vault?: VaultClient;
   clock?: ManualClock;
+  /** A logger for both apps (e.g. at trace into a captured stream, for the SP-16 log scans); none by default. */
+  log?: FastifyBaseLogger;
+}
+
+/** Fastify's logging options: the given logger with the production server's request ids, or none. */
+export function fastifyLogging(log: FastifyBaseLogger | undefined) {
+  return log ? { loggerInstance: log, genReqId: () => uuidv7(), requestIdHeader: false as const } : { logger: false as const };
 }
 
 export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -73,10 +81,10 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     passwords: createPasswordHasher(config.identity.passwordHash),
   };
 
-  const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify(fastifyLogging(opts.log)).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(publicApp, { ctx });
   await app.ready();
-  const admin = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+  const admin = Fastify(fastifyLogging(opts.log)).withTypeProvider<TypeBoxTypeProvider>();
   await admin.register(adminApp, { ctx });
   await admin.ready();
   t.teardown(async () => {

@@ -16,11 +16,12 @@ export interface ScanResult {
 }
 
 /**
- * Every column of every table, whatever its type: bytea is searched as raw bytes, anything else
- * (text, json, jsonb, arrays, numbers) as PostgreSQL prints it. Partitions are read through their
+ * Every column of every table (of `schemas`, or of every schema), whatever its type: bytea is
+ * searched as raw bytes, anything else (text, json, jsonb, arrays, numbers) as PostgreSQL prints it. Partitions are read through their
  * parent table.
  */
-export async function scanDatabase(db: Kysely<any>, search: CardDataSearch): Promise<ScanResult> {
+export async function scanDatabase(db: Kysely<any>, search: CardDataSearch, opts: { schemas?: readonly string[] } = {}): Promise<ScanResult> {
+  const only = opts.schemas ? sql`and n.nspname = any(${[...opts.schemas]}::text[])` : sql``;
   const { rows: columns } = await sql<{ schema: string; table: string; column: string; type: string }>`
     select n.nspname as schema, c.relname as table, a.attname as column, t.typname as type
     from pg_attribute a
@@ -28,7 +29,7 @@ export async function scanDatabase(db: Kysely<any>, search: CardDataSearch): Pro
     join pg_namespace n on n.oid = c.relnamespace
     join pg_type t on t.oid = a.atttypid
     where c.relkind in ('r', 'p', 'm') and not c.relispartition and a.attnum > 0 and not a.attisdropped
-      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' ${only}
     order by n.nspname, c.relname, a.attnum`.execute(db);
   const result: ScanResult = { findings: [], read: 0, places: new Set() };
   for (const c of columns) {

@@ -1,11 +1,14 @@
 // Idempotency-Key for POST /v1/payments, the way Stripe does it (practices.md "Payments"): the key
-// is scoped to the client; the request body's keyed hash is stored (the body carries a PAN, so an
-// unkeyed hash would be a PCI DSS 3.5.1.1 violation); the first response is replayed for the
-// same body; a different body, or a first request still in flight, gets 409; rows live 24 h.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// is scoped to the client; a digest of the request is stored; the first response is replayed for
+// the same request; a different request, or a first request still in flight, gets 409; rows live
+// 24 h. Nothing the digest covers is card data (SP-16, PCI DSS 3.3.1, 3.5.1.1): the card stands
+// in it as the vault's keyed fingerprint (whose key only the vault holds) with the expiry, or as
+// the saved card's id, and the CVV is left out. A keyed hash of the card number or CVV here would
+// be reversible by anyone holding this host's key: the other fields sit next to it in the
+// database, so some 10^8 guesses a row would recover both.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
-import type { Secret } from '../../../lib/secret.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 // A first request that crashed before answering leaves its key in flight; after this long the
@@ -26,9 +29,17 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** HMAC-SHA256 of the body's canonical JSON (key order does not matter). */
-export function requestHash(key: Secret<Buffer>, body: unknown): Buffer {
-  return createHmac('sha256', key.expose()).update(canonical(body)).digest();
+/** What stands for the card in a request digest: an entered card (after tokenize) or a saved one. */
+export type CardIdentity = { fingerprint: string; expMonth: number; expYear: number } | { cardId: string };
+
+/**
+ * SHA-256 of the request's canonical JSON (key order does not matter) with `card` replaced by
+ * `identity`. Unkeyed on purpose: it covers no value the gateway derived from a PAN or CVV, only
+ * what the gateway's tables hold in the clear (the fingerprint, the expiry, the card id).
+ */
+export function requestDigest(body: { card: unknown }, identity: CardIdentity): Buffer {
+  const { card: _entered, ...request } = body;
+  return createHash('sha256').update(canonical({ ...request, card: identity })).digest();
 }
 
 export async function beginIdempotent(

@@ -3,13 +3,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { DomainError, Problem, problemBody } from '../errors.js';
-import { beginIdempotent, finishIdempotent, releaseIdempotent, requestHash } from './idempotency.js';
+import { beginIdempotent, finishIdempotent, releaseIdempotent, requestDigest } from './idempotency.js';
 import { confirmPayment, currentPayment } from './payments.confirm.js';
 import { listClientPayments } from './payments.repository.js';
 import {
   ConfirmBody, CreatePaymentBody, IdempotencyHeaders, ListQuery, PaymentList, PaymentParams, PaymentView,
 } from './payments.schema.js';
-import { createPayment } from './payments.service.js';
+import { cardIdentity, createPayment, preparePayment } from './payments.service.js';
 import { toView } from './payments.view.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem };
@@ -29,7 +29,13 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const key = request.headers['idempotency-key'];
     if (key === undefined) return reply.code(201).send(await createPayment(ctx, request, payer, request.body));
 
-    const hash = requestHash(ctx.config.payments.idempotencyHmacKey, request.body);
+    // The card is checked (and an entered one tokenized) before the key is claimed: the vault's
+    // fingerprint is what tells a changed card from the same one in the digest. A refusal decided
+    // here (unknown provider, bad or foreign card) is not stored, as Stripe stores none for a
+    // request that failed validation: a retry is answered afresh, the same way. A replayed
+    // entered-card request is tokenized again, and that token is never used.
+    const prepared = await preparePayment(ctx, request, payer, request.body);
+    const hash = requestDigest(request.body, cardIdentity(prepared));
     const started = await beginIdempotent(ctx.db, { clientId: payer.id, key, hash, now: ctx.clock.now() });
     if (started.kind === 'conflict') throw new DomainError('idempotency_conflict', started.detail);
     if (started.kind === 'replay') {
@@ -41,7 +47,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const slot = { clientId: payer.id, key, lockedAt: started.lockedAt };
     try {
       const view = await createPayment(ctx, request, payer, request.body, (trx, created) =>
-        finishIdempotent(trx, { ...slot, status: 201, body: created }));
+        finishIdempotent(trx, { ...slot, status: 201, body: created }), prepared);
       return reply.code(201).send(view);
     } catch (err) {
       if (replayable(err)) {

@@ -13,6 +13,7 @@ import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
 import { issueOtp } from '../identity/otp.service.js';
 import { claimCardForMonth } from './card-limit.js';
+import type { CardIdentity } from './idempotency.js';
 import { findClientCard, saveEnteredCard } from './cards.repository.js';
 import { insertPayment } from './payments.repository.js';
 import type { CreatePaymentBody, PaymentView } from './payments.schema.js';
@@ -79,15 +80,37 @@ async function planCard(ctx: GatewayContext, request: FastifyRequest, payer: Pay
   }
 }
 
+/** The provider and the card checked (an entered card tokenized by the vault); nothing stored yet. */
+export interface PreparedPayment {
+  provider: Provider;
+  plan: CardPlan;
+}
+
+export async function preparePayment(ctx: GatewayContext, request: FastifyRequest, payer: Payer, body: CreatePaymentBody): Promise<PreparedPayment> {
+  const provider = await validatePaymentTarget(ctx.db, body);
+  return { provider, plan: await planCard(ctx, request, payer, body.card) };
+}
+
+/**
+ * What tells this card from another in an Idempotency-Key digest: the vault's fingerprint and the
+ * expiry of an entered card (known only after tokenize), or the saved card's id. Never the CVV.
+ */
+export function cardIdentity({ plan }: PreparedPayment): CardIdentity {
+  return plan.source === 'entered'
+    ? { fingerprint: plan.card.fingerprint, expMonth: plan.card.expMonth, expYear: plan.card.expYear }
+    : { cardId: plan.cardId };
+}
+
+/** Starts the payment; `prepared` is preparePayment's answer when the caller needed the card first. */
 export async function createPayment(
   ctx: GatewayContext,
   request: FastifyRequest,
   payer: Payer,
   body: CreatePaymentBody,
   inTransaction: (trx: Kysely<GatewayDatabase>, view: PaymentView) => Promise<void> = async () => undefined,
+  prepared?: PreparedPayment,
 ): Promise<PaymentView> {
-  const provider = await validatePaymentTarget(ctx.db, body);
-  const plan = await planCard(ctx, request, payer, body.card);
+  const { provider, plan } = prepared ?? await preparePayment(ctx, request, payer, body);
   const now = ctx.clock.now();
   const paymentId = uuidv7(now);
   const actor = { type: 'client' as const, id: payer.id };
