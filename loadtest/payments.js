@@ -3,8 +3,9 @@
 //
 //   k6 run -e BASE_URL=https://gateway.example:8443 -e CLIENTS_FILE=clients.json loadtest/payments.js
 //
-// CLIENTS_FILE: JSON array of {"token": "<session token>", "cardId": "<saved card id>", "cvv": "123"}
-// for pre-registered test clients (SP-14.2 repeat payments), one per virtual user.
+// CLIENTS_FILE: JSON array of {"token": "<session token>", "phone": "+7…", "cardId": "<saved card id>"}
+// for pre-registered test clients (SP-14.2 repeat payments: confirmed with the code alone, the
+// card charged on file), one per virtual user; each card needs one approved payment first.
 // CODE_URL: an endpoint of your SMS test double answering GET ?phone=… with {"code": "123456"};
 // against `npm start` the codes are in .data/sms-outbox.jsonl, so point CODE_URL at a small
 // reader of that file. Thresholds follow the target: p99 of a whole payment ≤ 150 ms, < 1% errors.
@@ -55,7 +56,6 @@ export default function () {
   if (code.status !== 200) fail(`no SMS code for payment ${payment.id}`);
   const confirmed = http.post(`${BASE}/v1/payments/${payment.id}/confirm`, JSON.stringify({
     code: code.json().code,
-    cvv: client.cvv || '123',
   }), { headers, tags: { step: 'confirm' } });
   const ok = check(confirmed, {
     'confirm answered 200': (r) => r.status === 200,

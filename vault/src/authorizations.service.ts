@@ -1,5 +1,9 @@
 // Authorize-and-forward (SP-16, SP-18): the vault decrypts the card in memory, hands it with the
-// CVV to the processor, and returns only the outcome and the 3-D Secure result. Idempotent on
+// CVV to the processor, and returns only the outcome and the 3-D Secure result. A card with a CVV
+// (held since tokenize, or typed again) is authorized as a stored credential's initial
+// cardholder-initiated transaction; a saved card without one, as a subsequent transaction citing
+// the network transaction id of its first approved authorization (SP-14.2), which never leaves
+// the vault: not in a response, not in an audit event. Idempotent on
 // paymentRef: the reference is claimed (unique row) before the processor is called, in the same
 // transaction that records the outcome, so a repeat or a racing duplicate gets the first result
 // and the card is never authorized twice; if anything fails the claim rolls back with it, and so
@@ -11,9 +15,11 @@ import { uuidv7 } from '../../lib/uuidv7.js';
 import { cvvValid, isExpired } from './card-number.js';
 import { openCard } from './crypto/envelope.js';
 import { fingerprintPrefix, recordVaultFailure, vaultAuditEvent, type Caller } from './audit.js';
-import { findCardAndClaim, recordOutcome, replayByPaymentRef, type AuthorizationRow } from './storage/authorizations.repository.js';
+import {
+  findCardAndClaim, recordOutcome, replayByPaymentRef, type AuthorizationRow, type OutcomeUpdate,
+} from './storage/authorizations.repository.js';
 import type { CardsTable, VaultDatabase } from './storage/database.js';
-import type { ProcessorOutcome } from './processor/processor.js';
+import type { ProcessorOutcome, StoredCredential } from './processor/processor.js';
 import { VaultError } from './errors.js';
 import type { VaultContext } from './context.js';
 import type { AuthorizationView, AuthorizeBody } from './authorizations.schema.js';
@@ -41,7 +47,7 @@ export type Decision = Omit<ProcessorOutcome, 'processorRef'> & { processorRef: 
 
 const EXPIRED: Decision = { processorRef: null, outcome: 'declined', declineReason: 'card_expired', threeDS: { enrolled: false, result: null } };
 
-export const outcomeUpdate = (result: Decision, at: Date, challengeRef: string | null) => ({
+export const outcomeUpdate = (result: Decision, at: Date, challengeRef: string | null): OutcomeUpdate => ({
   processor_ref: result.processorRef,
   outcome: result.outcome,
   decline_reason: result.declineReason ?? null,
@@ -49,6 +55,7 @@ export const outcomeUpdate = (result: Decision, at: Date, challengeRef: string |
   three_ds_result: result.threeDS.result,
   challenge_ref: challengeRef,
   updated_at: at,
+  network_transaction_id: result.outcome === 'approved' ? result.networkTransactionId ?? null : null,
 });
 
 const cardTargets = (card: CardsTable) => ({
@@ -101,14 +108,18 @@ async function authorizeClaimed(
   // Taken (and so wiped) whether or not the request brought its own CVV: SP-16.
   const held = ctx.cvv.take(card.token);
   const cvv = input.cvv !== undefined ? Buffer.from(input.cvv, 'latin1') : held;
-  if (!cvv) {
-    throw new VaultError('cvv_unavailable', 'the security code is not held (expired or vault restarted); ask the client for it again');
+  let storedCredential: StoredCredential;
+  if (cvv) storedCredential = { initiator: 'cardholder', sequence: 'initial' };
+  else if (card.network_transaction_id !== null) {
+    storedCredential = { initiator: 'cardholder', sequence: 'subsequent', networkTransactionId: card.network_transaction_id };
+  } else {
+    throw new VaultError('cvv_required', 'no security code is held or given and the card has no approved first payment; ask the client for it');
   }
   let result: Decision;
   const plain = await openCard(ctx.keys, { token: card.token, clientRef: card.client_ref }, {
     cardCiphertext: card.card_ciphertext, dekWrapped: card.dek_wrapped, kekVersion: card.kek_version,
   }).catch((err: unknown) => {
-    cvv.fill(0);
+    cvv?.fill(0);
     held?.fill(0);
     throw err;
   });
@@ -116,12 +127,12 @@ async function authorizeClaimed(
     result = isExpired(plain.expMonth, plain.expYear, now)
       ? EXPIRED
       : await ctx.processor.authorize({
-        pan: plain.pan, expMonth: plain.expMonth, expYear: plain.expYear, cvv,
+        pan: plain.pan, expMonth: plain.expMonth, expYear: plain.expYear, ...(cvv ? { cvv } : {}), storedCredential,
         amount: input.amount, merchant: input.merchant, paymentRef: input.paymentRef, threeDS: input.threeDS ?? NO_PREFERENCE,
       });
   } finally {
     plain.pan.fill(0);
-    cvv.fill(0);
+    cvv?.fill(0);
     held?.fill(0);
   }
   const challengeRef = result.outcome === 'challenge_required' ? `chl_${randomBytes(16).toString('base64url')}` : null;
@@ -131,7 +142,7 @@ async function authorizeClaimed(
     targets: cardTargets(card),
     details: {
       authorizationId: id, paymentRef: input.paymentRef, result: result.outcome,
-      threeDS: result.threeDS.result, processor: ctx.processor.name,
+      threeDS: result.threeDS.result, processor: ctx.processor.name, storedCredential: storedCredential.sequence,
     },
   }));
   return authorizationView(row);

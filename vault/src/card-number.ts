@@ -101,9 +101,11 @@ export function currentMonth(now: Date): { year: number; month: number } {
   return cached.value;
 }
 
-export function cvvValid(cvv: string, brand: Brand): boolean {
+/** The CVV's format for the brand; a Buffer of ASCII digits is checked without copying it into a string. */
+export function cvvValid(cvv: string | Buffer, brand: Brand): boolean {
   const rule = RULES.find((r) => r.brand === brand)!;
-  return cvv.length === rule.cvvLength && /^\d+$/.test(cvv);
+  if (cvv.length !== rule.cvvLength) return false;
+  return typeof cvv === 'string' ? /^\d+$/.test(cvv) : cvv.every((c) => c >= ZERO && c <= ZERO + 9);
 }
 
 export interface CardInput {

@@ -53,7 +53,7 @@ export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<Vau
     bins: loadBinTable(config.binTableFile),
     brands: new Set(config.cardBrands),
     cvv: new CvvStore(clock, config.cvvMaxHeld),
-    processor: sandboxProcessor(),
+    processor: sandboxProcessor(config.fingerprintKey),
     storeCard: groupCommit((cards: NewCard[]) => insertCardsWithAudit(db, cards), CARD_GROUP_COMMIT),
   };
 }

@@ -1,7 +1,8 @@
 // SP-16: the CVV is never written anywhere. Between tokenize and authorize it is held here, in
 // this process's memory only, for at most 15 minutes (the confirmation window), and zeroed when
 // taken, replaced, expired or at shutdown. A vault restart loses it by design: the authorization
-// then answers cvv_unavailable and the client types the CVV again.
+// then answers cvv_required and the client types the CVV again, unless the card has an approved
+// payment to be charged on file with (SP-14.2).
 import type { Clock } from '../../lib/clock.js';
 
 export const CVV_HOLD_MS = 15 * 60_000;

@@ -17,7 +17,7 @@ export const VAULT_ERROR_STATUS = {
   not_found: 404,
   idempotency_conflict: 409,
   card_not_kz: 422,
-  cvv_unavailable: 422,
+  cvv_required: 422,
   refund_not_allowed: 422,
   internal_error: 500,
   processor_unavailable: 503,

@@ -1,5 +1,6 @@
 // SP-16: a CVV given at tokenize lives in vault memory only, serves one authorization, and is gone
-// after it, after 15 minutes, or when the vault restarts — then the client must type it again.
+// after it, after 15 minutes, or when the vault restarts — then the client must type it again,
+// unless an approved first payment lets the card be charged on file without one (SP-14.2).
 import t from 'tap';
 import { ManualClock, MINUTE } from '../../lib/clock.js';
 import { startTestVault } from '../../test/support/vault.js';
@@ -18,11 +19,16 @@ const authorizations = async (token: string) =>
 
 t.test('SP-16: the held CVV serves one authorization and is wiped after it', async (t) => {
   const token = await tokenize('123');
+  const processor = vault.ctx.processor;
+  const handed: Array<Buffer | undefined> = [];
+  vault.ctx.processor = { ...processor, authorize: async (request) => { handed.push(request.cvv); return processor.authorize(request); } };
+  t.teardown(() => { vault.ctx.processor = processor; });
   t.equal((await authorize(vault, token)).body.outcome, 'approved');
-  const again = await authorize(vault, token);
-  t.equal(again.status, 422);
-  t.equal(again.body.code, 'cvv_unavailable');
-  t.equal(await authorizations(token), 1, 'the refused attempt left no row');
+  // SP-14.2: the next one is charged on file, so the processor is handed no CVV at all.
+  t.equal((await authorize(vault, token)).body.outcome, 'approved');
+  t.equal(handed.length, 2);
+  t.ok(handed[0] instanceof Buffer, 'the first authorization had the held CVV');
+  t.equal(handed[1], undefined, 'the second had none: it was used once');
   t.equal((await authorize(vault, token, '123')).body.outcome, 'approved', 'a CVV typed again is accepted');
 });
 
@@ -31,7 +37,7 @@ t.test('SP-16: a declined or challenged authorization also wipes the CVV', async
     const token = (await vault.client.call<any>('POST', '/v1/tokens', { pan, expMonth: 12, expYear: 2030, clientRef: 'client-1', cvv: '123' })).body.token;
     const first = await authorize(vault, token);
     t.match(first.body.outcome, /declined|challenge_required/);
-    t.equal((await authorize(vault, token)).body.code, 'cvv_unavailable', pan);
+    t.equal((await authorize(vault, token)).body.code, 'cvv_required', pan);
   }
 });
 
@@ -39,7 +45,7 @@ t.test('SP-16: after the 15-minute window the CVV is gone', async (t) => {
   const token = await tokenize('123');
   clock.advance(15 * MINUTE);
   const res = await authorize(vault, token);
-  t.equal(res.body.code, 'cvv_unavailable');
+  t.equal(res.body.code, 'cvv_required');
   t.equal(await authorizations(token), 0);
   const kept = await tokenize('123');
   clock.advance(15 * MINUTE - 1000);
@@ -52,6 +58,6 @@ t.test('SP-16: a vault restart loses held CVVs; the client re-enters it', async 
   const restarted = await startTestVault(t, { databaseUrl: vault.databaseUrl, env: vault.env, clock });
   const res = await authorize(restarted, token);
   t.equal(res.status, 422);
-  t.equal(res.body.code, 'cvv_unavailable');
+  t.equal(res.body.code, 'cvv_required');
   t.equal((await authorize(restarted, token, '123')).body.outcome, 'approved', 'the card itself survived the restart');
 });

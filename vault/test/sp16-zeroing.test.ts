@@ -42,6 +42,8 @@ function keepingProcessor(inner: Processor, failWith?: Error): Processor & { han
     name: 'keeping',
     handed,
     async authorize(request: AuthorizeRequest) {
+      // Every authorization here brings a CVV (an initial one): a subsequent one has none to zero.
+      if (!request.cvv) throw new Error('this processor expects a CVV with every authorization');
       handed.push({ pan: request.pan, cvv: request.cvv, held: `${request.pan.toString('latin1')}/${request.cvv.toString('latin1')}` });
       if (failWith) throw failWith;
       return inner.authorize(request);

@@ -229,7 +229,7 @@ t.test('SP-17: every failed authorization leaves exactly one event with its code
   const badCvv = authorizeBody(card.token, { cvv: '98' });
   await expectOne('malformed CVV', refusedWith(badCvv, 'card_invalid'), 'refused', { reason: 'card_invalid', paymentRef: badCvv.paymentRef });
   const noCvv = authorizeBody(card.token);
-  await expectOne('no CVV held', refusedWith(noCvv, 'cvv_unavailable'), 'refused', { reason: 'cvv_unavailable', paymentRef: noCvv.paymentRef });
+  await expectOne('no CVV held', refusedWith(noCvv, 'cvv_required'), 'refused', { reason: 'cvv_required', paymentRef: noCvv.paymentRef });
 
   const first = authorizeBody(card.token, { cvv: '987' });
   const approved = async () => {

@@ -17,7 +17,7 @@ import { expireDuePayments, findPayment, lockPayment, moveStatus, type PaymentRo
 import type { PaymentView } from './payments.schema.js';
 import { PAYMENT_WINDOW_MS, type Payer } from './payments.service.js';
 import { toView } from './payments.view.js';
-import { authorize, VaultRefusal, type AuthorizationResult } from './vault-api.js';
+import { authorize, clientFacing, VaultRefusal, type AuthorizationResult } from './vault-api.js';
 import type { PaymentStatus } from './payments.table.js';
 
 function isDue(row: PaymentRow, now: Date): boolean {
@@ -81,9 +81,6 @@ async function confirmLocked(
   }
   if (p.status !== 'requires_confirmation') return p; // already confirmed: show it, never authorize again
   if (p.card_status === 'blocked') return new DomainError('card_blocked', 'this card was reported lost and is blocked');
-  if (p.card_source === 'saved' && input.cvv === undefined) {
-    return new DomainError('cvv_required', 'a saved card needs its CVV to confirm the payment');
-  }
   const check = await verifyOtp(trx, ctx, { purpose: 'payment', subjectId: p.id, code: input.code });
   if (!check.ok) {
     // Committed: the wrong attempt counts (SP-9's 3 tries).
@@ -94,8 +91,8 @@ async function confirmLocked(
   }
   await moveStatus(trx, p.id, 'requires_confirmation', 'processing', now);
   audit.add({ actor, action: 'payment.confirmed', outcome: 'success', targets });
-  // Throws (and so rolls back, leaving the code unspent) when the vault is unreachable or
-  // holds no CVV: the client retries the same confirm.
+  // Throws (and so rolls back, leaving the code unspent) when the vault is unreachable or needs
+  // the CVV (a saved card whose first payment was never approved): the client retries the same confirm.
   return { ...p, ...(await authorizePayment(trx, ctx, audit, p, input.cvv)) };
 }
 
@@ -114,8 +111,9 @@ async function authorizePayment(
     });
   } catch (err) {
     if (!(err instanceof VaultRefusal)) throw err;
-    // The vault holds no CVV for this card any more (it restarted, or 15 minutes passed).
-    if (err.code === 'cvv_unavailable') throw new DomainError('cvv_required', 'enter the card\'s CVV to confirm this payment');
+    // No CVV held or given, and the card has no approved first payment to charge it on file
+    // (SP-14.2); or the CVV given has the wrong length for the card: the client types it.
+    if (err.code === 'cvv_required' || err.code === 'card_invalid') clientFacing(err);
     audit.add({
       actor: { type: 'system' }, action: 'payment.failed', outcome: 'failure',
       targets: { clientId: p.client_id, paymentId: p.id }, details: { reason: err.code },

@@ -33,8 +33,8 @@ export const IdempotencyHeaders = Type.Object({
 
 export const ConfirmBody = Type.Object({
   code: Type.String({ pattern: '^[0-9]{6}$' }),
-  // A saved card's CVV (SP-14.2): the vault holds an entered card's CVV from tokenization, but
-  // never keeps one beyond that, so a repeat payment passes it here, straight to the vault.
+  // Optional for every card (SP-14.2): a saved card is charged on file without it; it is needed
+  // (422 cvv_required) only by a saved card with no approved payment yet, and goes straight to the vault.
   cvv: Type.Optional(Type.String({ pattern: '^[0-9]{3,4}$' })),
 }, { additionalProperties: false });
 

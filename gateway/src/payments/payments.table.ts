@@ -54,7 +54,7 @@ export interface PaymentsTable {
   client_id: string;
   provider_id: string;
   card_id: string;
-  /** entered: the vault holds the CVV from tokenization; saved: the client gives it at confirm. */
+  /** entered: the vault holds the CVV from tokenization; saved: charged on file, or with a CVV given at confirm. */
   card_source: 'entered' | 'saved';
   amount: number;
   currency: string;

@@ -49,7 +49,7 @@ const PASSED_THROUGH: Partial<Record<string, ErrorCode>> = {
   card_invalid: 'card_invalid',
   card_expired: 'card_expired',
   card_not_kz: 'card_not_kz',
-  cvv_unavailable: 'cvv_required',
+  cvv_required: 'cvv_required',
 };
 
 const DETAILS: Partial<Record<ErrorCode, string>> = {
@@ -106,6 +106,10 @@ export async function tokenize(vault: VaultClient, card: CardInput, clientRef: s
   }, 201).catch(clientFacing);
 }
 
+/**
+ * Without `cvv`, a saved card is charged on file (SP-14.2) and the vault refuses `cvv_required`
+ * only if the card has no approved first payment; with it, the CVV is checked again.
+ */
 export async function authorize(vault: VaultClient, input: {
   token: string; clientRef: string; cvv?: Secret<string>; amount: Money; merchant: string; paymentRef: string; threeDS?: ThreeDsRequest;
 }): Promise<AuthorizationResult> {

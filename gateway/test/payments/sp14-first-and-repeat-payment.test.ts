@@ -1,9 +1,10 @@
 import t from 'tap';
 import { auditEvents, lastSmsCode } from '../../../test/support/clients.js';
-import { CARDS, confirm, create, entered, newClient, pay, paymentBody, paymentsWorld } from './world.js';
+import { MINUTE } from '../../../lib/clock.js';
+import { CARDS, confirm, create, entered, kzCard, newClient, pay, paymentBody, paymentsWorld, relogin, type Client } from './world.js';
 
 // One gateway + vault for the file (building one costs seconds); each test uses its own clients.
-const { gw } = await paymentsWorld(t);
+const { gw, vault, clock } = await paymentsWorld(t);
 
 t.test('SP-14: providers are listed with their parameter schemas to logged-in clients only', async (t) => {
   const anonymous = await gw.app.inject({ method: 'GET', url: '/v1/providers' });
@@ -36,17 +37,23 @@ t.test('SP-14.1 first payment, then SP-14.2 repeat payment with the saved card',
   t.match(saved[0], { brand: 'visa', bin6: '440043', last4: '0007', expMonth: 12, expYear: 2030, status: 'active' });
   t.notOk('token' in saved[0] || 'fingerprint' in saved[0], 'token and fingerprint never leave the gateway');
 
-  // Repeat payment: the card is chosen by id; the vault no longer holds its CVV, so confirm carries it.
+  // Repeat payment (SP-14.2): provider, amount and parameters, the card by id, the code. No CVV:
+  // the saved card is charged on file, citing its first approved payment.
   const repeat = await create(gw, c, paymentBody({ cardId: saved[0].id }, { amount: { value: 99_900, currency: 'KZT' } }));
   t.equal(repeat.statusCode, 201);
   const code = await lastSmsCode(gw, c.phone);
-  const noCvv = await confirm(gw, c, repeat.json().id, code);
-  t.equal(noCvv.statusCode, 422);
-  t.equal(noCvv.json().code, 'cvv_required', 'a saved card needs its CVV at confirm; the code is not spent');
-  const done = await confirm(gw, c, repeat.json().id, code, '123');
+  const noCode = await gw.app.inject({ method: 'POST', url: `/v1/payments/${repeat.json().id}/confirm`, headers: c.auth, payload: {} });
+  t.equal(noCode.json().code, 'validation_failed', 'SP-15.2: no confirmation without the code');
+  const wrong = await confirm(gw, c, repeat.json().id, code === '000000' ? '000001' : '000000');
+  t.equal(wrong.statusCode, 400);
+  t.equal(wrong.json().code, 'otp_invalid', 'SP-15.2: the code is checked as for any card operation');
+  const pending = await gw.app.inject({ method: 'GET', url: `/v1/payments/${repeat.json().id}`, headers: c.auth });
+  t.equal(pending.json().status, 'requires_confirmation', 'a wrong code authorizes nothing');
+  const done = await confirm(gw, c, repeat.json().id, code);
   t.equal(done.statusCode, 200);
-  t.equal(done.json().status, 'succeeded');
+  t.equal(done.json().status, 'succeeded', 'SP-14.2: confirmed with {code} alone');
   t.equal(done.json().amount.value, 99_900);
+  t.same(done.json().threeDS, { enrolled: true, result: 'frictionless' }, 'SP-18: 3-D Secure as for any payment');
 
   const list = await gw.app.inject({ method: 'GET', url: '/v1/payments', headers: c.auth });
   t.equal(list.json().data.length, 2);
@@ -57,6 +64,72 @@ t.test('SP-14.1 first payment, then SP-14.2 repeat payment with the saved card',
   for (const a of ['card.saved', 'payment.created', 'payment.code_sent', 'payment.confirmed', 'payment.authorized', 'payment.three_ds']) {
     t.ok(actions.includes(a), `SP-21: ${a} audited`);
   }
+});
+
+/** Starts a payment with the saved card `cardId`; returns its id and its code. */
+async function repeatWith(c: Client, cardId: string): Promise<{ id: string; code: string }> {
+  const created = await create(gw, c, paymentBody({ cardId }));
+  if (created.statusCode !== 201) throw new Error(`create failed: ${created.statusCode} ${created.body}`);
+  return { id: created.json().id, code: await lastSmsCode(gw, c.phone) };
+}
+
+const statusOf = async (c: Client, id: string) => (await gw.app.inject({ method: 'GET', url: `/v1/payments/${id}`, headers: c.auth })).json().status;
+
+t.test('SP-14.2: a saved card whose first payment was declined or never confirmed needs its CVV once, then no more', async (t) => {
+  let c = await newClient(gw);
+  const declined = await pay(gw, c, entered(CARDS.declined));
+  t.equal(declined.confirmed.status, 'declined');
+  const abandoned = await create(gw, c, paymentBody(entered(kzCard())));
+  t.equal(abandoned.statusCode, 201);
+  const cardId = abandoned.json().card.id as string;
+  // Past the payment window the vault no longer holds the CVV given with the card, and neither
+  // card has an approved payment to be charged on file with.
+  clock.advance(16 * MINUTE);
+  c = await relogin(gw, c);
+
+  const onDeclined = await repeatWith(c, declined.created.card.id);
+  t.equal((await confirm(gw, c, onDeclined.id, onDeclined.code)).json().code, 'cvv_required', 'a declined payment gives no stored credential');
+  const typed = await confirm(gw, c, onDeclined.id, onDeclined.code, '123');
+  t.equal(typed.json().status, 'declined', 'with the CVV it reaches the issuer, which declines it again');
+  const again = await repeatWith(c, declined.created.card.id);
+  t.equal((await confirm(gw, c, again.id, again.code)).json().code, 'cvv_required', 'and still none');
+
+  const first = await repeatWith(c, cardId);
+  const noCvv = await confirm(gw, c, first.id, first.code);
+  t.equal(noCvv.statusCode, 422);
+  t.equal(noCvv.json().code, 'cvv_required', 'no CVV and no stored credential');
+  t.equal(await statusOf(c, first.id), 'requires_confirmation', 'nothing happened and the code is not spent');
+  for (const [cvv, code] of [['12', 'validation_failed'], ['12345', 'validation_failed'], ['1234', 'card_invalid']] as const) {
+    const refused = await confirm(gw, c, first.id, first.code, cvv);
+    t.equal(refused.statusCode, 400, `CVV ${cvv}`);
+    t.equal(refused.json().code, code, `CVV ${cvv}: a CVV of the wrong format for a Visa is refused`);
+  }
+  t.equal(await statusOf(c, first.id), 'requires_confirmation', 'and still nothing happened');
+  const withCvv = await confirm(gw, c, first.id, first.code, '123');
+  t.equal(withCvv.statusCode, 200);
+  t.equal(withCvv.json().status, 'succeeded', 'with the CVV, the same code confirms it');
+
+  const later = await repeatWith(c, cardId);
+  const onFile = await confirm(gw, c, later.id, later.code);
+  t.equal(onFile.statusCode, 200);
+  t.equal(onFile.json().status, 'succeeded', 'afterwards the card is charged on file: {code} alone');
+});
+
+t.test('SP-14.2, SP-18: a saved card that needs a 3-D Secure challenge is challenged on its repeat payment too', async (t) => {
+  const c = await newClient(gw);
+  const first = await pay(gw, c, entered(CARDS.challenge));
+  t.equal(first.confirmed.status, 'requires_action');
+  // The cardholder passes the issuer's challenge (the sandbox ACS answers the vault).
+  const ref = String(first.confirmed.nextAction.url).split('/').pop();
+  const passed = await vault.client.call<any>('POST', `/v1/challenges/${ref}/complete`, { result: 'pass' });
+  t.equal(passed.body.outcome, 'approved');
+
+  const repeat = await repeatWith(c, first.created.card.id);
+  const res = await confirm(gw, c, repeat.id, repeat.code);
+  t.equal(res.statusCode, 200);
+  t.equal(res.json().status, 'requires_action', 'SP-18: charged on file without a CVV, and still challenged');
+  t.match(res.json().nextAction, { type: 'redirect_to_url', url: /^\/v1\/3ds\/challenges\/chl_/ });
+  t.not(res.json().nextAction.url, first.confirmed.nextAction.url, 'a challenge of its own');
 });
 
 t.test('SP-14.2: another client\'s card or payment is 404, never 403; a removed card is gone', async (t) => {

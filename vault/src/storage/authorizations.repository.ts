@@ -60,12 +60,17 @@ export async function findCardAndClaim(trx: Transaction<VaultDatabase>, claim: C
 }
 
 export type OutcomeUpdate = Pick<AuthorizationsTable,
-  'processor_ref' | 'outcome' | 'decline_reason' | 'three_ds_enrolled' | 'three_ds_result' | 'challenge_ref' | 'updated_at'>;
+  'processor_ref' | 'outcome' | 'decline_reason' | 'three_ds_enrolled' | 'three_ds_result' | 'challenge_ref' | 'updated_at'> & {
+  /** The network transaction id an approval returned: kept on the card if it has none yet. */
+  network_transaction_id: string | null;
+};
 
 /**
- * Records the processor's outcome and its audit event in one statement (one round trip). Plain SQL
- * rather than the query builder: this runs once per authorization, and building a two-CTE update
- * cost more CPU than the statement itself.
+ * Records the processor's outcome and its audit event in one statement (one round trip), and the
+ * card's stored-credential reference if this approval is the card's first to return one: set
+ * once, so a later initial authorization (a CVV typed again) never replaces the reference its
+ * subsequent payments already cite. Plain SQL rather than the query builder: this runs once per
+ * authorization, and building a three-CTE update cost more CPU than the statement itself.
  */
 export async function recordOutcome(
   trx: Transaction<VaultDatabase>, id: string, update: OutcomeUpdate, event: AuditEvent,
@@ -75,6 +80,10 @@ export async function recordOutcome(
     with audited as (
       insert into vault.audit_outbox (event_id, payload, created_at)
       values (${event.id}, ${JSON.stringify(event)}::jsonb, ${event.occurredAt}::timestamptz)
+    ), stored_credential as (
+      update vault.cards set network_transaction_id = ${update.network_transaction_id}::text
+      where ${update.network_transaction_id}::text is not null and network_transaction_id is null
+        and token = (select token from vault.authorizations where id = ${id})
     )
     update vault.authorizations set processor_ref = ${update.processor_ref}, outcome = ${update.outcome},
       decline_reason = ${update.decline_reason}, three_ds_enrolled = ${update.three_ds_enrolled},

@@ -4,7 +4,8 @@ import { assertAuditEvent, type AuditEvent } from '../../../lib/audit/event.js';
 import type { CardsTable, VaultDatabase } from './database.js';
 
 export interface NewCard {
-  row: CardsTable;
+  /** A new card has no stored credential yet: its first approved authorization gives it one. */
+  row: Omit<CardsTable, 'network_transaction_id'>;
   event: AuditEvent;
 }
 
@@ -16,7 +17,7 @@ export interface NewCard {
  */
 export async function insertCardsWithAudit(db: Kysely<VaultDatabase>, cards: readonly NewCard[]): Promise<void> {
   for (const { event } of cards) assertAuditEvent(event);
-  const column = <K extends keyof CardsTable>(key: K) => cards.map((c) => c.row[key]);
+  const column = <K extends keyof NewCard['row']>(key: K) => cards.map((c) => c.row[key]);
   await sql`with card as (
       insert into vault.cards
         (token, client_ref, fingerprint, brand, bin6, last4, issuer_country, card_ciphertext, dek_wrapped, kek_version, created_at)

@@ -15,6 +15,8 @@ export interface CardsTable {
   dek_wrapped: Buffer;
   kek_version: number;
   created_at: Date;
+  /** The stored credential's reference: set once, by the card's first approved initial authorization. */
+  network_transaction_id: string | null;
 }
 
 export interface KekVersionsTable {
