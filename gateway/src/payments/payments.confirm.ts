@@ -84,7 +84,7 @@ async function confirmLocked(
   if (p.card_source === 'saved' && input.cvv === undefined) {
     return new DomainError('cvv_required', 'a saved card needs its CVV to confirm the payment');
   }
-  const check = await verifyOtp(trx, ctx, { purpose: 'payment', subjectId: p.id, code: input.code });
+  const check = await verifyOtp(trx, ctx, { purpose: 'payment', subjectId: p.id, clientId: payer.id, code: input.code });
   if (!check.ok) {
     // Committed: the wrong attempt counts (SP-9's 3 tries).
     audit.add({ actor, action: 'payment.confirm', outcome: 'failure', targets, details: { reason: check.reason } });
