@@ -15,7 +15,7 @@ interface GuessWindow {
   retryAfterSeconds: number;
 }
 
-function window(ctx: GatewayContext, clientId: string): GuessWindow & { ttlMs: number } {
+function dayWindow(ctx: GatewayContext, clientId: string): GuessWindow & { ttlMs: number } {
   const now = ctx.clock.now().getTime();
   const day = Math.floor(now / DAY);
   const left = (day + 1) * DAY - now;
@@ -24,7 +24,7 @@ function window(ctx: GatewayContext, clientId: string): GuessWindow & { ttlMs: n
 
 /** Takes a guess for this client, or returns the window to wait out when today's cap is reached. */
 export async function takeGuess(ctx: GatewayContext, clientId: string): Promise<{ ok: true; key: string } | { ok: false; retryAfterSeconds: number }> {
-  const w = window(ctx, clientId);
+  const w = dayWindow(ctx, clientId);
   const taken = await takeSlot(ctx.redis, w.key, ctx.config.identity.otpWrongPerClientDay, w.ttlMs);
   return taken > 0 ? { ok: true, key: w.key } : { ok: false, retryAfterSeconds: w.retryAfterSeconds };
 }
@@ -35,7 +35,7 @@ export async function giveBackGuess(ctx: GatewayContext, key: string): Promise<v
 
 /** Refuses to start a request whose code the client could not enter any more today. */
 export async function assertGuessesLeft(ctx: GatewayContext, clientId: string): Promise<void> {
-  const w = window(ctx, clientId);
+  const w = dayWindow(ctx, clientId);
   if ((await slotsTaken(ctx.redis, w.key)) >= ctx.config.identity.otpWrongPerClientDay) {
     throw new DomainError('rate_limited', `too many wrong codes today; retry in ${w.retryAfterSeconds} s`, { 'retry-after': String(w.retryAfterSeconds) });
   }

@@ -1,7 +1,9 @@
 // Pool exhaustion (issue 13, SMS half): a code is stored in the request's transaction and its SMS
 // is sent only after the commit, so a stalled SMS provider holds no database connection. Against
 // the real gateway process with a 3-connection pool and the real HTTP SMS adapter talking to a
-// local HTTPS server that stands in for the provider and can be told to stop answering.
+// local HTTPS server that stands in for the provider and can be told to stop answering. A send
+// that fails after the commit answers 503 as before; the code stays bound to a request the client
+// has no use for, and the client starts a new one.
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -10,9 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
-import { randomKzPhone } from '../../../test/support/clients.js';
+import { DomainError } from '../../src/errors.js';
+import type { SmsProvider } from '../../src/identity/sms.provider.js';
+import { auditEvents, lastSmsCode, randomKzPhone, verifyPhone } from '../../../test/support/clients.js';
 import { startGatewayProcess } from '../../../test/support/gateway.js';
 import { pkiFile, testPkiDir } from '../../../test/support/pki.js';
+import { CARDS, confirm, create, entered, newClient, paymentBody, paymentsWorld } from '../payments/world.js';
 
 interface SmsServer {
   url: URL;
@@ -117,4 +122,36 @@ t.test('SP-5.1 / pool exhaustion: verifications stalled on the SMS provider leav
   sms.release();
   const answers = await Promise.all(stalled);
   t.same(answers.map((a) => a.status), [202, 202, 202, 202, 202, 202], 'each verification answers once its SMS is out');
+});
+
+t.test('SP-5.1: an SMS that fails after the commit answers 503 as before, is audited, and a new request works', async (t) => {
+  const { gw, clock } = await paymentsWorld(t);
+  const c = await newClient(gw);
+  const working = gw.ctx.sms;
+  const down: SmsProvider = {
+    send: async () => { throw new DomainError('service_unavailable', 'the SMS provider could not be reached', { 'retry-after': '30' }); },
+    close: async () => undefined,
+  };
+  gw.ctx.sms = down;
+  clock.advance(2 * 60_000); // past the registration code's cool-down
+
+  const failures = [
+    await gw.app.inject({ method: 'POST', url: '/v1/verifications', payload: { phone: c.phone, purpose: 'password_reset' } }),
+    await gw.app.inject({ method: 'POST', url: '/v1/password-changes', headers: c.auth, payload: { currentPassword: c.password, newPassword: 'Fresh-Snow-2026' } }),
+    await create(gw, c, paymentBody(entered(CARDS.frictionless))),
+  ];
+  t.same(failures.map((r) => [r.statusCode, r.json().code, r.headers['retry-after']]), Array(3).fill([503, 'service_unavailable', '30']));
+  const audited = await auditEvents(gw, 'otp.send_failed');
+  t.same(audited.map((e) => e.details?.purpose).sort(), ['password_change', 'password_reset', 'payment'], 'each failed send is audited');
+  t.ok(audited.every((e) => e.outcome === 'failure'));
+
+  gw.ctx.sms = working;
+  clock.advance(2 * 60_000);
+  const { verificationToken } = await verifyPhone(gw, c.phone, 'password_reset');
+  t.ok(verificationToken, 'a new verification gets its code');
+  const change = await gw.app.inject({ method: 'POST', url: '/v1/password-changes', headers: c.auth, payload: { currentPassword: c.password, newPassword: 'Fresh-Snow-2026' } });
+  t.equal(change.statusCode, 202, 'a new password change gets its code');
+  const paid = await create(gw, c, paymentBody(entered(CARDS.frictionless)));
+  t.equal(paid.statusCode, 201);
+  t.equal((await confirm(gw, c, paid.json().id, await lastSmsCode(gw, c.phone))).json().status, 'succeeded', 'a new payment is confirmed with its code');
 });
