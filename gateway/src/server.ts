@@ -44,6 +44,8 @@ const ctx = {
   sms: createSmsProvider(config.identity.sms, systemClock),
   passwords: createPasswordHasher(config.identity.passwordHash),
 };
+// Unknown phones must cost a login the same as known ones from the first request on (SP-11).
+await ctx.passwords.prepare();
 
 const common = {
   loggerInstance: log,

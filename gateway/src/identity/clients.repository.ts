@@ -9,6 +9,12 @@ export async function findClientForLogin(db: Db, phone: string) {
     .where('phone', '=', phone).executeTakeFirst();
 }
 
+/** The client a password reset is for, with the birth date it must be confirmed with. */
+export async function findClientForReset(db: Db, phone: string) {
+  return db.selectFrom('gateway.clients').select(['id', sql<string>`birth_date::text`.as('birth_date')])
+    .where('phone', '=', phone).executeTakeFirst();
+}
+
 export async function findClientById(db: Db, id: string) {
   return db.selectFrom('gateway.clients')
     .select(['id', 'phone', 'name', sql<string>`birth_date::text`.as('birth_date'), 'created_at', 'password_hash', 'blocked_at'])

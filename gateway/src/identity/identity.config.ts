@@ -16,8 +16,12 @@ export interface IdentityConfig {
     perIpPerHour: number;
     perPrefixPerHour: number;
     perClientPhonePerHour: number;
-    dailyBudget: number;
+    /** Daily SMS budgets: anonymous codes (verification, reset) and logged-in codes (password change, payment) apart. */
+    dailyBudgetVisitor: number;
+    dailyBudgetClient: number;
   };
+  /** Wrong payment and password-change codes a client may enter per day, across all its requests. */
+  otpWrongPerClientDay: number;
   sms: {
     provider: 'outbox' | 'http';
     outboxFile: string;
@@ -38,6 +42,22 @@ function otpKey(env: Env, data: string): Buffer {
   const key = Buffer.from(raw, 'base64');
   if (key.length < 32) throw new ConfigError('OTP_HMAC_KEY_FILE', 'must hold at least 32 random bytes, base64');
   return key;
+}
+
+/**
+ * OTP_DAILY_BUDGET is the day's total SMS spend, split so an anonymous flood cannot use up the
+ * codes that confirm payments: by default 60 % for visitors, the rest for logged-in clients.
+ */
+function dailyBudgets(env: Env): { dailyBudgetVisitor: number; dailyBudgetClient: number } {
+  const total = int(env, 'OTP_DAILY_BUDGET', 50_000, 2, 100_000_000);
+  const budget = (name: string, fallback: number) => int(env, name, fallback, 1, total - 1);
+  const clientGiven = env.OTP_DAILY_BUDGET_CLIENT ? budget('OTP_DAILY_BUDGET_CLIENT', 1) : undefined;
+  const dailyBudgetVisitor = budget('OTP_DAILY_BUDGET_VISITOR', clientGiven === undefined ? Math.floor(total * 0.6) : Math.max(1, total - clientGiven));
+  const dailyBudgetClient = clientGiven ?? budget('OTP_DAILY_BUDGET_CLIENT', total - dailyBudgetVisitor);
+  if (dailyBudgetVisitor + dailyBudgetClient > total) {
+    throw new ConfigError('OTP_DAILY_BUDGET', `OTP_DAILY_BUDGET_VISITOR + OTP_DAILY_BUDGET_CLIENT (${dailyBudgetVisitor + dailyBudgetClient}) exceed it (${total})`);
+  }
+  return { dailyBudgetVisitor, dailyBudgetClient };
 }
 
 export function loadIdentityConfig(env: Env, data: string, mode: 'development' | 'test' | 'production'): IdentityConfig {
@@ -63,8 +83,9 @@ export function loadIdentityConfig(env: Env, data: string, mode: 'development' |
       perIpPerHour: int(env, 'OTP_MAX_PER_IP_HOUR', 30, 1, 100_000),
       perPrefixPerHour: int(env, 'OTP_MAX_PER_PREFIX_HOUR', 300, 1, 1_000_000),
       perClientPhonePerHour: int(env, 'OTP_MAX_PER_CLIENT_PHONE_HOUR', 30, 1, 10_000),
-      dailyBudget: int(env, 'OTP_DAILY_BUDGET', 50_000, 1, 100_000_000),
+      ...dailyBudgets(env),
     },
+    otpWrongPerClientDay: int(env, 'OTP_MAX_WRONG_PER_CLIENT_DAY', 15, 1, 1000),
     sms: {
       provider,
       outboxFile: str(env, 'SMS_OUTBOX_FILE', join(data, 'sms-outbox.jsonl')),

@@ -19,15 +19,17 @@ export const IdParams = Type.Object({ id: Uuid });
 export const ConfirmBody = Type.Object({ code: Code }, { additionalProperties: false });
 export const VerificationConfirmed = Type.Object({ verificationToken: Type.String(), registered: Type.Boolean() });
 
+export const BirthDate = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' });
 export const RegistrationBody = Type.Object({
   verificationToken: Token,
   name: Type.String({ minLength: 1, maxLength: 100 }),
-  birthDate: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
+  birthDate: BirthDate,
   password: PasswordInput,
 }, { additionalProperties: false });
 export const Registered = Type.Object({ clientId: Uuid });
 
-export const PasswordResetBody = Type.Object({ verificationToken: Token, newPassword: PasswordInput }, { additionalProperties: false });
+// The birth date given at registration, asked as well as the SMS code (SP-5, SP-10).
+export const PasswordResetBody = Type.Object({ verificationToken: Token, birthDate: BirthDate, newPassword: PasswordInput }, { additionalProperties: false });
 
 export const LoginBody = Type.Object({ phone: PhoneInput, password: PasswordInput }, { additionalProperties: false });
 export const SessionOpened = Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }) });

@@ -1,6 +1,8 @@
 // SMS send caps against SMS pumping and code flooding (SP-5.1, practices "One-time codes"):
-// a cool-down per phone and fixed-window counters (per phone / IP / number prefix per hour, a
-// global daily budget), checked and counted in ONE Lua script so racing requests cannot overshoot.
+// a cool-down per phone and fixed-window counters (per phone / IP / number prefix per hour, and
+// two daily budgets: one for anonymous codes, one for logged-in clients' codes, so a flood of
+// verifications cannot stop payments), checked and counted in ONE Lua script so racing requests
+// cannot overshoot.
 // Windows are computed from the gateway clock (not Redis TTLs), so tests move time with ManualClock.
 import type { GatewayContext } from '../context.js';
 import { DomainError } from '../errors.js';
@@ -46,7 +48,7 @@ interface Counter {
  * Counts one SMS against the caps, or throws 429 `rate_limited` with Retry-After. Visitor
  * scopes (verification, reset: anyone can type any number) get the cool-down and the per-phone,
  * per-IP and per-prefix caps; client scopes (password change, payment: the client's own
- * verified phone) get a per-phone cap. Both count toward the daily budget.
+ * verified phone) get a per-phone cap. Each scope draws from its own daily budget.
  */
 export async function chargeSmsCaps(ctx: GatewayContext, input: { scope: CapScope; phone: string; ip?: string }): Promise<void> {
   const caps = ctx.config.identity.otpCaps;
@@ -63,7 +65,8 @@ export async function chargeSmsCaps(ctx: GatewayContext, input: { scope: CapScop
   } else {
     add(`client-phone:${input.phone}`, caps.perClientPhonePerHour, HOUR);
   }
-  add('budget', caps.dailyBudget, DAY);
+  if (input.scope === 'visitor') add('budget:visitor', caps.dailyBudgetVisitor, DAY);
+  else add('budget:client', caps.dailyBudgetClient, DAY);
   const cooldownMs = input.scope === 'visitor' ? caps.cooldownSeconds * 1000 : 0;
   const keys = [`${p}cooldown:${input.phone}`, ...counters.map((c) => c.key)];
   const args = [now, cooldownMs, ...counters.flatMap((c) => [c.limit, (bucket(c.windowMs) + 1) * c.windowMs])];

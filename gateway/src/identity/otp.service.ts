@@ -2,22 +2,42 @@
 // only as HMAC(key, purpose ‖ subject ‖ code) with its key id, valid 15 minutes (SP-9 wins over
 // NIST's 10), single use, bound to one purpose and one subject, and dead after 3 wrong entries.
 // Attempts are counted before comparing, in one UPDATE; consumption is a second conditional
-// UPDATE, so concurrent guesses cannot exceed 3 and two right answers cannot both win.
+// UPDATE, so concurrent guesses cannot exceed 3 and two right answers cannot both win. A client's
+// wrong codes across all its payments and password changes are capped per day (otp.guesses.ts).
+// Issuing stores the code and returns the SMS; the caller sends it with deliverOtp AFTER its
+// transaction commits, so a slow SMS provider holds no database connection or row lock.
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
+import { recordAudit, type AuditInput } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { chargeSmsCaps } from './otp.caps.js';
+import { assertGuessesLeft, giveBackGuess, takeGuess } from './otp.guesses.js';
 import { consumeOtp, insertOtp, latestOtp, reserveAttempt } from './otp.repository.js';
+import type { SmsMessage } from './sms.provider.js';
 
-export type OtpPurpose = 'verification' | 'password_change' | 'password_reset' | 'payment';
-export type OtpCheck = { ok: true } | { ok: false; reason: 'otp_invalid' | 'otp_expired' | 'otp_attempts_exceeded' };
+/** Codes anyone can request for any phone, and codes a logged-in client requests for itself. */
+export type VisitorPurpose = 'verification' | 'password_reset';
+export type ClientPurpose = 'password_change' | 'payment';
+export type OtpPurpose = VisitorPurpose | ClientPurpose;
+/** `retryAfterSeconds` is set when the client's daily cap on wrong codes refused the check unevaluated. */
+export type OtpCheck = { ok: true } | { ok: false; reason: 'otp_invalid' | 'otp_expired' | 'otp_attempts_exceeded'; retryAfterSeconds?: number };
+
+/** A client's codes carry its id: the per-client cap on wrong codes applies to them. */
+type Owner = { purpose: VisitorPurpose; clientId?: undefined } | { purpose: ClientPurpose; clientId: string };
 
 export const OTP_TTL_MS = 15 * 60_000;
 export const OTP_MAX_ATTEMPTS = 3;
 
-const VISITOR_PURPOSES: ReadonlySet<OtpPurpose> = new Set(['verification', 'password_reset']);
+/** A stored code whose SMS is still to be sent (deliverOtp), once the issuing transaction has committed. */
+export interface IssuedOtp {
+  otpId: string;
+  purpose: OtpPurpose;
+  expiresAt: Date;
+  sms: SmsMessage;
+}
 
 function codeHash(key: Buffer, purpose: OtpPurpose, subjectId: string, code: string): Buffer {
   // Length-prefixed fields: no two (purpose, subject, code) triples share an input.
@@ -31,15 +51,19 @@ function codeHash(key: Buffer, purpose: OtpPurpose, subjectId: string, code: str
   return mac.digest();
 }
 
-export async function issueOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: {
-  purpose: OtpPurpose;
+/**
+ * Charges the SMS caps and stores a new code; returns the SMS to send with deliverOtp after the
+ * caller's transaction commits. A client that used up today's wrong codes gets no new code.
+ */
+export async function issueOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: Owner & {
   subjectId: string;
   phone: string;
   message: (code: string) => string;
   ip?: string;
-}): Promise<{ otpId: string; expiresAt: Date }> {
+}): Promise<IssuedOtp> {
+  if (input.clientId !== undefined) await assertGuessesLeft(ctx, input.clientId);
   await chargeSmsCaps(ctx, {
-    scope: VISITOR_PURPOSES.has(input.purpose) ? 'visitor' : 'client',
+    scope: input.clientId === undefined ? 'visitor' : 'client',
     phone: input.phone,
     ...(input.ip ? { ip: input.ip } : {}),
   });
@@ -58,33 +82,69 @@ export async function issueOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext,
     createdAt: now,
     expiresAt,
   });
-  await ctx.sms.send({ to: input.phone, text: input.message(code) });
-  return { otpId, expiresAt };
+  return { otpId, purpose: input.purpose, expiresAt, sms: { to: input.phone, text: input.message(code) } };
+}
+
+/**
+ * Sends an issued code; call it after the issuing transaction committed. When the provider fails
+ * the caller answers 503 as before: the failure is audited, and the code stays bound to a request
+ * the client has no use for (its id was never answered, or the payment expires unconfirmed), so
+ * the client simply starts a new one. A message the provider delivered despite a time-out still
+ * confirms a payment that a replayed Idempotency-Key shows.
+ */
+export async function deliverOtp(ctx: GatewayContext, request: FastifyRequest, otp: IssuedOtp, who: Pick<AuditInput, 'actor' | 'targets'>): Promise<void> {
+  try {
+    await ctx.sms.send(otp.sms);
+  } catch (err) {
+    await recordAudit(ctx.db, ctx.clock, request, {
+      actor: who.actor, action: 'otp.send_failed', outcome: 'failure', targets: who.targets, details: { purpose: otp.purpose, otpId: otp.otpId },
+    });
+    throw err;
+  }
 }
 
 /**
  * Checks a code. The attempt is counted in its own statement: pass `ctx.db` or a transaction
  * that COMMITS even when the answer is a failure, or a rolled-back wrong guess is not counted.
+ * A client's code first takes one of its daily wrong-code slots (Redis, outside the transaction);
+ * at the cap the code is refused without being compared.
  */
-export async function verifyOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: {
-  purpose: OtpPurpose;
+export async function verifyOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: Owner & {
   subjectId: string;
   code: string;
 }): Promise<OtpCheck> {
+  if (input.clientId === undefined) return (await checkCode(db, ctx, input)).check;
+  const guess = await takeGuess(ctx, input.clientId);
+  if (!guess.ok) return { ok: false, reason: 'otp_attempts_exceeded', retryAfterSeconds: guess.retryAfterSeconds };
+  let wrongGuess = false;
+  try {
+    const result = await checkCode(db, ctx, input);
+    wrongGuess = result.wrongGuess;
+    return result.check;
+  } finally {
+    if (!wrongGuess) await giveBackGuess(ctx, guess.key);
+  }
+}
+
+/** The check itself; `wrongGuess` when a live code was compared and did not match. */
+async function checkCode(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: {
+  purpose: OtpPurpose;
+  subjectId: string;
+  code: string;
+}): Promise<{ check: OtpCheck; wrongGuess: boolean }> {
   const now = ctx.clock.now();
   const reserved = await reserveAttempt(db, input.purpose, input.subjectId, now);
   if (!reserved) {
     const dead = await latestOtp(db, input.purpose, input.subjectId); // why the UPDATE refused it
-    if (!dead || dead.used_at !== null) return { ok: false, reason: 'otp_invalid' };
-    if (dead.expires_at.getTime() <= now.getTime()) return { ok: false, reason: 'otp_expired' };
-    return { ok: false, reason: 'otp_attempts_exceeded' };
+    const reason = !dead || dead.used_at !== null ? 'otp_invalid' : dead.expires_at.getTime() <= now.getTime() ? 'otp_expired' : 'otp_attempts_exceeded';
+    return { check: { ok: false, reason }, wrongGuess: false };
   }
   const key = ctx.config.identity.otpKeys[reserved.key_id];
   // A code under a retired key can no longer be checked: it is simply wrong.
   const expected = key ? codeHash(key.expose(), input.purpose, input.subjectId, input.code) : Buffer.alloc(32);
   const right = key !== undefined && timingSafeEqual(expected, reserved.code_hash);
   if (right) {
-    return (await consumeOtp(db, reserved.id, now)) ? { ok: true } : { ok: false, reason: 'otp_invalid' };
+    return { check: (await consumeOtp(db, reserved.id, now)) ? { ok: true } : { ok: false, reason: 'otp_invalid' }, wrongGuess: false };
   }
-  return { ok: false, reason: reserved.attempts >= OTP_MAX_ATTEMPTS ? 'otp_attempts_exceeded' : 'otp_invalid' };
+  return { check: { ok: false, reason: reserved.attempts >= OTP_MAX_ATTEMPTS ? 'otp_attempts_exceeded' : 'otp_invalid' }, wrongGuess: true };
 }

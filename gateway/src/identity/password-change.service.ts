@@ -10,7 +10,7 @@ import { DomainError } from '../errors.js';
 import { setPasswordHash } from './clients.repository.js';
 import { evaluatePassword, refusal } from './login.service.js';
 import { recordFailure, recordSuccess } from './login.repository.js';
-import { issueOtp, OTP_TTL_MS, verifyOtp } from './otp.service.js';
+import { deliverOtp, issueOtp, OTP_TTL_MS, verifyOtp } from './otp.service.js';
 import { assertPasswordPolicy, normalisePassword } from './passwords.policy.js';
 import { revokeClientSessions } from './sessions.repository.js';
 import type { AuthenticatedClient } from './sessions.service.js';
@@ -38,22 +38,29 @@ export async function startPasswordChange(ctx: GatewayContext, request: FastifyR
   }
   await recordSuccess(ctx.db, client.phone, now);
   const newHash = await ctx.passwords.hash(normalisePassword(input.newPassword));
-  return ctx.db.transaction().execute(async (trx) => {
+  const started = await ctx.db.transaction().execute(async (trx) => {
     const passwordChangeId = uuidv7(now);
-    const expiresAt = new Date(now.getTime() + OTP_TTL_MS);
     await trx.insertInto('gateway.password_changes').values({
-      id: passwordChangeId, client_id: client.id, session_id: client.sessionId, new_password_hash: newHash, created_at: now, expires_at: expiresAt, confirmed_at: null,
+      id: passwordChangeId, client_id: client.id, session_id: client.sessionId, new_password_hash: newHash, created_at: now, expires_at: new Date(now.getTime() + OTP_TTL_MS), confirmed_at: null,
     }).execute();
-    await issueOtp(trx, ctx, {
+    const otp = await issueOtp(trx, ctx, {
       purpose: 'password_change',
       subjectId: passwordChangeId,
+      clientId: client.id,
       phone: client.phone,
       ip: request.ip,
       message: (code) => `${code} is your code to CHANGE YOUR PASSWORD. Valid ${OTP_TTL_MS / 60_000} minutes. If you did not ask for it, call the bank.`,
     });
     await recordAudit(trx, ctx.clock, request, { actor, action: 'otp.sent', outcome: 'success', targets: { ...targets, passwordChangeId }, details: { purpose: 'password_change' } });
-    return { passwordChangeId, expiresAt };
+    return { passwordChangeId, otp };
+  }).catch(async (err: unknown) => {
+    if (err instanceof DomainError && err.code === 'rate_limited') {
+      await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'password_change.requested', outcome: 'refused', targets, details: { reason: 'rate_limited' } });
+    }
+    throw err;
   });
+  await deliverOtp(ctx, request, started.otp, { actor, targets: { ...targets, passwordChangeId: started.passwordChangeId } });
+  return { passwordChangeId: started.passwordChangeId, expiresAt: started.otp.expiresAt };
 }
 
 export async function confirmPasswordChange(ctx: GatewayContext, request: FastifyRequest, client: AuthenticatedClient, id: string, code: string): Promise<void> {
@@ -63,8 +70,12 @@ export async function confirmPasswordChange(ctx: GatewayContext, request: Fastif
     .where('id', '=', id).where('client_id', '=', client.id).executeTakeFirst();
   if (!change) throw new DomainError('not_found', 'no such password change');
   if (change.confirmed_at !== null) throw new DomainError('otp_invalid', 'the code is wrong or no longer valid');
-  const check = await verifyOtp(ctx.db, ctx, { purpose: 'password_change', subjectId: id, code });
+  const check = await verifyOtp(ctx.db, ctx, { purpose: 'password_change', subjectId: id, clientId: client.id, code });
   if (!check.ok) {
+    if (check.retryAfterSeconds !== undefined) {
+      await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.failed', outcome: 'refused', targets, details: { purpose: 'password_change', reason: 'daily_wrong_codes' } });
+      throw new DomainError(check.reason, `too many wrong codes today; retry in ${check.retryAfterSeconds} s`, { 'retry-after': String(check.retryAfterSeconds) });
+    }
     await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.failed', outcome: 'failure', targets, details: { purpose: 'password_change', reason: check.reason } });
     throw new DomainError(check.reason, 'the code is wrong or no longer valid');
   }

@@ -17,6 +17,12 @@ export interface PasswordHasher {
   verify(phc: string, password: string): Promise<boolean>;
   /** Burns the same work as a verify, for unknown phones (no timing oracle). */
   verifyDummy(password: string): Promise<false>;
+  /**
+   * Computes the hash verifyDummy checks against; the gateway awaits it before listening. A
+   * failure is never kept: the next call computes again (a cached failure made every unknown
+   * phone answer 503 while known phones answered 401, which tells them apart).
+   */
+  prepare(): Promise<void>;
   needsRehash(phc: string): boolean;
 }
 
@@ -104,14 +110,24 @@ export function createPasswordHasher(config: IdentityConfig['passwordHash']): Pa
       idle.push(worker);
     }
   });
-  let dummy: Promise<string> | undefined;
+  let dummy: string | undefined;
+  let computing: Promise<string> | undefined; // shared by concurrent callers, dropped once settled
+  const dummyHash = async (): Promise<string> => {
+    if (dummy !== undefined) return dummy;
+    computing ??= (run({ op: 'hash', password: randomBytes(24).toString('base64url'), options }) as Promise<string>)
+      .finally(() => { computing = undefined; });
+    dummy = await computing;
+    return dummy;
+  };
   return {
     hash: async (password) => (await run({ op: 'hash', password, options })) as string,
     verify: async (phc, password) => (await run({ op: 'verify', phc, password })) === true,
     async verifyDummy(password) {
-      dummy ??= run({ op: 'hash', password: randomBytes(24).toString('base64url'), options }) as Promise<string>;
-      await run({ op: 'verify', phc: await dummy, password });
+      await run({ op: 'verify', phc: await dummyHash(), password });
       return false;
+    },
+    async prepare() {
+      await dummyHash();
     },
     needsRehash(phc) {
       try {

@@ -37,3 +37,9 @@ export async function consumeToken(db: Db, tokenHash: Buffer, purpose: Verificat
     .where('token_hash', '=', tokenHash).where('purpose', '=', purpose).where('token_used_at', 'is', null).where('token_expires_at', '>', now)
     .returning(['id', 'phone']).executeTakeFirst();
 }
+
+/** Ends a token that was not used, e.g. after too many wrong answers to the reset's extra question. */
+export async function revokeToken(db: Db, id: string, now: Date): Promise<void> {
+  await db.updateTable('gateway.verifications').set({ token_used_at: now })
+    .where('id', '=', id).where('token_used_at', 'is', null).execute();
+}

@@ -8,7 +8,7 @@ import { recordAudit } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import { phoneRegistered } from './clients.repository.js';
-import { issueOtp, OTP_TTL_MS, verifyOtp } from './otp.service.js';
+import { deliverOtp, issueOtp, OTP_TTL_MS, verifyOtp } from './otp.service.js';
 import { normalisePhone } from './phone.js';
 import { tokenHash } from './sessions.service.js';
 import { confirmVerification, findVerification, insertVerification, type VerificationPurpose } from './verification.repository.js';
@@ -30,10 +30,10 @@ export async function startVerification(ctx: GatewayContext, request: FastifyReq
   const phone = requirePhone(phoneInput);
   const actor = { type: 'visitor' as const };
   try {
-    return await ctx.db.transaction().execute(async (trx) => {
+    const started = await ctx.db.transaction().execute(async (trx) => {
       const verificationId = uuidv7(ctx.clock.now());
       await insertVerification(trx, verificationId, phone, purpose, ctx.clock.now());
-      const { expiresAt } = await issueOtp(trx, ctx, {
+      const otp = await issueOtp(trx, ctx, {
         purpose,
         subjectId: verificationId,
         phone,
@@ -41,10 +41,12 @@ export async function startVerification(ctx: GatewayContext, request: FastifyReq
         message: MESSAGES[purpose],
       });
       await recordAudit(trx, ctx.clock, request, { actor, action: 'otp.sent', outcome: 'success', targets: { phone, verificationId }, details: { purpose } });
-      // Sent and verified counts per purpose, for the SMS-pumping alarm (sent-to-verified ratio).
-      request.log.info({ sms: 'otp_sent', purpose }, 'verification code sent');
-      return { verificationId, expiresAt };
+      return { verificationId, otp };
     });
+    await deliverOtp(ctx, request, started.otp, { actor, targets: { phone, verificationId: started.verificationId } });
+    // Sent and verified counts per purpose, for the SMS-pumping alarm (sent-to-verified ratio).
+    request.log.info({ sms: 'otp_sent', purpose }, 'verification code sent');
+    return { verificationId: started.verificationId, expiresAt: started.otp.expiresAt };
   } catch (err) {
     if (err instanceof DomainError && err.code === 'rate_limited') {
       await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.sent', outcome: 'refused', targets: { phone }, details: { purpose, reason: 'rate_limited' } });

@@ -81,7 +81,7 @@ async function confirmLocked(
   }
   if (p.status !== 'requires_confirmation') return p; // already confirmed: show it, never authorize again
   if (p.card_status === 'blocked') return new DomainError('card_blocked', 'this card was reported lost and is blocked');
-  const check = await verifyOtp(trx, ctx, { purpose: 'payment', subjectId: p.id, code: input.code });
+  const check = await verifyOtp(trx, ctx, { purpose: 'payment', subjectId: p.id, clientId: payer.id, code: input.code });
   if (!check.ok) {
     // Committed: the wrong attempt counts (SP-9's 3 tries).
     audit.add({ actor, action: 'payment.confirm', outcome: 'failure', targets, details: { reason: check.reason } });

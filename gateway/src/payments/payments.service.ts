@@ -11,7 +11,7 @@ import { AuditBatch, recordAudit } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
-import { issueOtp } from '../identity/otp.service.js';
+import { deliverOtp, issueOtp } from '../identity/otp.service.js';
 import { claimCardForMonth } from './card-limit.js';
 import type { CardIdentity } from './idempotency.js';
 import { findClientCard, saveEnteredCard } from './cards.repository.js';
@@ -115,7 +115,7 @@ export async function createPayment(
   const paymentId = uuidv7(now);
   const actor = { type: 'client' as const, id: payer.id };
   try {
-    return await ctx.db.transaction().execute(async (trx) => {
+    const created = await ctx.db.transaction().execute(async (trx) => {
       const audit = new AuditBatch(ctx.clock, request);
       let card: { id: string; brand: string; last4: string; fingerprint: string };
       if (plan.source === 'entered') {
@@ -146,7 +146,7 @@ export async function createPayment(
         details: { providerId: provider.id, amount: body.amount.value, currency: body.amount.currency, cardSource: plan.source },
       });
       const otp = await issueOtp(trx, ctx, {
-        purpose: 'payment', subjectId: paymentId, phone: payer.phone, ip: request.ip,
+        purpose: 'payment', subjectId: paymentId, clientId: payer.id, phone: payer.phone, ip: request.ip,
         message: (code) => paymentSms(code, body.amount, provider, card.last4),
       });
       audit.add({
@@ -156,8 +156,11 @@ export async function createPayment(
       await audit.flush(trx);
       const view = toView({ ...payment, provider_name: provider.name, brand: card.brand, last4: card.last4 });
       await inTransaction(trx, view);
-      return view;
+      return { view, otp };
     });
+    // After the commit: a slow SMS provider holds no connection and no lock (see deliverOtp).
+    await deliverOtp(ctx, request, created.otp, { actor, targets: { clientId: payer.id, paymentId } });
+    return created.view;
   } catch (err) {
     if (err instanceof DomainError && (err.code === 'card_limit_reached' || err.code === 'card_blocked')) {
       await refused(ctx, request, payer, err.code);

@@ -92,16 +92,18 @@ t.test('SP-10: concurrent guesses cannot exceed 3 attempts; concurrent right ans
 t.test('SP-12: payment codes via issueOtp/verifyOtp are bound to purpose and subject', async (t) => {
   const gw = await buildTestGateway(t);
   const phone = randomKzPhone();
-  const issued = await issueOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-1', phone, message: (c) => `Pay 1,500.00 KZT to Kcell with card *0007: code ${c}` });
+  const clientId = 'client-1';
+  const issued = await issueOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-1', clientId, phone, message: (c) => `Pay 1,500.00 KZT to Kcell with card *0007: code ${c}` });
   t.equal(issued.expiresAt.getTime() - gw.clock.now().getTime(), 15 * MINUTE);
+  await gw.ctx.sms.send(issued.sms); // the caller sends after its transaction commits
   const code = await lastSmsCode(gw, phone);
-  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-2', code }), { ok: false, reason: 'otp_invalid' }, 'other subject');
-  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'password_change', subjectId: 'pay-1', code }), { ok: false, reason: 'otp_invalid' }, 'other purpose');
-  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-1', code: 'abc' }), { ok: false, reason: 'otp_invalid' }, 'garbage counts as a wrong entry');
-  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-1', code }), { ok: true });
-  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-1', code }), { ok: false, reason: 'otp_invalid' }, 'used');
+  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-2', clientId, code }), { ok: false, reason: 'otp_invalid' }, 'other subject');
+  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'password_change', subjectId: 'pay-1', clientId, code }), { ok: false, reason: 'otp_invalid' }, 'other purpose');
+  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-1', clientId, code: 'abc' }), { ok: false, reason: 'otp_invalid' }, 'garbage counts as a wrong entry');
+  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-1', clientId, code }), { ok: true });
+  t.same(await verifyOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-1', clientId, code }), { ok: false, reason: 'otp_invalid' }, 'used');
   // A client's own payments are not slowed by the visitor cool-down.
-  await issueOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-3', phone, message: (c) => `code ${c}` });
+  await issueOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: 'pay-3', clientId, phone, message: (c) => `code ${c}` });
   t.pass('a second payment code right away is allowed');
 });
 
