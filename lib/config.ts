@@ -2,6 +2,7 @@
 // A bad or missing setting throws ConfigError naming it; each process's server.ts turns that
 // into a one-line message and a non-zero exit. Nothing below a process's config.ts reads process.env.
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -68,6 +69,29 @@ export function url(env: Env, name: string, protocols: readonly string[], fallba
 export function list(env: Env, name: string, fallback: string): string[] {
   const items = raw(env, name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) throw new ConfigError(name, 'must list at least one value');
+  return items;
+}
+
+/**
+ * A list of IP addresses and CIDR ranges (`10.0.0.0/8`, `fd00::/8`), each one checked, so a typo
+ * stops the process instead of silently trusting or refusing the wrong peers. A /0 range is
+ * refused: it names every address.
+ */
+export function ipRanges(env: Env, name: string, fallback?: string): string[] {
+  const items = raw(env, name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new ConfigError(name, 'must list at least one address or range');
+  for (const item of items) {
+    const [address = '', prefix, ...rest] = item.split('/');
+    const family = isIP(address);
+    if (family === 0 || address.includes('%') || rest.length > 0) {
+      throw new ConfigError(name, `"${item}" is not an IP address or CIDR range`);
+    }
+    if (prefix === undefined) continue;
+    const bits = family === 4 ? 32 : 128;
+    if (!/^\d{1,3}$/.test(prefix) || Number(prefix) < 1 || Number(prefix) > bits) {
+      throw new ConfigError(name, `"${item}" needs a prefix length between 1 and ${bits}`);
+    }
+  }
   return items;
 }
 

@@ -17,6 +17,7 @@ import { systemClock } from '../../lib/clock.js';
 import { loadGatewayConfig } from './config.js';
 import type { GatewayDatabase } from './database.js';
 import { publicApp } from './app.js';
+import { trustProxyOption } from './plugins/client-ip.js';
 import { adminApp } from './admin/admin.app.js';
 import { createSmsProvider } from './identity/sms.provider.js';
 import { createPasswordHasher } from './identity/passwords.hasher.js';
@@ -48,7 +49,6 @@ const ctx = {
 const common = {
   loggerInstance: log,
   ...SERVER_TIMEOUTS,
-  trustProxy: config.trustProxy,
   genReqId: () => uuidv7(),
   requestIdHeader: false as const,
   return503OnClosing: true,
@@ -56,6 +56,7 @@ const common = {
 
 const publicServer = Fastify({
   ...common,
+  trustProxy: trustProxyOption(config.trustProxy),
   https: {
     cert: config.publicListener.cert,
     key: config.publicListener.key,
