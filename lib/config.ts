@@ -2,6 +2,7 @@
 // A bad or missing setting throws ConfigError naming it; each process's server.ts turns that
 // into a one-line message and a non-zero exit. Nothing below a process's config.ts reads process.env.
 import { existsSync, readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 
@@ -93,6 +94,32 @@ export function ipRanges(env: Env, name: string, fallback?: string): string[] {
     }
   }
   return items;
+}
+
+/** A list of URIs (`spiffe://…`, `urn:…`); a bare name is refused, so an old list of common names fails loudly. */
+export function uriList(env: Env, name: string, fallback: string): string[] {
+  const items = list(env, name, fallback);
+  for (const item of items) {
+    if (!/^[a-z][a-z0-9+.-]*:[^\s,]+$/i.test(item)) {
+      throw new ConfigError(name, `"${item}" is not a URI (services are named by their certificate's URI, e.g. spiffe://payments.internal/gateway)`);
+    }
+  }
+  return items;
+}
+
+/**
+ * An optional certificate revocation list (PEM or DER), read and parsed once at boot: a file
+ * TLS cannot load stops the process rather than every handshake later.
+ */
+export function revocationList(env: Env, name: string, base: string): Buffer | undefined {
+  if (!env[name]) return undefined;
+  const crl = readFileSync(file(env, name, base));
+  try {
+    createSecureContext({ crl });
+  } catch {
+    throw new ConfigError(name, 'is not a certificate revocation list (PEM or DER)');
+  }
+  return crl;
 }
 
 /** A path that must exist when the process starts; relative paths resolve against `base`. */

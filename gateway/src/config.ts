@@ -1,7 +1,7 @@
 // Gateway settings, read once at boot (README "Settings"). Defaults suit `npm start` on one machine.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, ipRanges, list, oneOf, port, str, url, type Env } from '../../lib/config.js';
+import { bool, ConfigError, file, freeze, int, ipRanges, list, oneOf, port, revocationList, str, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 import { isDevelopmentCa } from '../../lib/pki.js';
 import { loadIdentityConfig, type IdentityConfig } from './identity/identity.config.js';
@@ -12,7 +12,7 @@ export interface GatewayConfig {
   logLevel: string;
   dataDir: string;
   publicListener: { host: string; port: number; cert: Buffer; key: Buffer; allowedHosts: string[] };
-  adminListener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; allowedIdentities: string[] };
+  adminListener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; crl: Buffer | undefined; allowedIdentities: string[] };
   vault: { url: URL; ca: Buffer; cert: Buffer; key: Buffer; timeoutMs: number; connections: number };
   databaseUrl: string;
   dbPoolSize: number;
@@ -63,6 +63,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
       cert: read('ADMIN_TLS_CERT_FILE', join(pki, 'public.crt')),
       key: read('ADMIN_TLS_KEY_FILE', join(pki, 'public.key')),
       ca: read('INTERNAL_CA_FILE', join(pki, 'ca.crt')),
+      crl: revocationList(env, 'INTERNAL_CRL_FILE', data),
       allowedIdentities: list(env, 'ADMIN_ALLOWED_IDENTITIES', 'admin'),
     },
     vault: {

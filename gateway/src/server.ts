@@ -8,7 +8,7 @@ import { loadOrExit } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
 import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
-import { AEAD_CIPHERS, mutualTlsServerOptions } from '../../lib/mtls.js';
+import { AEAD_CIPHERS } from '../../lib/mtls.js';
 import { createVaultClient } from '../../lib/vault-client.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
@@ -18,7 +18,7 @@ import { loadGatewayConfig } from './config.js';
 import type { GatewayDatabase } from './database.js';
 import { publicApp } from './app.js';
 import { trustProxyOption } from './plugins/client-ip.js';
-import { adminApp } from './admin/admin.app.js';
+import { adminApp, adminTlsOptions } from './admin/admin.app.js';
 import { createSmsProvider } from './identity/sms.provider.js';
 import { createPasswordHasher } from './identity/passwords.hasher.js';
 
@@ -69,11 +69,7 @@ await publicServer.register(publicApp, { ctx });
 
 const adminServer = Fastify({
   ...common,
-  https: mutualTlsServerOptions({
-    cert: config.adminListener.cert,
-    key: config.adminListener.key,
-    ca: config.adminListener.ca,
-  }),
+  https: adminTlsOptions(config.adminListener),
 }).withTypeProvider<TypeBoxTypeProvider>();
 await adminServer.register(adminApp, { ctx });
 
