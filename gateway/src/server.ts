@@ -67,6 +67,7 @@ const publicServer = Fastify({
 }).withTypeProvider<TypeBoxTypeProvider>();
 await publicServer.register(publicApp, { ctx });
 
+// The staff listener trusts no proxy: mutual TLS ends here, so its peer is the staff machine.
 const adminServer = Fastify({
   ...common,
   https: adminTlsOptions(config.adminListener),
