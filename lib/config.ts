@@ -2,6 +2,8 @@
 // A bad or missing setting throws ConfigError naming it; each process's server.ts turns that
 // into a one-line message and a non-zero exit. Nothing below a process's config.ts reads process.env.
 import { existsSync, readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -69,6 +71,55 @@ export function list(env: Env, name: string, fallback: string): string[] {
   const items = raw(env, name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) throw new ConfigError(name, 'must list at least one value');
   return items;
+}
+
+/**
+ * A list of IP addresses and CIDR ranges (`10.0.0.0/8`, `fd00::/8`), each one checked, so a typo
+ * stops the process instead of silently trusting or refusing the wrong peers. A /0 range is
+ * refused: it names every address.
+ */
+export function ipRanges(env: Env, name: string, fallback?: string): string[] {
+  const items = raw(env, name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new ConfigError(name, 'must list at least one address or range');
+  for (const item of items) {
+    const [address = '', prefix, ...rest] = item.split('/');
+    const family = isIP(address);
+    if (family === 0 || address.includes('%') || rest.length > 0) {
+      throw new ConfigError(name, `"${item}" is not an IP address or CIDR range`);
+    }
+    if (prefix === undefined) continue;
+    const bits = family === 4 ? 32 : 128;
+    if (!/^\d{1,3}$/.test(prefix) || Number(prefix) < 1 || Number(prefix) > bits) {
+      throw new ConfigError(name, `"${item}" needs a prefix length between 1 and ${bits}`);
+    }
+  }
+  return items;
+}
+
+/** A list of URIs (`spiffe://…`, `urn:…`); a bare name is refused, so an old list of common names fails loudly. */
+export function uriList(env: Env, name: string, fallback: string): string[] {
+  const items = list(env, name, fallback);
+  for (const item of items) {
+    if (!/^[a-z][a-z0-9+.-]*:[^\s,]+$/i.test(item)) {
+      throw new ConfigError(name, `"${item}" is not a URI (services are named by their certificate's URI, e.g. spiffe://payments.internal/gateway)`);
+    }
+  }
+  return items;
+}
+
+/**
+ * An optional certificate revocation list (PEM or DER), read and parsed once at boot: a file
+ * TLS cannot load stops the process rather than every handshake later.
+ */
+export function revocationList(env: Env, name: string, base: string): Buffer | undefined {
+  if (!env[name]) return undefined;
+  const crl = readFileSync(file(env, name, base));
+  try {
+    createSecureContext({ crl });
+  } catch {
+    throw new ConfigError(name, 'is not a certificate revocation list (PEM or DER)');
+  }
+  return crl;
 }
 
 /** A path that must exist when the process starts; relative paths resolve against `base`. */

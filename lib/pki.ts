@@ -1,9 +1,10 @@
 // Development PKI made with node-forge: an internal CA, the vault's server certificate, client
-// certificates for the gateway and for staff (admin), and the public HTTPS certificate.
+// certificates for the gateway and for staff (admin), the public HTTPS certificate, and the CA's
+// certificate revocation list.
 // Production reads certificates of the same shape from configured paths (deploy/README.md).
 // Key generation uses Node's native RSA (fast); node-forge builds and signs the certificates.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import forge from 'node-forge';
 
@@ -20,11 +21,23 @@ export interface IssueOptions {
   issuer?: KeyPair;
   dnsNames?: string[];
   ipAddresses?: string[];
+  /** Subject alternative name URIs: a service's identity (SERVICE_IDENTITY_PREFIX). */
+  uris?: string[];
+  /** Extended key usages other than the usage's own (a test's odd certificate: [] for none). */
+  extKeyUsage?: { serverAuth?: boolean; clientAuth?: boolean };
   notBefore?: Date;
   notAfter?: Date;
 }
 
 const DAY = 86_400_000;
+
+/**
+ * Services (the gateway calling the vault) are named by a URI in the certificate's subject
+ * alternative names; staff certificates carry a common name and no URI, so one can never pass as
+ * the other whatever its common name says.
+ */
+export const SERVICE_IDENTITY_PREFIX = 'spiffe://payments.internal/';
+export const GATEWAY_SERVICE_IDENTITY = `${SERVICE_IDENTITY_PREFIX}gateway`;
 
 function serialNumber(): string {
   const bytes = randomBytes(16);
@@ -43,11 +56,13 @@ function extensionsFor(opts: IssueOptions): object[] {
   const altNames = [
     ...(opts.dnsNames ?? []).map((value) => ({ type: 2, value })),
     ...(opts.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
+    ...(opts.uris ?? []).map((value) => ({ type: 6, value })),
   ];
+  const ext = opts.extKeyUsage ?? { serverAuth: opts.usage === 'server', clientAuth: opts.usage === 'client' };
   return [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: opts.usage === 'server', clientAuth: opts.usage === 'client' },
+    ...(ext.serverAuth || ext.clientAuth ? [{ name: 'extKeyUsage', ...ext }] : []),
     { name: 'subjectKeyIdentifier' },
     ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
   ];
@@ -99,8 +114,15 @@ function writePair(dir: string, name: string, pair: KeyPair): void {
   chmodSync(keyPath, 0o600);
 }
 
+/**
+ * True when `dir` holds a complete, current development PKI. A gateway certificate from before
+ * service identities (no URI name) counts as missing, so `npm start` re-issues the set.
+ */
 export function devPkiExists(dir: string): boolean {
-  return DEV_PKI_FILES.every((f) => existsSync(join(dir, f)));
+  if (!DEV_PKI_FILES.every((f) => existsSync(join(dir, f)))) return false;
+  const gateway = forge.pki.certificateFromPem(readFileSync(join(dir, 'gateway.crt'), 'utf8'));
+  const names = (gateway.getExtension('subjectAltName') as { altNames?: Array<{ value?: string }> } | null)?.altNames ?? [];
+  return names.some((n) => n.value === GATEWAY_SERVICE_IDENTITY);
 }
 
 /** Writes a complete development PKI into `dir` (private keys 0600). */
@@ -117,8 +139,83 @@ export function generateDevPki(dir: string, opts: DevPkiOptions = {}): void {
     commonName: 'vault', usage: 'server', issuer: ca,
     ...splitHosts(opts.vaultHosts ?? ['vault', 'localhost', '127.0.0.1']),
   }));
-  writePair(dir, 'gateway', issueCertificate({ commonName: 'gateway', usage: 'client', issuer: ca }));
+  writePair(dir, 'gateway', issueCertificate({ commonName: 'gateway', usage: 'client', issuer: ca, uris: [GATEWAY_SERVICE_IDENTITY] }));
   writePair(dir, 'admin', issueCertificate({ commonName: 'admin', usage: 'client', issuer: ca }));
+  rmSync(join(dir, DEV_REVOKED_FILE), { force: true });
+  writeDevCrl(dir);
+}
+
+/** The development CA's revocation list, next to ca.crt (INTERNAL_CRL_FILE=pki/ca.crl). */
+export const DEV_CRL_FILE = 'ca.crl';
+/** The serials the development CA has revoked, from which ca.crl is re-signed. */
+const DEV_REVOKED_FILE = 'revoked.json';
+
+/** Adds the given PEM certificates to the development CA's revoked list and re-signs ca.crl. */
+export function writeDevCrl(dir: string, revokeCertificates: Array<string | Buffer> = []): void {
+  const listFile = join(dir, DEV_REVOKED_FILE);
+  const known = existsSync(listFile) ? JSON.parse(readFileSync(listFile, 'utf8')) as Record<string, string> : {};
+  for (const pem of revokeCertificates) known[certificateSerial(pem)] ??= new Date().toISOString();
+  writeFileSync(listFile, `${JSON.stringify(known, null, 2)}\n`, { mode: 0o644 });
+  const ca = { certPem: readFileSync(join(dir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'ca.key'), 'utf8') };
+  const revoked = Object.entries(known).map(([serial, at]) => ({ serial, at: new Date(at) }));
+  writeFileSync(join(dir, DEV_CRL_FILE), issueCrl({ issuer: ca, revoked }), { mode: 0o644 });
+}
+
+export interface Revocation {
+  /** The certificate's serial number, hex (forge's `serialNumber`). */
+  serial: string;
+  at: Date;
+}
+
+export interface CrlOptions {
+  issuer: KeyPair;
+  revoked: Revocation[];
+  thisUpdate?: Date;
+  nextUpdate?: Date;
+}
+
+/** The serial number (hex) of a PEM certificate, to revoke it. */
+export function certificateSerial(certPem: string | Buffer): string {
+  return forge.pki.certificateFromPem(certPem.toString()).serialNumber;
+}
+
+/**
+ * A version 1 X.509 CRL (RFC 5280 5.1) signed by `issuer` with sha256WithRSA, PEM. node-forge
+ * builds certificates but not CRLs: the structure is assembled with its ASN.1 writer and signed
+ * with node:crypto. TLS checks it with `crl` (Node's secure context); past nextUpdate every
+ * handshake fails, so a deployment republishes it before then.
+ */
+export function issueCrl(opts: CrlOptions): string {
+  const { asn1 } = forge;
+  const seq = (value: forge.asn1.Asn1[]) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, value);
+  const time = (d: Date) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(d));
+  const algorithm = seq([
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(forge.pki.oids.sha256WithRSAEncryption!).getBytes()),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+  ]);
+  const issuerCert = forge.pki.certificateFromPem(opts.issuer.certPem);
+  const thisUpdate = opts.thisUpdate ?? new Date(Date.now() - 60_000);
+  const nextUpdate = opts.nextUpdate ?? new Date(thisUpdate.getTime() + 397 * DAY);
+  const entries = opts.revoked.map((r) => seq([
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, forge.util.hexToBytes(r.serial)),
+    time(r.at),
+  ]));
+  const tbs = seq([
+    algorithm,
+    forge.pki.distinguishedNameToAsn1(issuerCert.subject),
+    time(thisUpdate),
+    time(nextUpdate),
+    ...(entries.length ? [seq(entries)] : []),
+  ]);
+  const tbsDer = Buffer.from(asn1.toDer(tbs).getBytes(), 'binary');
+  const signature = sign('sha256', tbsDer, createPrivateKey(opts.issuer.keyPem));
+  const crl = seq([
+    tbs,
+    algorithm,
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\0${signature.toString('binary')}`),
+  ]);
+  const der = Buffer.from(asn1.toDer(crl).getBytes(), 'binary').toString('base64');
+  return `-----BEGIN X509 CRL-----\n${der.match(/.{1,64}/g)!.join('\n')}\n-----END X509 CRL-----\n`;
 }
 
 /** True for a CA made by generateDevPki: production configuration refuses it. */

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from './context.js';
 import { installProblemHandlers } from './errors.js';
+import clientIp from './plugins/client-ip.js';
 import allowedHosts from './plugins/allowed-hosts.js';
 import securityHeaders from './plugins/security-headers.js';
 import publicRateLimit from './plugins/rate-limit.js';
@@ -14,6 +15,8 @@ import paymentsPlugin from './payments/payments.plugin.js';
 export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
   app.decorate('ctx', opts.ctx);
   installProblemHandlers(app);
+  // First: every hook and route after it reads a client IP that is an IP literal.
+  await app.register(clientIp);
   await app.register(allowedHosts);
   await app.register(securityHeaders);
   await app.register(publicRateLimit);

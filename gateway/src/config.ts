@@ -1,7 +1,7 @@
 // Gateway settings, read once at boot (README "Settings"). Defaults suit `npm start` on one machine.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, list, oneOf, port, str, url, type Env } from '../../lib/config.js';
+import { bool, ConfigError, file, freeze, int, ipRanges, list, oneOf, port, revocationList, str, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 import { isDevelopmentCa } from '../../lib/pki.js';
 import { loadIdentityConfig, type IdentityConfig } from './identity/identity.config.js';
@@ -12,7 +12,7 @@ export interface GatewayConfig {
   logLevel: string;
   dataDir: string;
   publicListener: { host: string; port: number; cert: Buffer; key: Buffer; allowedHosts: string[] };
-  adminListener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; allowedIdentities: string[] };
+  adminListener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; crl: Buffer | undefined; allowedIdentities: string[] };
   vault: { url: URL; ca: Buffer; cert: Buffer; key: Buffer; timeoutMs: number; connections: number };
   databaseUrl: string;
   dbPoolSize: number;
@@ -21,9 +21,22 @@ export interface GatewayConfig {
   redisKeyPrefix: string;
   auditQueue: string;
   rateLimit: { max: number; windowMs: number };
-  trustProxy: boolean;
+  /** Addresses and CIDR ranges of the bank's proxies in front of the public listener; empty: none. */
+  trustProxy: string[];
   identity: IdentityConfig;
   payments: PaymentsConfig;
+}
+
+// SP-11: X-Forwarded-For is written by whoever connects, so only the bank's own proxies are
+// believed, named by address. `true` would believe every peer, and Fastify cannot check the
+// immediate peer under a hop count: both are refused in every environment.
+function trustedProxies(env: Env): string[] {
+  const value = (env.TRUST_PROXY ?? '').trim();
+  if (value === '' || value === 'false' || value === '0') return [];
+  if (value === 'true' || /^\d+$/.test(value)) {
+    throw new ConfigError('TRUST_PROXY', `must list the proxies' IP addresses or CIDR ranges, or be false (got "${value}": any client could choose its own IP)`);
+  }
+  return ipRanges(env, 'TRUST_PROXY');
 }
 
 export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
@@ -50,6 +63,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
       cert: read('ADMIN_TLS_CERT_FILE', join(pki, 'public.crt')),
       key: read('ADMIN_TLS_KEY_FILE', join(pki, 'public.key')),
       ca: read('INTERNAL_CA_FILE', join(pki, 'ca.crt')),
+      crl: revocationList(env, 'INTERNAL_CRL_FILE', data),
       allowedIdentities: list(env, 'ADMIN_ALLOWED_IDENTITIES', 'admin'),
     },
     vault: {
@@ -70,7 +84,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
       max: int(env, 'RATE_LIMIT_MAX', 300, 1, 1_000_000),
       windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
     },
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy: trustedProxies(env),
     identity: loadIdentityConfig(env, data, mode),
     payments: loadPaymentsConfig(env),
   };

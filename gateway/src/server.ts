@@ -8,7 +8,7 @@ import { loadOrExit } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
 import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
-import { AEAD_CIPHERS, mutualTlsServerOptions } from '../../lib/mtls.js';
+import { AEAD_CIPHERS } from '../../lib/mtls.js';
 import { createVaultClient } from '../../lib/vault-client.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
@@ -17,7 +17,8 @@ import { systemClock } from '../../lib/clock.js';
 import { loadGatewayConfig } from './config.js';
 import type { GatewayDatabase } from './database.js';
 import { publicApp } from './app.js';
-import { adminApp } from './admin/admin.app.js';
+import { trustProxyOption } from './plugins/client-ip.js';
+import { adminApp, adminTlsOptions } from './admin/admin.app.js';
 import { createSmsProvider } from './identity/sms.provider.js';
 import { createPasswordHasher } from './identity/passwords.hasher.js';
 
@@ -50,7 +51,6 @@ await ctx.passwords.prepare();
 const common = {
   loggerInstance: log,
   ...SERVER_TIMEOUTS,
-  trustProxy: config.trustProxy,
   genReqId: () => uuidv7(),
   requestIdHeader: false as const,
   return503OnClosing: true,
@@ -58,6 +58,7 @@ const common = {
 
 const publicServer = Fastify({
   ...common,
+  trustProxy: trustProxyOption(config.trustProxy),
   https: {
     cert: config.publicListener.cert,
     key: config.publicListener.key,
@@ -68,13 +69,10 @@ const publicServer = Fastify({
 }).withTypeProvider<TypeBoxTypeProvider>();
 await publicServer.register(publicApp, { ctx });
 
+// The staff listener trusts no proxy: mutual TLS ends here, so its peer is the staff machine.
 const adminServer = Fastify({
   ...common,
-  https: mutualTlsServerOptions({
-    cert: config.adminListener.cert,
-    key: config.adminListener.key,
-    ca: config.adminListener.ca,
-  }),
+  https: adminTlsOptions(config.adminListener),
 }).withTypeProvider<TypeBoxTypeProvider>();
 await adminServer.register(adminApp, { ctx });
 

@@ -15,6 +15,12 @@ const cases: { entry: string; env: Record<string, string>; names: string }[] = [
   { entry: 'vault/src/server.ts', env: { VAULT_ALLOWED_IDENTITIES: ' , ' }, names: 'VAULT_ALLOWED_IDENTITIES' },
   { entry: 'vault/src/server.ts', env: { NODE_ENV: 'production' }, names: 'INTERNAL_CA_FILE' },
   { entry: 'audit-worker/src/worker.ts', env: { REDIS_URL: 'localhost:6379' }, names: 'REDIS_URL' },
+  // SP-11: no client may choose its IP; SP-4: the vault's address, its callers and the CRL.
+  { entry: 'gateway/src/server.ts', env: { NODE_ENV: 'production', TRUST_PROXY: 'true' }, names: 'TRUST_PROXY' },
+  { entry: 'gateway/src/server.ts', env: { TRUST_PROXY: '10.0.0.0/33' }, names: 'TRUST_PROXY' },
+  { entry: 'gateway/src/server.ts', env: { INTERNAL_CRL_FILE: 'pki/ca.crt' }, names: 'INTERNAL_CRL_FILE' },
+  { entry: 'vault/src/server.ts', env: { VAULT_HOST: '8.8.8.8' }, names: 'VAULT_HOST' },
+  { entry: 'vault/src/server.ts', env: { VAULT_ALLOWED_IDENTITIES: 'gateway' }, names: 'VAULT_ALLOWED_IDENTITIES' },
 ];
 
 // Each case is a separate process that fails at boot; run them side by side.

@@ -4,8 +4,7 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Agent, request } from 'undici';
-import { mutualTlsServerOptions } from '../../lib/mtls.js';
-import { adminApp } from '../../gateway/src/admin/admin.app.js';
+import { adminApp, adminTlsOptions } from '../../gateway/src/admin/admin.app.js';
 import type { GatewayContext } from '../../gateway/src/context.js';
 import { fastifyLogging } from './gateway.js';
 import { pkiFile } from './pki.js';
@@ -29,7 +28,7 @@ export interface AdminClient {
 }
 
 export async function listenAdmin(t: Teardown, ctx: GatewayContext, log?: FastifyBaseLogger): Promise<AdminClient> {
-  const server = Fastify({ ...fastifyLogging(log), https: mutualTlsServerOptions({ cert: pkiFile('public.crt'), key: pkiFile('public.key'), ca: pkiFile('ca.crt') }) })
+  const server = Fastify({ ...fastifyLogging(log), https: adminTlsOptions(ctx.config.adminListener) })
     .withTypeProvider<TypeBoxTypeProvider>();
   await server.register(adminApp, { ctx });
   await server.listen({ host: '127.0.0.1', port: 0 });

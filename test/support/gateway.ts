@@ -13,6 +13,7 @@ import { loadGatewayConfig } from '../../gateway/src/config.js';
 import type { GatewayContext } from '../../gateway/src/context.js';
 import type { GatewayDatabase } from '../../gateway/src/database.js';
 import { publicApp } from '../../gateway/src/app.js';
+import { trustProxyOption } from '../../gateway/src/plugins/client-ip.js';
 import { adminApp } from '../../gateway/src/admin/admin.app.js';
 import { createSmsProvider } from '../../gateway/src/identity/sms.provider.js';
 import { createPasswordHasher } from '../../gateway/src/identity/passwords.hasher.js';
@@ -81,7 +82,7 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     passwords: createPasswordHasher(config.identity.passwordHash),
   };
 
-  const app = Fastify(fastifyLogging(opts.log)).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ ...fastifyLogging(opts.log), trustProxy: trustProxyOption(config.trustProxy) }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(publicApp, { ctx });
   await app.ready();
   const admin = Fastify(fastifyLogging(opts.log)).withTypeProvider<TypeBoxTypeProvider>();

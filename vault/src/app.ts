@@ -73,7 +73,7 @@ export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }
   installErrorHandler(app);
   // Every refused request is audited, so a misconfigured client repeating itself fills the audit
   // log: accepted, as each refusal is evidence of who knocked and how often.
-  const allowListed = requireAllowedPeer(ctx.config.listener.allowedIdentities, (refusal) => {
+  const allowListed = requireAllowedPeer({ kind: 'service', allowed: ctx.config.listener.allowedIdentities }, (refusal) => {
     app.log.warn({ peer: refusal.identity ?? null, ip: refusal.ip }, 'vault refused a client certificate');
     recordVaultAudit(ctx.db, ctx.clock, { identity: refusal.identity ?? 'unknown', ip: refusal.ip }, {
       action: 'vault.connection.refused', outcome: 'refused', details: { reason: 'peer_not_allowed' },

@@ -1,10 +1,11 @@
 // Vault settings, read once at boot (README "Settings"). The vault binds to a private address
 // only and accepts only allow-listed client certificates from the internal CA (SP-4).
 import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, list, oneOf, port, secretFile, str, url, type Env } from '../../lib/config.js';
+import { bool, ConfigError, file, freeze, int, list, oneOf, port, revocationList, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
 import { dataDir, repoRoot } from '../../lib/paths.js';
-import { isDevelopmentCa } from '../../lib/pki.js';
+import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
 import { Secret } from '../../lib/secret.js';
 import { BRANDS, type Brand } from './card-number.js';
 
@@ -12,7 +13,11 @@ export interface VaultConfig {
   env: 'development' | 'test' | 'production';
   logLevel: string;
   dataDir: string;
-  listener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; allowedIdentities: string[] };
+  listener: {
+    host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; crl: Buffer | undefined;
+    /** Service identities (certificate URIs) allowed to call; see lib/mtls.ts. */
+    allowedIdentities: string[];
+  };
   databaseUrl: string;
   migrateOnStart: boolean;
   redisUrl: string;
@@ -43,9 +48,25 @@ function cardBrands(env: Env): Brand[] {
   return brands as Brand[];
 }
 
+// Loopback and the private ranges (RFC 1918, RFC 4193): card data is never one routing mistake
+// away from the Internet. IPv4-mapped IPv6 addresses are matched against the IPv4 ranges.
+const PRIVATE_RANGES = new BlockList();
+PRIVATE_RANGES.addSubnet('127.0.0.0', 8, 'ipv4');
+PRIVATE_RANGES.addSubnet('10.0.0.0', 8, 'ipv4');
+PRIVATE_RANGES.addSubnet('172.16.0.0', 12, 'ipv4');
+PRIVATE_RANGES.addSubnet('192.168.0.0', 16, 'ipv4');
+PRIVATE_RANGES.addAddress('::1', 'ipv6');
+PRIVATE_RANGES.addSubnet('fc00::', 7, 'ipv6');
+
 function assertPrivateHost(host: string): void {
   if (host === '0.0.0.0' || host === '::' || host === '') {
     throw new ConfigError('VAULT_HOST', 'must be a private address, not every interface');
+  }
+  if (host === 'localhost') return;
+  const family = isIP(host);
+  if (family === 0) throw new ConfigError('VAULT_HOST', `must be an IP address (got "${host}")`);
+  if (!PRIVATE_RANGES.check(host, family === 4 ? 'ipv4' : 'ipv6')) {
+    throw new ConfigError('VAULT_HOST', `must be a loopback or private address (got "${host}")`);
   }
 }
 
@@ -66,7 +87,8 @@ export function loadVaultConfig(env: Env): Readonly<VaultConfig> {
       cert: read('VAULT_TLS_CERT_FILE', join(pki, 'vault.crt')),
       key: read('VAULT_TLS_KEY_FILE', join(pki, 'vault.key')),
       ca: read('INTERNAL_CA_FILE', join(pki, 'ca.crt')),
-      allowedIdentities: list(env, 'VAULT_ALLOWED_IDENTITIES', 'gateway'),
+      crl: revocationList(env, 'INTERNAL_CRL_FILE', data),
+      allowedIdentities: uriList(env, 'VAULT_ALLOWED_IDENTITIES', GATEWAY_SERVICE_IDENTITY),
     },
     databaseUrl: url(env, 'VAULT_DATABASE_URL', ['postgres:', 'postgresql:'], env.DATABASE_URL).toString(),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', mode !== 'production'),

@@ -41,7 +41,7 @@ const server = Fastify({
   genReqId: () => randomUUID(), // request ids only correlate log lines; randomUUID is pooled and cheap
   requestIdHeader: false,
   return503OnClosing: true,
-  https: mutualTlsServerOptions({ cert: config.listener.cert, key: config.listener.key, ca: config.listener.ca }),
+  https: mutualTlsServerOptions({ cert: config.listener.cert, key: config.listener.key, ca: config.listener.ca, crl: config.listener.crl }),
 });
 // Keys, fingerprint key and BIN table load here: any of them missing or malformed stops the boot.
 let ctx;

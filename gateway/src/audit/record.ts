@@ -5,14 +5,16 @@ import type { Kysely } from 'kysely';
 import { makeAuditEvent, type AuditEvent, type NewAuditEvent } from '../../../lib/audit/event.js';
 import { appendAuditEvent, appendAuditEvents } from '../../../lib/audit/outbox.js';
 import type { Clock } from '../../../lib/clock.js';
+import { clientIp } from '../plugins/client-ip.js';
 
 export type AuditInput = Omit<NewAuditEvent, 'component' | 'ip' | 'userAgent' | 'requestId'>;
 
 /** The request's origin fields for an audit event. */
 export function requestOrigin(request: FastifyRequest): Pick<NewAuditEvent, 'ip' | 'userAgent' | 'requestId'> {
   const ua = request.headers['user-agent'];
+  const ip = clientIp(request);
   return {
-    ip: request.ip,
+    ...(ip ? { ip } : {}),
     ...(typeof ua === 'string' ? { userAgent: ua.slice(0, 512) } : {}),
     requestId: String(request.id),
   };
