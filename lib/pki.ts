@@ -1,5 +1,6 @@
-// Development PKI made with node-forge: an internal CA, the vault's server certificate, client
-// certificates for the gateway and for staff (admin), and the public HTTPS certificate.
+// Development PKI made with node-forge: an internal CA, the vault's and the audit-worker's server
+// certificates, client certificates for the gateway and for staff (admin), and the public HTTPS
+// certificate.
 // Production reads certificates of the same shape from configured paths (deploy/README.md).
 // Key generation uses Node's native RSA (fast); node-forge builds and signs the certificates.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -80,11 +81,12 @@ export function issueCertificate(opts: IssueOptions): KeyPair {
 export interface DevPkiOptions {
   vaultHosts?: string[];
   publicHosts?: string[];
+  auditHosts?: string[];
 }
 
 export const DEV_PKI_FILES = [
   'ca.crt', 'ca.key', 'public.crt', 'public.key', 'vault.crt', 'vault.key',
-  'gateway.crt', 'gateway.key', 'admin.crt', 'admin.key',
+  'gateway.crt', 'gateway.key', 'admin.crt', 'admin.key', 'audit.crt', 'audit.key',
 ] as const;
 
 function splitHosts(hosts: string[]): { dnsNames: string[]; ipAddresses: string[] } {
@@ -116,6 +118,11 @@ export function generateDevPki(dir: string, opts: DevPkiOptions = {}): void {
   writePair(dir, 'vault', issueCertificate({
     commonName: 'vault', usage: 'server', issuer: ca,
     ...splitHosts(opts.vaultHosts ?? ['vault', 'localhost', '127.0.0.1']),
+  }));
+  // The audit-worker's export listener (SP-20), reached by the gateway over mutual TLS.
+  writePair(dir, 'audit', issueCertificate({
+    commonName: 'audit', usage: 'server', issuer: ca,
+    ...splitHosts(opts.auditHosts ?? ['audit', 'localhost', '127.0.0.1']),
   }));
   writePair(dir, 'gateway', issueCertificate({ commonName: 'gateway', usage: 'client', issuer: ca }));
   writePair(dir, 'admin', issueCertificate({ commonName: 'admin', usage: 'client', issuer: ca }));

@@ -117,7 +117,7 @@ t.test('SP-21 the worker killed during a batch: no loss, no duplicate; health re
   writerUrl.searchParams.set('options', '-c role=audit_writer');
   const env = {
     NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: testDataDir(), AUDIT_DATABASE_URL: writerUrl.toString(), MIGRATE_ON_START: 'false',
-    REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queueName, AUDIT_HEALTH_PORT: '0', AUDIT_JOB_LOCK_MS: '2000',
+    REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queueName, AUDIT_HEALTH_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_JOB_LOCK_MS: '2000',
     AUDIT_BATCH_SIZE: '100', AUDIT_CHECKPOINT_INTERVAL_MS: '300', AUDIT_CHECKPOINT_FILE: join(scratch, 'checkpoints.jsonl'),
   };
   const first = await startProcess(t, 'audit-worker/src/worker.ts', env);
@@ -185,6 +185,6 @@ t.test('SP-21 Redis with an eviction policy: the worker refuses to run in produc
   await t.rejects(assertNoEviction(c), /noeviction/);
   await t.rejects(startProcess(t, 'audit-worker/src/worker.ts', {
     NODE_ENV: 'production', DATA_DIR: testDataDir(), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', MIGRATE_ON_START: 'false',
-    REDIS_URL: redis.url, AUDIT_HEALTH_PORT: '0',
+    REDIS_URL: redis.url, AUDIT_HEALTH_PORT: '0', AUDIT_EXPORT_PORT: '0',
   }, 20_000), /noeviction/);
 });
