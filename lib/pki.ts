@@ -23,6 +23,8 @@ export interface IssueOptions {
   ipAddresses?: string[];
   notBefore?: Date;
   notAfter?: Date;
+  /** Subject O; the development default is what production refuses (isDevelopmentCa). */
+  organization?: string;
 }
 
 const DAY = 86_400_000;
@@ -68,7 +70,7 @@ export function issueCertificate(opts: IssueOptions): KeyPair {
   cert.validity.notAfter = opts.notAfter ?? new Date(now + (opts.usage === 'ca' ? 3650 : 397) * DAY);
   const subject = [
     { name: 'commonName', value: opts.commonName },
-    { name: 'organizationName', value: 'Payment Gateway (development)' },
+    { name: 'organizationName', value: opts.organization ?? 'Payment Gateway (development)' },
   ];
   cert.setSubject(subject);
   const signer = opts.issuer ?? { certPem: '', keyPem: privateKey };
