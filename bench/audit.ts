@@ -100,7 +100,7 @@ try {
   worker = fork(join(repoRoot, 'audit-worker/src/worker.ts'), [], {
     execArgv: ['--max-semi-space-size=64', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'error', DATA_DIR: dataDir, AUDIT_DATABASE_URL: writerUrl.toString(),
-      MIGRATE_ON_START: 'false', REDIS_URL: redisUrl, AUDIT_HEALTH_PORT: '0', AUDIT_CHECKPOINT_INTERVAL_MS: '10000',
+      MIGRATE_ON_START: 'false', REDIS_URL: redisUrl, AUDIT_HEALTH_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_CHECKPOINT_INTERVAL_MS: '10000',
       AUDIT_CHECKPOINT_FILE: join(dataDir, 'checkpoints.jsonl'),
       ...Object.fromEntries(['AUDIT_WORKER_CONCURRENCY', 'AUDIT_BATCH_SIZE'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : []))) },
   });

@@ -1,6 +1,6 @@
-// Development PKI made with node-forge: an internal CA, the vault's server certificate, client
-// certificates for the gateway and for staff (admin), the public HTTPS certificate, and the CA's
-// certificate revocation list.
+// Development PKI made with node-forge: an internal CA, the vault's and the audit-worker's server
+// certificates, client certificates for the gateway and for staff (admin), the public HTTPS
+// certificate, and the CA's certificate revocation list.
 // Production reads certificates of the same shape from configured paths (deploy/README.md).
 // Key generation uses Node's native RSA (fast); node-forge builds and signs the certificates.
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -27,6 +27,8 @@ export interface IssueOptions {
   extKeyUsage?: { serverAuth?: boolean; clientAuth?: boolean };
   notBefore?: Date;
   notAfter?: Date;
+  /** Subject O; the development default is what production refuses (isDevelopmentCa). */
+  organization?: string;
 }
 
 const DAY = 86_400_000;
@@ -82,7 +84,7 @@ export function issueCertificate(opts: IssueOptions): KeyPair {
   cert.validity.notAfter = opts.notAfter ?? new Date(now + (opts.usage === 'ca' ? 3650 : 397) * DAY);
   const subject = [
     { name: 'commonName', value: opts.commonName },
-    { name: 'organizationName', value: 'Payment Gateway (development)' },
+    { name: 'organizationName', value: opts.organization ?? 'Payment Gateway (development)' },
   ];
   cert.setSubject(subject);
   const signer = opts.issuer ?? { certPem: '', keyPem: privateKey };
@@ -95,11 +97,12 @@ export function issueCertificate(opts: IssueOptions): KeyPair {
 export interface DevPkiOptions {
   vaultHosts?: string[];
   publicHosts?: string[];
+  auditHosts?: string[];
 }
 
 export const DEV_PKI_FILES = [
   'ca.crt', 'ca.key', 'public.crt', 'public.key', 'vault.crt', 'vault.key',
-  'gateway.crt', 'gateway.key', 'admin.crt', 'admin.key',
+  'gateway.crt', 'gateway.key', 'admin.crt', 'admin.key', 'audit.crt', 'audit.key',
 ] as const;
 
 function splitHosts(hosts: string[]): { dnsNames: string[]; ipAddresses: string[] } {
@@ -139,7 +142,12 @@ export function generateDevPki(dir: string, opts: DevPkiOptions = {}): void {
     commonName: 'vault', usage: 'server', issuer: ca,
     ...splitHosts(opts.vaultHosts ?? ['vault', 'localhost', '127.0.0.1']),
   }));
-  writePair(dir, 'gateway', issueCertificate({ commonName: 'gateway', usage: 'client', issuer: ca, uris: [GATEWAY_SERVICE_IDENTITY] }));
+  // The audit-worker's export listener (SP-20), reached by the gateway over mutual TLS.
+  writePair(dir, 'audit', issueCertificate({
+    commonName: 'audit', usage: 'server', issuer: ca,
+    ...splitHosts(opts.auditHosts ?? ['audit', 'localhost', '127.0.0.1']),
+  }));
+    writePair(dir, 'gateway', issueCertificate({ commonName: 'gateway', usage: 'client', issuer: ca, uris: [GATEWAY_SERVICE_IDENTITY] }));
   writePair(dir, 'admin', issueCertificate({ commonName: 'admin', usage: 'client', issuer: ca }));
   rmSync(join(dir, DEV_REVOKED_FILE), { force: true });
   writeDevCrl(dir);

@@ -2,7 +2,8 @@
 // and the external copy in AUDIT_CHECKPOINT_FILE) and retention records; prints "intact" with the
 // count, or the first damaged record and the kind of damage, and exits 1 (SP-21).
 // `npm run audit:verify -- --export FILE` checks an investigator's export offline (SP-20): no
-// database, only the file and the published public key (AUDIT_PUBLIC_KEY_FILE).
+// database, only the file and the published public key (AUDIT_PUBLIC_KEY_FILE). It names the
+// first bad line and the kind of damage (added, dropped, reordered, altered, unsigned, …).
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadOrExit } from '../lib/config.js';
@@ -11,6 +12,7 @@ import { loadPublicKey, type SignedCheckpoint } from '../lib/audit/chain.js';
 import { verifyAuditExport } from '../lib/audit/export.js';
 import { loadAuditToolConfig } from '../audit-worker/src/config.js';
 import { verifyChain } from '../audit-worker/src/verify.js';
+import type { AuditDatabase } from '../audit-worker/src/database.js';
 import { localDatabaseEnvOrExit } from './local-database.js';
 
 const { values } = parseArgs({ options: { export: { type: 'string' }, checkpoints: { type: 'string' } } });
@@ -22,9 +24,10 @@ const publicKey = loadPublicKey(config.publicKey);
 if (values.export) {
   const verdict = verifyAuditExport(readFileSync(values.export, 'utf8'), publicKey);
   if (verdict.ok) {
-    console.log(`intact: ${verdict.records} records; ${verdict.proven} proved against signed checkpoints, ${verdict.unproven} newer than the last checkpoint`);
+    const covered = verdict.covered === null ? 'no records' : `covered by the checkpoint at seq ${verdict.covered}`;
+    console.log(`intact: ${verdict.records} records, each listed in the header signed by key ${verdict.keyId} and proved against ${verdict.checkpoints} signed checkpoints (${covered})`);
   } else {
-    console.log(`TAMPERED: line ${verdict.line}${verdict.seq ? ` (seq ${verdict.seq})` : ''}: ${verdict.problem}`);
+    console.log(`TAMPERED (${verdict.kind}): line ${verdict.line}${verdict.seq ? ` (seq ${verdict.seq})` : ''}: ${verdict.problem}`);
     process.exitCode = 1;
   }
 } else {
@@ -36,7 +39,7 @@ if (values.export) {
   const external: SignedCheckpoint[] = existsSync(file)
     ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as SignedCheckpoint)
     : [];
-  const db = createDb<any>(createPool(config.databaseUrl, { max: 2, applicationName: 'audit-verify' }));
+  const db = createDb<AuditDatabase>(createPool(config.databaseUrl, { max: 2, applicationName: 'audit-verify' }));
   try {
     const result = await verifyChain(db, publicKey, { externalCheckpoints: external });
     if (result.ok) {

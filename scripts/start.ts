@@ -81,14 +81,20 @@ try {
   env.REDIS_URL = redis.url;
   env.DATABASE_URL = process.env.DATABASE_URL ?? String((await postgres!).url);
 
-  await Promise.all([
+  const [, worker] = await Promise.all([
     startChild('vault', 'vault/src/server.ts', env),
     startChild('audit-worker', 'audit-worker/src/worker.ts', env),
   ]);
-  const gateway = await startChild('gateway', 'gateway/src/server.ts', env);
+  // The gateway asks the worker for investigation exports (SP-20) where the worker listens.
+  const exportHost = process.env.AUDIT_EXPORT_HOST ?? '127.0.0.1';
+  const gateway = await startChild('gateway', 'gateway/src/server.ts', {
+    ...env,
+    AUDIT_EXPORT_URL: process.env.AUDIT_EXPORT_URL ?? `https://${exportHost}:${String(worker.exportPort)}`,
+  });
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   say(`gateway:    https://localhost:${String(gateway.publicPort)}  (trust ${join(pkiDir, 'ca.crt')})`);
   say(`admin:      https://127.0.0.1:${String(gateway.adminPort)}  (client certificate ${join(pkiDir, 'admin.crt')})`);
+  say(`audit:      https://${exportHost}:${String(worker.exportPort)}  (exports, mTLS, gateway certificate only)`);
   say(`SMS outbox: ${process.env.SMS_OUTBOX_FILE ?? join(data, 'sms-outbox.jsonl')}`);
 } catch (err) {
   say(`failed to start: ${(err as Error).message}`);

@@ -8,10 +8,11 @@ import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../../lib/clock.js';
 import { MerkleTree, type CheckpointBody, type SignedCheckpoint, type Signer } from '../../lib/audit/chain.js';
 import { CHAIN_LOCK } from './store.js';
+import type { AuditDatabase } from './database.js';
 
 const CHECKPOINT_LOCK = CHAIN_LOCK + 1;
 
-export async function lastCheckpoint(db: Kysely<any>): Promise<SignedCheckpoint | undefined> {
+export async function lastCheckpoint(db: Kysely<AuditDatabase>): Promise<SignedCheckpoint | undefined> {
   const { rows } = await sql<{ signed: SignedCheckpoint }>`
     select signed from audit.checkpoints order by count desc limit 1`.execute(db);
   return rows[0]?.signed;
@@ -22,7 +23,7 @@ export async function lastCheckpoint(db: Kysely<any>): Promise<SignedCheckpoint 
  * record arrived since. Checkpoint writers take their own lock (never the chain's: the
  * sequencer keeps running), so consecutive checkpoints cover consecutive ranges.
  */
-export async function writeCheckpoint(db: Kysely<any>, signer: Signer, clock: Clock, externalFile?: string): Promise<SignedCheckpoint | undefined> {
+export async function writeCheckpoint(db: Kysely<AuditDatabase>, signer: Signer, clock: Clock, externalFile?: string): Promise<SignedCheckpoint | undefined> {
   const signed = await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${CHECKPOINT_LOCK})`.execute(trx);
     const last = await lastCheckpoint(trx);

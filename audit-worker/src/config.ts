@@ -1,7 +1,9 @@
 // Audit-worker settings, read once at boot (README "Settings").
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, freeze, int, oneOf, port, secretFile, str, url, type Env } from '../../lib/config.js';
+import { bool, ConfigError, file, freeze, int, list, oneOf, port, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
+import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
 
 export interface AuditWorkerConfig {
   env: 'development' | 'test' | 'production';
@@ -18,6 +20,27 @@ export interface AuditWorkerConfig {
   checkpointIntervalMs: number;
   checkpointFile: string;
   health: { host: string; port: number };
+  /** The private export listener (SP-20): mutual TLS, allow-listed client certificates (the gateway). */
+  exportListener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; allowedIdentities: string[] };
+}
+
+function exportListener(env: Env, data: string, mode: AuditWorkerConfig['env']): AuditWorkerConfig['exportListener'] {
+  const pki = join(data, 'pki');
+  const read = (name: string, fallback: string) => readFileSync(file(env, name, data, fallback));
+  const host = str(env, 'AUDIT_EXPORT_HOST', '127.0.0.1');
+  if (host === '0.0.0.0' || host === '::') throw new ConfigError('AUDIT_EXPORT_HOST', 'must be a private address, not every interface');
+  const listener = {
+    host,
+    port: port(env, 'AUDIT_EXPORT_PORT', 8447),
+    cert: read('AUDIT_EXPORT_TLS_CERT_FILE', join(pki, 'audit.crt')),
+    key: read('AUDIT_EXPORT_TLS_KEY_FILE', join(pki, 'audit.key')),
+    ca: read('INTERNAL_CA_FILE', join(pki, 'ca.crt')),
+    allowedIdentities: uriList(env, 'AUDIT_EXPORT_ALLOWED_IDENTITIES', GATEWAY_SERVICE_IDENTITY),
+  };
+  if (mode === 'production' && isDevelopmentCa(listener.ca)) {
+    throw new ConfigError('INTERNAL_CA_FILE', 'production refuses the generated development CA');
+  }
+  return listener;
 }
 
 export function loadAuditWorkerConfig(env: Env): Readonly<AuditWorkerConfig> {
@@ -41,6 +64,7 @@ export function loadAuditWorkerConfig(env: Env): Readonly<AuditWorkerConfig> {
     checkpointIntervalMs: int(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, 86_400_000),
     checkpointFile: str(env, 'AUDIT_CHECKPOINT_FILE', join(data, 'audit', 'checkpoints.jsonl')),
     health: { host: str(env, 'AUDIT_HEALTH_HOST', '127.0.0.1'), port: port(env, 'AUDIT_HEALTH_PORT', 8446) },
+    exportListener: exportListener(env, data, mode),
   });
 }
 

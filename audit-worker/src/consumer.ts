@@ -7,11 +7,12 @@ import type { Clock } from '../../lib/clock.js';
 import { AUDIT_SOURCES, type AuditJob } from '../../lib/audit/outbox.js';
 import { EventStore } from './store.js';
 import { Batcher } from './batcher.js';
+import type { AuditDatabase } from './database.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface ConsumerOptions {
-  db: Kysely<any>;
+  db: Kysely<AuditDatabase>;
   connection: ConnectionOptions;
   queueName: string;
   clock: Clock;

@@ -6,6 +6,7 @@ import type { Queue } from 'bullmq';
 import type { Clock } from '../../lib/clock.js';
 import { AUDIT_SOURCES } from '../../lib/audit/outbox.js';
 import { lastCheckpoint } from './checkpoint.js';
+import type { AuditDatabase } from './database.js';
 
 export interface AuditHealth {
   status: 'ok' | 'down';
@@ -15,7 +16,7 @@ export interface AuditHealth {
   error?: string;
 }
 
-export async function auditHealth(db: Kysely<any>, queue: Queue, clock: Clock, running: boolean): Promise<AuditHealth> {
+export async function auditHealth(db: Kysely<AuditDatabase>, queue: Queue, clock: Clock, running: boolean): Promise<AuditHealth> {
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     const backlog: Record<string, number> = {};

@@ -7,6 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../../lib/clock.js';
 import type { RetentionBody, Signer, SignedRetention } from '../../lib/audit/chain.js';
+import type { AuditDatabase } from './database.js';
 
 const KEEP_YEARS = 10;
 
@@ -16,7 +17,7 @@ export interface Partition {
   to: Date;
 }
 
-export async function listPartitions(db: Kysely<any>): Promise<Partition[]> {
+export async function listPartitions(db: Kysely<AuditDatabase>): Promise<Partition[]> {
   const { rows } = await sql<{ name: string }>`
     select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
     where i.inhparent = 'audit.events'::regclass order by c.relname`.execute(db);
@@ -38,7 +39,7 @@ export function expired(partitions: Partition[], now: Date): Partition[] {
 export type DoomedPartition = RetentionBody['dropped'][number];
 
 /** What a partition holds: its seq range and count, and the hash of its last record (the new anchor). */
-async function partitionStats(db: Kysely<any>, p: Partition): Promise<{ dropped: DoomedPartition; lastHash?: string }> {
+async function partitionStats(db: Kysely<AuditDatabase>, p: Partition): Promise<{ dropped: DoomedPartition; lastHash?: string }> {
   const { rows: [stats] } = await sql<{ first: number | null; last: number | null; n: number }>`
     select min(seq) as first, max(seq) as last, count(*)::int as n from audit.events
     where recorded_at >= ${p.from} and recorded_at < ${p.to}`.execute(db);
@@ -50,14 +51,14 @@ async function partitionStats(db: Kysely<any>, p: Partition): Promise<{ dropped:
 }
 
 /** `--dry-run`: what runRetention would drop now, changing nothing. */
-export async function planRetention(db: Kysely<any>, clock: Clock): Promise<DoomedPartition[]> {
+export async function planRetention(db: Kysely<AuditDatabase>, clock: Clock): Promise<DoomedPartition[]> {
   const doomed = expired(await listPartitions(db), clock.now());
   const planned: DoomedPartition[] = [];
   for (const p of doomed) planned.push((await partitionStats(db, p)).dropped);
   return planned;
 }
 
-export async function runRetention(db: Kysely<any>, signer: Signer, clock: Clock): Promise<SignedRetention | undefined> {
+export async function runRetention(db: Kysely<AuditDatabase>, signer: Signer, clock: Clock): Promise<SignedRetention | undefined> {
   const now = clock.now();
   return db.transaction().execute(async (trx) => {
     const doomed = expired(await listPartitions(trx), now);

@@ -11,6 +11,7 @@ import type { Clock } from '../../lib/clock.js';
 import { assertAuditEvent, type AuditEvent } from '../../lib/audit/event.js';
 import { AUDIT_SOURCES, type AuditSource } from '../../lib/audit/outbox.js';
 import { recordHash } from '../../lib/audit/chain.js';
+import type { AuditDatabase } from './database.js';
 
 // The chain lock every worker instance takes (checkpoint.ts uses the next key); 0x61756474 = "audt".
 export const CHAIN_LOCK = 0x61756474;
@@ -28,7 +29,7 @@ export interface ChainHead {
   recordedAt: Date;
 }
 
-export async function lockChain(trx: Transaction<any>): Promise<ChainHead> {
+export async function lockChain(trx: Transaction<AuditDatabase>): Promise<ChainHead> {
   await sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`.execute(trx);
   const { rows } = await sql<{ seq: number; hash: Buffer; recorded_at: Date }>`
     select seq, hash, recorded_at from audit.chain_head`.execute(trx);
@@ -47,7 +48,7 @@ class PoisonRows extends Error {
 /** Stores a batch; returns each ref's outcome in order. Throws (nothing stored) on a database error. */
 export class EventStore {
   #months = new Set<string>();
-  constructor(private readonly db: Kysely<any>, private readonly clock: Clock) {}
+  constructor(private readonly db: Kysely<AuditDatabase>, private readonly clock: Clock) {}
 
   async #ensurePartition(at: Date): Promise<void> {
     if (this.#months.has(monthOf(at))) return;

@@ -8,6 +8,7 @@ import type { AuditSource } from '../../lib/audit/outbox.js';
 import {
   GENESIS_HASH, MerkleTree, recordHash, verifySigned, type SignedCheckpoint, type SignedRetention,
 } from '../../lib/audit/chain.js';
+import type { AuditDatabase } from './database.js';
 
 export type DamageKind = 'altered' | 'deleted' | 'inserted' | 'reordered' | 'signature';
 
@@ -47,7 +48,7 @@ const fail = (kind: DamageKind, seq: number, detail: string, eventId?: string): 
  * The signed checkpoints with lo <= count < hi, from the database merged with (and checked
  * against) the external copy; read page by page, as ten years of them do not fit in memory.
  */
-async function checkpointsIn(db: Kysely<any>, lo: number, hi: number, external: SignedCheckpoint[], publicKey: KeyObject): Promise<SignedCheckpoint[]> {
+async function checkpointsIn(db: Kysely<AuditDatabase>, lo: number, hi: number, external: SignedCheckpoint[], publicKey: KeyObject): Promise<SignedCheckpoint[]> {
   const { rows } = await sql<{ signed: SignedCheckpoint }>`
     select signed from audit.checkpoints where count >= ${lo} and count < ${hi} order by count`.execute(db);
   const byCount = new Map(rows.map((r) => [r.signed.count, r.signed]));
@@ -64,7 +65,7 @@ async function checkpointsIn(db: Kysely<any>, lo: number, hi: number, external: 
   return all;
 }
 
-async function lastCheckpointOf(db: Kysely<any>, external: SignedCheckpoint[], publicKey: KeyObject): Promise<SignedCheckpoint | undefined> {
+async function lastCheckpointOf(db: Kysely<AuditDatabase>, external: SignedCheckpoint[], publicKey: KeyObject): Promise<SignedCheckpoint | undefined> {
   const { rows } = await sql<{ signed: SignedCheckpoint }>`select signed from audit.checkpoints order by count desc limit 1`.execute(db);
   const last = [rows[0]?.signed, ...external].reduce<SignedCheckpoint | undefined>((a, b) => (b && (!a || b.count > a.count) ? b : a), undefined);
   if (last && !verifySigned(last, publicKey)) fail('signature', last.count, `checkpoint at seq ${last.count} has no valid signature by the audit key`);
@@ -72,7 +73,7 @@ async function lastCheckpointOf(db: Kysely<any>, external: SignedCheckpoint[], p
 }
 
 /** Why a record's prev_hash does not meet the hash before it. */
-async function classifyBrokenLink(db: Kysely<any>, row: Row): Promise<never> {
+async function classifyBrokenLink(db: Kysely<AuditDatabase>, row: Row): Promise<never> {
   const { rows } = await sql<{ seq: number }>`select seq from audit.events where hash = ${row.prev_hash} limit 1`.execute(db);
   const parent = rows[0]?.seq;
   if (parent === undefined) {
@@ -88,7 +89,7 @@ async function classifyBrokenLink(db: Kysely<any>, row: Row): Promise<never> {
 }
 
 export async function verifyChain(
-  db: Kysely<any>,
+  db: Kysely<AuditDatabase>,
   publicKey: KeyObject,
   opts: { externalCheckpoints?: SignedCheckpoint[]; pageSize?: number } = {},
 ): Promise<VerifyResult> {

@@ -1,5 +1,7 @@
 // Audit-worker process (SP-21): consumes the BullMQ audit queue, stores each event once in the
-// hash chain (store.ts), signs checkpoints at intervals (checkpoint.ts), reports on /healthz.
+// hash chain (store.ts), signs checkpoints at intervals (checkpoint.ts), reports on /healthz,
+// and serves signed investigation exports to the gateway on a private mutual-TLS listener
+// (export-server.ts): the only process that reads the audit schema or holds the signing key.
 // Several instances may run: the chain lock in store.ts orders them (see store.ts header).
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -14,6 +16,8 @@ import { loadAuditWorkerConfig } from './config.js';
 import { startConsumer } from './consumer.js';
 import { writeCheckpoint } from './checkpoint.js';
 import { auditHealth, healthServer } from './health.js';
+import type { AuditDatabase } from './database.js';
+import { createExportServer } from './export-server.js';
 
 const config = loadOrExit(() => loadAuditWorkerConfig(process.env));
 const log = createLogger('audit-worker', config.logLevel);
@@ -21,7 +25,7 @@ exitOnUncaught(log);
 const signer = createSigner(config.signingKey);
 
 const pool = createPool(config.databaseUrl, { max: 4, applicationName: 'audit-worker' });
-const db = createDb<any>(pool);
+const db = createDb<AuditDatabase>(pool);
 if (config.migrateOnStart) {
   await migrateToLatest(db, 'audit', fileURLToPath(new URL('./migrations', import.meta.url)), log);
 }
@@ -49,8 +53,12 @@ const checkpoint = async () => {
 };
 const timer = setInterval(() => void checkpoint(), config.checkpointIntervalMs);
 
+const exportServer = await createExportServer({ db, signer, clock: systemClock, checkpointFile: config.checkpointFile }, config.exportListener, log);
+await exportServer.listen({ host: config.exportListener.host, port: config.exportListener.port });
+
 onShutdown(log, async () => {
   clearInterval(timer);
+  await exportServer.close();
   await new Promise<void>((resolve) => health.close(() => resolve()));
   await worker.close();
   await checkpoint();
@@ -60,4 +68,7 @@ onShutdown(log, async () => {
 });
 
 await worker.waitUntilReady();
-signalReady('audit-worker', { healthPort: (health.address() as { port: number }).port });
+signalReady('audit-worker', {
+  healthPort: (health.address() as { port: number }).port,
+  exportPort: (exportServer.server.address() as { port: number }).port,
+});

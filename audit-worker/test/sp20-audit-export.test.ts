@@ -1,11 +1,13 @@
-// SP-20, SP-21: staff export one client's trail with chain proofs over the admin listener; an
-// investigator verifies it offline with `npm run audit:verify -- --export FILE`, and any edit
-// of the file is caught.
-import t from 'tap';
+// SP-20, SP-21: staff export one client's trail over the admin listener; the gateway has no
+// access to schema `audit` and asks the real audit-worker process on its private mutual-TLS
+// listener, which signs the export. An investigator verifies it offline with
+// `npm run audit:verify -- --export FILE`, and any edit of the file is caught.
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import { Agent, request } from 'undici';
 import { verifyAuditExport } from '../../lib/audit/export.js';
 import { makeAuditEvent } from '../../lib/audit/event.js';
 import { appendAuditEvent } from '../../lib/audit/outbox.js';
@@ -14,12 +16,25 @@ import { buildTestGateway } from '../../test/support/gateway.js';
 import { listenAdmin } from '../../test/support/admin.js';
 import { registerClient } from '../../test/support/clients.js';
 import { runToExit } from '../../test/support/processes.js';
-import { testDataDir } from '../../test/support/pki.js';
+import { pkiFile, testDataDir } from '../../test/support/pki.js';
+import { freePort } from '../../test/support/net.js';
+import { startAuditWorkerProcess } from '../../test/support/audit-worker.js';
 import { writeCheckpoint } from '../src/checkpoint.js';
 import { appendEvents, dbAs, storeWaiting, testPublicKey, testSigner } from './support.js';
 
-t.test('SP-20 a client trail exports as JSON Lines that verify offline', async (t) => {
-  const gw = await buildTestGateway(t);
+const q = (from: string, to: string) => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+
+/** A test gateway whose AUDIT_EXPORT_URL points at the real worker process on its own database and queue. */
+async function gatewayWithWorker(t: Test) {
+  const exportPort = await freePort();
+  const gw = await buildTestGateway(t, { env: { AUDIT_EXPORT_URL: `https://127.0.0.1:${exportPort}` } });
+  const worker = await startAuditWorkerProcess(t, gw.databaseUrl, gw.env.AUDIT_QUEUE!, { AUDIT_EXPORT_PORT: String(exportPort) });
+  t.equal(worker.ready.exportPort, exportPort, 'the worker announces its export listener');
+  return { gw, worker, exportPort };
+}
+
+t.test('SP-20 a client trail exports as signed JSON Lines from the worker, every record proved, verified offline', async (t) => {
+  const { gw, worker } = await gatewayWithWorker(t);
   const writer = dbAs(t, gw.databaseUrl, 'audit_writer');
   const alice = await registerClient(gw);
   const bob = await registerClient(gw);
@@ -36,19 +51,25 @@ t.test('SP-20 a client trail exports as JSON Lines that verify offline', async (
   const admin = await listenAdmin(t, gw.ctx);
   const from = new Date(gw.clock.now().getTime() - 3600_000).toISOString();
   const to = new Date(gw.clock.now().getTime() + 3600_000).toISOString();
-  const res = await admin.call('GET', `/v1/clients/${alice.clientId}/audit?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
-  t.equal(res.status, 200);
+  const res = await admin.call('GET', `/v1/clients/${alice.clientId}/audit?${q(from, to)}`);
+  t.equal(res.status, 200, 'the export answers');
   t.match(res.headers['content-type'], /application\/x-ndjson/);
   const lines = res.text.trim().split('\n').map((l) => JSON.parse(l));
   const records = lines.filter((l) => l.type === 'record');
+  t.ok(records.length > 0);
   const actions = records.map((r) => r.event.action);
   t.ok(actions.includes('client.registered') && actions.includes('session.login'), 'the real registration and login are there');
   t.equal(actions.filter((a) => a === 'payment.confirm').length, 7, 'and the 7 test events');
   t.ok(records.every((r) => r.event.targets.clientId === alice.clientId || r.event.actor.id === alice.clientId), 'only this client');
   t.notOk(res.text.includes(bob.clientId), "no other client's events");
   t.notOk(res.text.includes(alice.password), 'no password in the export');
+  t.same(lines[0].seqs, records.map((r) => r.seq), 'the signed header lists every record in order');
+  t.ok(records.every((r) => r.proof !== null), 'every record carries a proof: the worker signed a checkpoint for the newest');
   const verdict = verifyAuditExport(res.text, testPublicKey());
-  t.match(verdict, { ok: true, unproven: 2 }, 'proved against the signed checkpoint, newer records marked unproven');
+  t.match(verdict, { ok: true, records: records.length, checkpoints: 2, covered: lines[0].checkpoint.count });
+  const { rows: cps } = await sql<{ count: number }>`select count from audit.checkpoints order by count`.execute(writer);
+  t.equal(cps.length, 2, 'one checkpoint written at export time');
+  t.equal(lines[0].checkpoint.count, cps[1]!.count);
 
   const dir = mkdtempSync(join(tmpdir(), 'audit-export-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,7 +77,7 @@ t.test('SP-20 a client trail exports as JSON Lines that verify offline', async (
   writeFileSync(join(dir, 'ok.jsonl'), res.text);
   const ok = await runToExit('scripts/audit-verify.ts', env, ['--export', join(dir, 'ok.jsonl')]);
   t.equal(ok.code, 0, ok.output);
-  t.match(ok.output, /^intact: \d+ records/m);
+  t.match(ok.output, new RegExp(`^intact: ${records.length} records`, 'm'));
 
   const victim = records[1];
   const edited = res.text.replace(JSON.stringify(victim.event), JSON.stringify({ ...victim.event, outcome: 'failure' }));
@@ -64,19 +85,61 @@ t.test('SP-20 a client trail exports as JSON Lines that verify offline', async (
   writeFileSync(join(dir, 'edited.jsonl'), edited);
   const bad = await runToExit('scripts/audit-verify.ts', env, ['--export', join(dir, 'edited.jsonl')]);
   t.equal(bad.code, 1);
-  t.match(bad.output, new RegExp(`TAMPERED: line \\d+ \\(seq ${victim.seq}\\)`));
-  const dropped = res.text.split('\n').filter((l) => !l.includes(`"seq":${records[0].seq},`)).join('\n');
-  t.match(verifyAuditExport(dropped, testPublicKey()), { ok: false, problem: /announces/ }, 'a removed line is noticed');
+  t.match(bad.output, new RegExp(`TAMPERED \\(altered\\): line \\d+ \\(seq ${victim.seq}\\)`));
+  const droppedLine = res.text.split('\n').filter((l) => !l.includes(`"seq":${records[0].seq},`)).join('\n');
+  writeFileSync(join(dir, 'dropped.jsonl'), droppedLine);
+  const dropped = await runToExit('scripts/audit-verify.ts', env, ['--export', join(dir, 'dropped.jsonl')]);
+  t.equal(dropped.code, 1);
+  t.match(dropped.output, new RegExp(`TAMPERED \\(dropped\\): line \\d+ \\(seq ${records[0].seq}\\)`), 'a removed line is named');
 
-  const byPayment = await admin.call('GET', `/v1/payments/${paymentId}/audit?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+  const byPayment = await admin.call('GET', `/v1/payments/${paymentId}/audit?${q(from, to)}`);
   t.equal(byPayment.status, 200);
-  t.match(verifyAuditExport(byPayment.text, testPublicKey()), { ok: true, records: 1, proven: 1 }, "a payment's trail exports too");
+  t.match(verifyAuditExport(byPayment.text, testPublicKey()), { ok: true, records: 1 }, "a payment's trail exports too");
 
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from gateway.audit_outbox where payload->>'action' = 'audit.exported'
-    and payload #>> '{actor,type}' = 'staff'`.execute(gw.db);
+    and payload #>> '{actor,type}' = 'staff' and payload->>'outcome' = 'success'`.execute(gw.db);
   t.equal(rows[0]!.n, 2, 'each export is itself audited with the staff identity');
-  const badRange = await admin.call('GET', `/v1/clients/${alice.clientId}/audit?from=${encodeURIComponent(to)}&to=${encodeURIComponent(from)}`);
+  const badRange = await admin.call('GET', `/v1/clients/${alice.clientId}/audit?${q(to, from)}`);
   t.equal(badRange.status, 400);
   t.equal(badRange.json().code, 'validation_failed');
-  t.equal((await admin.call('GET', `/v1/clients/${alice.clientId}/audit?from=${from}&to=${to}`, undefined, 'gateway')).status, 403, 'staff only');
+  t.equal((await admin.call('GET', `/v1/clients/${alice.clientId}/audit?${q(from, to)}`, undefined, 'gateway')).status, 403, 'staff only');
+
+  // The worker gone: the staff route answers 503 problem+json, and the attempt is audited.
+  await worker.stop();
+  const down = await admin.call('GET', `/v1/clients/${alice.clientId}/audit?${q(from, to)}`);
+  t.equal(down.status, 503);
+  t.match(down.headers['content-type'], /application\/problem\+json/);
+  t.equal(down.json().code, 'service_unavailable');
+  const { rows: failed } = await sql<{ n: number }>`select count(*)::int as n from gateway.audit_outbox where payload->>'action' = 'audit.exported'
+    and payload->>'outcome' = 'failure'`.execute(gw.db);
+  t.equal(failed[0]!.n, 1, 'the failed export is audited too');
+});
+
+t.test('SP-20 an empty trail is a signed export of no records', async (t) => {
+  const { gw } = await gatewayWithWorker(t);
+  const admin = await listenAdmin(t, gw.ctx);
+  const res = await admin.call('GET', `/v1/clients/${uuidv7()}/audit?${q('2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z')}`);
+  t.equal(res.status, 200, 'the export answers');
+  t.match(verifyAuditExport(res.text, testPublicKey()), { ok: true, records: 0, covered: null });
+});
+
+t.test('SP-4, SP-20 the worker export listener answers only allow-listed client certificates', async (t) => {
+  const { exportPort } = await gatewayWithWorker(t);
+  const url = `https://127.0.0.1:${exportPort}/v1/clients/${uuidv7()}/audit?${q('2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z')}`;
+  const call = async (as: 'gateway' | 'admin' | 'none') => {
+    const agent = new Agent({
+      connect: as === 'none' ? { ca: pkiFile('ca.crt') } : { ca: pkiFile('ca.crt'), cert: pkiFile(`${as}.crt`), key: pkiFile(`${as}.key`) },
+    });
+    try {
+      const res = await request(url, { dispatcher: agent });
+      return { status: res.statusCode, body: await res.body.text() };
+    } finally {
+      await agent.close();
+    }
+  };
+  t.equal((await call('gateway')).status, 200, 'the gateway certificate is allowed');
+  const staff = await call('admin');
+  t.equal(staff.status, 403, 'a staff certificate is not: staff go through the gateway, which audits them');
+  t.equal(JSON.parse(staff.body).code, 'peer_not_allowed');
+  await t.rejects(call('none'), { code: /ECONNRESET|UND_ERR_SOCKET|ERR_SSL/ }, 'no certificate, no TLS session');
 });

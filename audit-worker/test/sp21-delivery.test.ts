@@ -2,7 +2,7 @@
 // Redis or the worker in between (design invariant 3). Real PostgreSQL, real Redis servers,
 // the real worker process.
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
@@ -13,6 +13,7 @@ import { systemClock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { relayOnce, startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { assertNoEviction } from '../../lib/redis.js';
+import { issueCertificate } from '../../lib/pki.js';
 import { migratedDatabase } from '../../test/support/database.js';
 import { startProcess } from '../../test/support/processes.js';
 import { testDataDir } from '../../test/support/pki.js';
@@ -117,7 +118,7 @@ t.test('SP-21 the worker killed during a batch: no loss, no duplicate; health re
   writerUrl.searchParams.set('options', '-c role=audit_writer');
   const env = {
     NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: testDataDir(), AUDIT_DATABASE_URL: writerUrl.toString(), MIGRATE_ON_START: 'false',
-    REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queueName, AUDIT_HEALTH_PORT: '0', AUDIT_JOB_LOCK_MS: '2000',
+    REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queueName, AUDIT_HEALTH_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_JOB_LOCK_MS: '2000',
     AUDIT_BATCH_SIZE: '100', AUDIT_CHECKPOINT_INTERVAL_MS: '300', AUDIT_CHECKPOINT_FILE: join(scratch, 'checkpoints.jsonl'),
   };
   const first = await startProcess(t, 'audit-worker/src/worker.ts', env);
@@ -183,8 +184,17 @@ t.test('SP-21 Redis with an eviction policy: the worker refuses to run in produc
   const c = new Redis(redis.url);
   t.teardown(() => c.disconnect());
   await t.rejects(assertNoEviction(c), /noeviction/);
+  // Production refuses the development CA before it reaches Redis: its export listener gets a bank CA's certificate.
+  const pki = mkdtempSync(join(tmpdir(), 'pgw-bank-pki-'));
+  t.teardown(() => rmSync(pki, { recursive: true, force: true }));
+  const ca = issueCertificate({ commonName: 'Bank Internal CA', usage: 'ca', organization: 'Bank' });
+  const server = issueCertificate({ commonName: 'audit', usage: 'server', issuer: ca, organization: 'Bank', ipAddresses: ['127.0.0.1'] });
+  writeFileSync(join(pki, 'ca.crt'), ca.certPem);
+  writeFileSync(join(pki, 'audit.crt'), server.certPem);
+  writeFileSync(join(pki, 'audit.key'), server.keyPem);
   await t.rejects(startProcess(t, 'audit-worker/src/worker.ts', {
     NODE_ENV: 'production', DATA_DIR: testDataDir(), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', MIGRATE_ON_START: 'false',
-    REDIS_URL: redis.url, AUDIT_HEALTH_PORT: '0',
+    REDIS_URL: redis.url, AUDIT_HEALTH_PORT: '0', AUDIT_EXPORT_PORT: '0', INTERNAL_CA_FILE: join(pki, 'ca.crt'),
+    AUDIT_EXPORT_TLS_CERT_FILE: join(pki, 'audit.crt'), AUDIT_EXPORT_TLS_KEY_FILE: join(pki, 'audit.key'),
   }, 20_000), /noeviction/);
 });

@@ -25,6 +25,8 @@ export interface GatewayConfig {
   trustProxy: string[];
   identity: IdentityConfig;
   payments: PaymentsConfig;
+  /** The audit-worker's private export listener (SP-20), reached over mutual TLS. */
+  auditExport: { url: URL; ca: Buffer; cert: Buffer; key: Buffer; timeoutMs: number };
 }
 
 // SP-11: X-Forwarded-For is written by whoever connects, so only the bank's own proxies are
@@ -87,6 +89,14 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     trustProxy: trustedProxies(env),
     identity: loadIdentityConfig(env, data, mode),
     payments: loadPaymentsConfig(env),
+    // The gateway's client certificate for the vault serves here too unless its own is set.
+    auditExport: {
+      url: url(env, 'AUDIT_EXPORT_URL', ['https:'], 'https://127.0.0.1:8447'),
+      ca: read('INTERNAL_CA_FILE', join(pki, 'ca.crt')),
+      cert: read('AUDIT_CLIENT_CERT_FILE', env.VAULT_CLIENT_CERT_FILE || join(pki, 'gateway.crt')),
+      key: read('AUDIT_CLIENT_KEY_FILE', env.VAULT_CLIENT_KEY_FILE || join(pki, 'gateway.key')),
+      timeoutMs: int(env, 'AUDIT_EXPORT_TIMEOUT_MS', 120_000, 1_000, 600_000),
+    },
   };
   if (mode === 'production' && isDevelopmentCa(config.vault.ca)) {
     throw new ConfigError('INTERNAL_CA_FILE', 'production refuses the generated development CA');

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../lib/clock.js';
 import type { VaultClient } from '../../lib/vault-client.js';
+import type { AuditClient } from '../../lib/audit-client.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayDatabase } from './database.js';
 import type { SmsProvider } from './identity/sms.provider.js';
@@ -16,6 +17,8 @@ export interface GatewayContext {
   clock: Clock;
   sms: SmsProvider;
   passwords: PasswordHasher;
+  /** Investigation exports come from the audit-worker, which alone reads schema `audit`. */
+  audit: AuditClient;
 }
 
 declare module 'fastify' {

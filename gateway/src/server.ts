@@ -10,6 +10,7 @@ import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
 import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
 import { AEAD_CIPHERS } from '../../lib/mtls.js';
 import { createVaultClient } from '../../lib/vault-client.js';
+import { createAuditClient } from '../../lib/audit-client.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
@@ -40,8 +41,9 @@ auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'
 const relay = startOutboxRelay({ db, source: 'gateway', queue: auditQueue, log });
 
 const vault = createVaultClient(config.vault);
+const audit = createAuditClient(config.auditExport);
 const ctx = {
-  config, db, redis, vault, clock: systemClock,
+  config, db, redis, vault, audit, clock: systemClock,
   sms: createSmsProvider(config.identity.sms, systemClock),
   passwords: createPasswordHasher(config.identity.passwordHash),
 };
@@ -81,6 +83,7 @@ onShutdown(log, async () => {
   await relay.stop();
   await auditQueue.close();
   await vault.close();
+  await audit.close();
   await ctx.sms.close();
   await Promise.all([redis.quit(), queueConnection.quit()]);
   await db.destroy();

@@ -21,6 +21,9 @@ const cases: { entry: string; env: Record<string, string>; names: string }[] = [
   { entry: 'gateway/src/server.ts', env: { INTERNAL_CRL_FILE: 'pki/ca.crt' }, names: 'INTERNAL_CRL_FILE' },
   { entry: 'vault/src/server.ts', env: { VAULT_HOST: '8.8.8.8' }, names: 'VAULT_HOST' },
   { entry: 'vault/src/server.ts', env: { VAULT_ALLOWED_IDENTITIES: 'gateway' }, names: 'VAULT_ALLOWED_IDENTITIES' },
+  { entry: 'audit-worker/src/worker.ts', env: { AUDIT_EXPORT_HOST: '0.0.0.0' }, names: 'AUDIT_EXPORT_HOST' },
+  { entry: 'audit-worker/src/worker.ts', env: { NODE_ENV: 'production' }, names: 'INTERNAL_CA_FILE' },
+  { entry: 'gateway/src/server.ts', env: { AUDIT_EXPORT_URL: 'http://127.0.0.1:8447' }, names: 'AUDIT_EXPORT_URL' },
 ];
 
 // Each case is a separate process that fails at boot; run them side by side.

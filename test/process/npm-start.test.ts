@@ -5,7 +5,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
+import { loadPublicKey } from '../../lib/audit/chain.js';
+import { verifyAuditExport } from '../../lib/audit/export.js';
 import { repoRoot } from '../../lib/paths.js';
 import { freePort } from '../../test/support/net.js';
 import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
@@ -36,7 +39,7 @@ function running(pid: number): string | undefined {
 t.test('npm start: clean start, ready, clean stop', async (t) => {
   const data = mkdtempSync(join(tmpdir(), 'pgw-start-'));
   t.teardown(() => rmSync(data, { recursive: true, force: true }));
-  const [gatewayPort, adminPort, vaultPort, healthPort, pgPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+  const [gatewayPort, adminPort, vaultPort, healthPort, pgPort, exportPort] = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/start.ts')], {
     cwd: repoRoot,
     env: {
@@ -44,7 +47,7 @@ t.test('npm start: clean start, ready, clean stop', async (t) => {
       DATA_DIR: data, REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: uniqueName('audit'), REDIS_KEY_PREFIX: `${uniqueName('t')}:`,
       EMBEDDED_PG_PORT: String(pgPort), GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(gatewayPort),
       ADMIN_PORT: String(adminPort), VAULT_PORT: String(vaultPort), VAULT_URL: `https://127.0.0.1:${vaultPort}`,
-      AUDIT_HEALTH_PORT: String(healthPort), LOG_LEVEL: 'warn',
+      AUDIT_HEALTH_PORT: String(healthPort), AUDIT_EXPORT_PORT: String(exportPort), LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -69,6 +72,17 @@ t.test('npm start: clean start, ready, clean stop', async (t) => {
   const res = await request(`https://127.0.0.1:${gatewayPort}/readyz`, { dispatcher: agent, headers: { host: 'localhost' } });
   t.same(await res.body.json(), { status: 'ready', checks: { postgres: 'ok', redis: 'ok', vault: 'ok' } });
   await agent.close();
+
+  // SP-20: the staff export works out of the box: the gateway reaches the worker's export
+  // listener over mutual TLS, and the signed answer verifies against the published key.
+  const pki = (f: string) => readFileSync(join(data, 'pki', f));
+  const staff = new Agent({ connect: { ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key'), servername: 'localhost' } });
+  const exported = await request(`https://127.0.0.1:${adminPort}/v1/clients/${randomUUID()}/audit?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z`, { dispatcher: staff });
+  const trail = await exported.body.text();
+  await staff.close();
+  t.equal(exported.statusCode, 200, trail);
+  t.match(verifyAuditExport(trail, loadPublicKey(readFileSync(join(data, 'keys', 'audit-signing.pub')))), { ok: true, records: 0 });
+  t.match(output, new RegExp(`\\[start\\] audit: +https://127\\.0\\.0\\.1:${exportPort}`));
 
   const tree = descendants(child.pid!);
   t.ok(tree.length >= 4, 'gateway, vault, worker and PostgreSQL run under the supervisor');

@@ -1,6 +1,7 @@
 // The real audit-worker process (audit-worker/src/worker.ts) storing one test's audit queue into
 // its database as the worker's own role, for tests of other components that need the audit store
-// filled end to end; they reach the worker only as a process, as in production.
+// filled end to end; they reach the worker only as a process, as in production. Its export
+// listener takes a free port, announced as `ready.exportPort`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,7 @@ export async function startAuditWorkerProcess(
     AUDIT_DATABASE_URL: writerUrl.toString(),
     MIGRATE_ON_START: 'false',
     AUDIT_HEALTH_PORT: '0',
+    AUDIT_EXPORT_PORT: '0',
     AUDIT_CHECKPOINT_FILE: join(scratch, 'checkpoints.jsonl'),
     ...env,
   });

@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import { ManualClock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { createVaultClient, type VaultClient } from '../../lib/vault-client.js';
+import { createAuditClient } from '../../lib/audit-client.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
 import type { GatewayContext } from '../../gateway/src/context.js';
 import type { GatewayDatabase } from '../../gateway/src/database.js';
@@ -64,6 +65,7 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     REDIS_KEY_PREFIX: prefix,
     AUDIT_QUEUE: uniqueName('audit'),
     VAULT_URL: 'https://127.0.0.1:9',
+    AUDIT_EXPORT_URL: 'https://127.0.0.1:9',
     SMS_OUTBOX_FILE: join(scratch, 'sms-outbox.jsonl'),
     // Light argon2id so the suite stays fast; production defaults are in identity.config.ts.
     PASSWORD_HASH_MEMORY_KIB: '1024',
@@ -76,8 +78,10 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
   const vault = opts.vault ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
   if (!opts.vault) t.teardown(() => vault.close());
   const clock = opts.clock ?? new ManualClock();
+  const audit = createAuditClient(config.auditExport);
+  t.teardown(() => audit.close());
   const ctx: GatewayContext = {
-    config, db, redis, vault, clock,
+    config, db, redis, vault, audit, clock,
     sms: createSmsProvider(config.identity.sms, clock),
     passwords: createPasswordHasher(config.identity.passwordHash),
   };
@@ -112,6 +116,7 @@ export async function startGatewayProcess(t: Teardown, env: Record<string, strin
     GATEWAY_PORT: '0',
     ADMIN_PORT: '0',
     VAULT_URL: 'https://127.0.0.1:9',
+    AUDIT_EXPORT_URL: 'https://127.0.0.1:9',
     ...env,
   });
 }

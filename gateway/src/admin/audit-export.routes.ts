@@ -1,26 +1,30 @@
 // SP-20, SP-21: investigators take a client's or a payment's audit trail for a time range, as
-// JSON Lines with chain proofs (lib/audit/export.ts), and verify it offline with
-// `npm run audit:verify -- --export FILE`. Admin listener only; the export is itself audited.
+// signed JSON Lines with chain proofs (lib/audit/export.ts), and verify it offline with
+// `npm run audit:verify -- --export FILE`. Admin listener only. The gateway has no privilege on
+// schema `audit`: the audit-worker builds and signs the export on its private mutual-TLS listener
+// (lib/audit-client.ts) and the gateway streams it on. The export request is itself audited.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Kysely } from 'kysely';
-import { buildAuditExport, type ExportSubject } from '../../../lib/audit/export.js';
+import type { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import { ExportRangeQuery, ExportUuid, parseExportRange, type ExportSubject } from '../../../lib/audit/export.js';
+import { AuditUnavailable } from '../../../lib/audit-client.js';
 import { recordAudit } from '../audit/record.js';
+import type { GatewayContext } from '../context.js';
 import { DomainError, Problem } from '../errors.js';
 
-const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
-const Instant = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?(Z|[+-]\\d{2}:\\d{2})$' });
-const Range = Type.Object({ from: Instant, to: Instant });
 const errors = { '4xx': Problem, '5xx': Problem };
-const MAX_RANGE_MS = 366 * 24 * 3600 * 1000;
+// JSON Lines passed through from the worker as a stream (Fastify sends a stream unserialized).
+const Ndjson = Type.Unsafe<Readable>({ type: 'string' });
 
-function range(query: { from: string; to: string }): { from: Date; to: Date } {
-  const from = new Date(query.from);
-  const to = new Date(query.to);
-  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || to <= from) {
-    throw new DomainError('validation_failed', '`from` and `to` must be instants with from < to');
-  }
-  if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new DomainError('validation_failed', 'a range spans at most 366 days');
-  return { from, to };
+async function auditExport(ctx: GatewayContext, request: FastifyRequest, subject: ExportSubject,
+  range: { from: Date; to: Date }, outcome: 'success' | 'failure', reason?: string): Promise<void> {
+  await ctx.db.transaction().execute((trx) => recordAudit(trx, ctx.clock, request, {
+    actor: { type: 'staff', id: request.staffIdentity },
+    action: 'audit.exported',
+    outcome,
+    targets: 'clientId' in subject ? { clientId: subject.clientId } : { paymentId: subject.paymentId },
+    details: { from: range.from.toISOString(), to: range.to.toISOString(), ...(reason ? { reason } : {}) },
+  }));
 }
 
 const auditExportRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -30,20 +34,34 @@ const auditExportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   ];
   for (const route of routes) {
     app.get(route.url, {
-      schema: { params: Type.Object({ id: Uuid }), querystring: Range, response: { 200: Type.String(), ...errors } },
+      schema: { params: Type.Object({ id: ExportUuid }), querystring: ExportRangeQuery, response: { 200: Ndjson, ...errors } },
     }, async (request, reply) => {
       const { ctx } = app;
-      const { from, to } = range(request.query);
+      const range = parseExportRange(request.query);
+      if (typeof range === 'string') throw new DomainError('validation_failed', range);
       const subject = route.subject(request.params.id);
-      const body = await buildAuditExport(ctx.db as unknown as Kysely<any>, subject, from, to, ctx.clock.now());
-      await ctx.db.transaction().execute((trx) => recordAudit(trx, ctx.clock, request, {
-        actor: { type: 'staff', id: request.staffIdentity },
-        action: 'audit.exported',
-        outcome: 'success',
-        targets: 'clientId' in subject ? { clientId: subject.clientId } : { paymentId: subject.paymentId },
-        details: { from: from.toISOString(), to: to.toISOString() },
-      }));
-      return reply.type('application/x-ndjson; charset=utf-8').send(body);
+      let answer;
+      try {
+        answer = await ctx.audit.exportTrail(subject, range.from, range.to);
+      } catch (err) {
+        if (!(err instanceof AuditUnavailable)) throw err;
+        request.log.warn({ err: { message: err.message } }, 'audit export: the audit-worker cannot be reached');
+        await auditExport(ctx, request, subject, range, 'failure', 'audit_unavailable');
+        throw new DomainError('service_unavailable', 'the audit store cannot be reached; try again later', { 'retry-after': '30' });
+      }
+      if (answer.status !== 200 || !('body' in answer)) {
+        // The gateway checked what the worker checks: a 4xx here is a mismatch between the two.
+        request.log.error({ status: answer.status, code: 'problem' in answer ? answer.problem.code : undefined }, 'audit export refused by the audit-worker');
+        await auditExport(ctx, request, subject, range, 'failure', 'refused_by_worker');
+        throw new DomainError('service_unavailable', 'the audit store refused the export');
+      }
+      try {
+        await auditExport(ctx, request, subject, range, 'success');
+      } catch (err) {
+        answer.body.destroy();
+        throw err;
+      }
+      return reply.type('application/x-ndjson; charset=utf-8').send(answer.body);
     });
   }
 };
