@@ -1,10 +1,10 @@
 // Single-query primitives over vault.cards; the services sequence them.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { assertAuditEvent, type AuditEvent } from '../../../lib/audit/event.js';
-import type { CardsTable, VaultDatabase } from './database.js';
+import type { LiveCard, VaultDatabase } from './database.js';
 
 export interface NewCard {
-  row: CardsTable;
+  row: Omit<LiveCard, 'deleted_at' | 'deletion_reason'>;
   event: AuditEvent;
 }
 
@@ -16,7 +16,7 @@ export interface NewCard {
  */
 export async function insertCardsWithAudit(db: Kysely<VaultDatabase>, cards: readonly NewCard[]): Promise<void> {
   for (const { event } of cards) assertAuditEvent(event);
-  const column = <K extends keyof CardsTable>(key: K) => cards.map((c) => c.row[key]);
+  const column = <K extends keyof NewCard['row']>(key: K) => cards.map((c) => c.row[key]);
   await sql`with card as (
       insert into vault.cards
         (token, client_ref, fingerprint, brand, bin6, last4, issuer_country, card_ciphertext, dek_wrapped, kek_version, created_at)
@@ -30,7 +30,7 @@ export async function insertCardsWithAudit(db: Kysely<VaultDatabase>, cards: rea
       ${cards.map((c) => c.event.occurredAt)}::timestamptz[])`.execute(db);
 }
 
-export type WrappedRow = Pick<CardsTable, 'token' | 'client_ref' | 'dek_wrapped' | 'kek_version'>;
+export type WrappedRow = Pick<LiveCard, 'token' | 'client_ref' | 'dek_wrapped' | 'kek_version'>;
 
 /** Rows not yet under `activeVersion`, locked for re-wrapping; rows another worker holds are skipped. */
 export async function lockRowsToRewrap(trx: Transaction<VaultDatabase>, activeVersion: number, limit: number): Promise<WrappedRow[]> {
@@ -41,6 +41,8 @@ export async function lockRowsToRewrap(trx: Transaction<VaultDatabase>, activeVe
     .limit(limit)
     .forUpdate()
     .skipLocked()
+    // A deleted card has no key version, so `<>` never selects one.
+    .$narrowType<{ kek_version: number; dek_wrapped: Buffer }>()
     .execute();
 }
 
@@ -65,7 +67,9 @@ export async function updateWrappedKeys(trx: Transaction<VaultDatabase>, rows: R
 export async function countByKekVersion(db: Kysely<VaultDatabase>): Promise<Map<number, number>> {
   const rows = await db.selectFrom('vault.cards')
     .select(['kek_version', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('kek_version', 'is not', null)
     .groupBy('kek_version')
+    .$narrowType<{ kek_version: number }>()
     .execute();
   return new Map(rows.map((r) => [r.kek_version, Number(r.n)]));
 }
