@@ -40,6 +40,7 @@ export const ERROR_STATUS = {
   card_not_kz: 422,
   card_limit_reached: 422,
   card_blocked: 422,
+  card_removed: 422,
   cvv_required: 422,
   refund_not_allowed: 422,
   dispute_not_allowed: 422,

@@ -55,6 +55,7 @@ export function hardenTlsListener(server: Server, ctx: VaultContext, log: Fastif
 const CARD_ROUTE_ACTIONS = new Map([
   ['/v1/tokens', 'vault.card.tokenize'],
   ['/v1/authorizations', 'vault.card.authorize'],
+  ['/v1/tokens/:token', 'vault.card.deleted'],
 ]);
 
 /**

@@ -18,7 +18,7 @@ import { fingerprintPrefix, recordVaultFailure, vaultAuditEvent, type Caller } f
 import {
   findCardAndClaim, recordOutcome, replayByPaymentRef, type AuthorizationRow, type OutcomeUpdate,
 } from './storage/authorizations.repository.js';
-import type { CardsTable, VaultDatabase } from './storage/database.js';
+import { isLive, type CardsTable, type LiveCard, type VaultDatabase } from './storage/database.js';
 import type { ProcessorOutcome, StoredCredential } from './processor/processor.js';
 import { VaultError } from './errors.js';
 import type { VaultContext } from './context.js';
@@ -58,8 +58,11 @@ export const outcomeUpdate = (result: Decision, at: Date, challengeRef: string |
   network_transaction_id: result.outcome === 'approved' ? result.networkTransactionId ?? null : null,
 });
 
+// A deleted card (a tombstone) has no fingerprint or key version left to name.
 const cardTargets = (card: CardsTable) => ({
-  cardToken: card.token, fingerprintPrefix: fingerprintPrefix(card.fingerprint), keyVersion: card.kek_version,
+  cardToken: card.token,
+  ...(card.fingerprint !== null ? { fingerprintPrefix: fingerprintPrefix(card.fingerprint) } : {}),
+  ...(card.kek_version !== null ? { keyVersion: card.kek_version } : {}),
 });
 
 // The 3-D Secure default of EMV 3DS when the merchant states no preference.
@@ -81,6 +84,8 @@ export async function authorize(ctx: VaultContext, caller: Caller, input: Author
       card = found.card;
       // A repeat (or a race lost) gets the first result, without needing the CVV again.
       if (!found.claimed) return replay(await replayByPaymentRef(trx, input.paymentRef, replayEvent(ctx, caller, found.card, input)), input);
+      // SP-16 retention (retention.ts): the card's data is gone; its claim rolls back with this refusal.
+      if (!isLive(found.card)) throw new VaultError('card_deleted', 'this card was deleted; it can no longer be used');
       return await authorizeClaimed(ctx, caller, trx, id, found.card, input, now);
     });
   } catch (err) {
@@ -100,7 +105,7 @@ function replayEvent(ctx: VaultContext, caller: Caller, card: CardsTable, input:
 
 /** The first attempt for a paymentRef, claimed in `trx`: CVV, decryption, processor, outcome and its event. */
 async function authorizeClaimed(
-  ctx: VaultContext, caller: Caller, trx: Transaction<VaultDatabase>, id: string, card: CardsTable, input: AuthorizeBody, now: Date,
+  ctx: VaultContext, caller: Caller, trx: Transaction<VaultDatabase>, id: string, card: LiveCard, input: AuthorizeBody, now: Date,
 ): Promise<AuthorizationView> {
   if (input.cvv !== undefined && !cvvValid(input.cvv, card.brand)) {
     throw new VaultError('card_invalid', 'the security code is not valid');

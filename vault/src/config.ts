@@ -30,6 +30,8 @@ export interface VaultConfig {
   processor: 'sandbox';
   cvvMaxHeld: number;
   rewrapBatchSize: number;
+  /** Card data retention sweep (retention.ts); 0 runs none (another vault instance sweeps). */
+  retentionSweepIntervalMs: number;
 }
 
 function fingerprintKey(env: Env, data: string): Secret<Buffer> {
@@ -101,6 +103,7 @@ export function loadVaultConfig(env: Env): Readonly<VaultConfig> {
     processor: oneOf(env, 'VAULT_PROCESSOR', ['sandbox'] as const, 'sandbox'),
     cvvMaxHeld: int(env, 'VAULT_CVV_MAX_HELD', 100_000, 1, 10_000_000),
     rewrapBatchSize: int(env, 'VAULT_REWRAP_BATCH_SIZE', 500, 1, 10_000),
+    retentionSweepIntervalMs: int(env, 'VAULT_RETENTION_SWEEP_INTERVAL_MS', 3_600_000, 0, 86_400_000),
   };
   if (mode === 'production' && isDevelopmentCa(config.listener.ca)) {
     throw new ConfigError('INTERNAL_CA_FILE', 'production refuses the generated development CA');

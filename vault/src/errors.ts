@@ -16,6 +16,7 @@ export const VAULT_ERROR_STATUS = {
   authorization_unknown: 404,
   not_found: 404,
   idempotency_conflict: 409,
+  card_deleted: 410,
   card_not_kz: 422,
   cvv_required: 422,
   refund_not_allowed: 422,

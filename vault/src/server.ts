@@ -16,6 +16,7 @@ import { loadVaultConfig } from './config.js';
 import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from './app.js';
 import { createVaultContext } from './context.js';
 import { checkKekVersions } from './kek-versions.js';
+import { startRetentionSweep } from './retention.js';
 import type { VaultDatabase } from './storage/database.js';
 
 const config = loadOrExit(() => loadVaultConfig(process.env));
@@ -55,6 +56,8 @@ try {
 // Expired CVVs are zeroed within a second of their 15-minute window (SP-16).
 const sweeper = setInterval(() => ctx.cvv.sweep(), 1_000);
 sweeper.unref();
+// Card data past its retention window is deleted at boot and then every interval (SP-16).
+const stopRetention = config.retentionSweepIntervalMs > 0 ? startRetentionSweep(ctx, config.retentionSweepIntervalMs, log) : undefined;
 
 hardenTlsListener(server.server, ctx, log);
 await server.register(vaultApp, { ctx });
@@ -62,6 +65,7 @@ await server.register(vaultApp, { ctx });
 onShutdown(log, async () => {
   await server.close();
   clearInterval(sweeper);
+  await stopRetention?.();
   ctx.cvv.clear();
   await relay.stop();
   await auditQueue.close();

@@ -25,3 +25,8 @@ export const TokenView = Type.Object({
   expYear: Type.Integer(),
 });
 export type TokenView = Static<typeof TokenView>;
+
+// DELETE /v1/tokens/{token}?clientRef=…: the client is named as in an authorization, so a token
+// of another client is as unknown as a missing one.
+export const DeleteTokenParams = Type.Object({ token: CardToken }, { additionalProperties: false });
+export const DeleteTokenQuery = Type.Object({ clientRef: ClientRef }, { additionalProperties: false });

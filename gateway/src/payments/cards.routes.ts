@@ -1,10 +1,12 @@
 // The client's saved cards, masked (SP-14.2, SP-16): GET /v1/cards, DELETE /v1/cards/{id}.
+// A removed card's data is deleted in the vault (card-purge.ts); its past payments stay readable.
 // Another client's card id answers 404, exactly like an id that does not exist.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { DomainError, Problem } from '../errors.js';
 import { listClientCards, removeClientCard } from './cards.repository.js';
+import { purgeToken } from './card-purge.js';
 import { Uuid } from './payments.schema.js';
 
 const CardView = Type.Object({
@@ -47,6 +49,9 @@ const cardsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return row;
     });
     if (!removed) throw new DomainError('not_found', 'no such saved card');
+    // After the commit, outside any transaction (SP-16): if the vault does not answer, the removal
+    // stands and the payments sweep asks the vault again.
+    await purgeToken(ctx, { token: removed.token, clientId, cardId: removed.id }, request.log);
     return reply.code(204).send(null);
   });
 };

@@ -81,6 +81,8 @@ async function confirmLocked(
   }
   if (p.status !== 'requires_confirmation') return p; // already confirmed: show it, never authorize again
   if (p.card_status === 'blocked') return new DomainError('card_blocked', 'this card was reported lost and is blocked');
+  // The client removed the card after starting this payment: its data is being deleted in the vault (SP-16).
+  if (p.card_status === 'removed') return new DomainError('card_removed', 'this card was removed; start a new payment with another card');
   const check = await verifyOtp(trx, ctx, { purpose: 'payment', subjectId: p.id, clientId: payer.id, code: input.code });
   if (!check.ok) {
     // Committed: the wrong attempt counts (SP-9's 3 tries).

@@ -2,11 +2,12 @@
 // behind app.authenticate (SP-14: card operations need a logged-in client); the 3-D Secure page
 // sits in another without it (the browser holds the challenge capability, not a session).
 // A sweeper expires unconfirmed payments, drops idempotency keys past 24 hours and retries
-// refunds the vault could not be reached for.
+// refunds and card deletions (SP-16) the vault could not be reached for.
 import type { FastifyInstance } from 'fastify';
 import { purgeExpiredIdempotencyKeys } from './idempotency.js';
 import { expirePayments } from './payments.confirm.js';
 import { retryPendingRefunds } from './refund-retry.js';
+import { retryCardPurges } from './card-purge.js';
 import cardsRoutes from './cards.routes.js';
 import disputesRoutes from './disputes.routes.js';
 import paymentsRoutes from './payments.routes.js';
@@ -35,6 +36,7 @@ export default async function paymentsPlugin(app: FastifyInstance): Promise<void
       await expirePayments(ctx, now);
       await purgeExpiredIdempotencyKeys(ctx.db, now);
       await retryPendingRefunds(ctx, now, app.log);
+      await retryCardPurges(ctx, now, app.log);
     };
     const timer = setInterval(() => {
       sweep().catch((err) => app.log.warn({ err }, 'payments sweep failed; retried next interval'));

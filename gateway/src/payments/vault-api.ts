@@ -66,7 +66,7 @@ export class VaultRefusal extends Error {
   }
 }
 
-async function call<T>(vault: VaultClient, method: 'GET' | 'POST', path: string, body: unknown, ok: number): Promise<T> {
+async function call<T>(vault: VaultClient, method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, ok: number): Promise<T> {
   let res;
   try {
     res = await vault.call<T & { code?: string }>(method, path, body);
@@ -134,4 +134,12 @@ export async function completeChallenge(vault: VaultClient, ref: string, result:
 
 export async function refund(vault: VaultClient, input: { authorizationId: string; amount: Money; refundRef: string }): Promise<{ refundId: string; status: 'succeeded' }> {
   return call(vault, 'POST', '/v1/refunds', input, 201);
+}
+
+/**
+ * Asks the vault to delete a card's data (SP-16 retention). Idempotent there: a card already
+ * deleted answers 204 again. An unknown token is a VaultRefusal `token_unknown` (nothing to delete).
+ */
+export async function deleteToken(vault: VaultClient, token: string, clientRef: string): Promise<void> {
+  await call<undefined>(vault, 'DELETE', `/v1/tokens/${encodeURIComponent(token)}?clientRef=${encodeURIComponent(clientRef)}`, undefined, 204);
 }

@@ -37,12 +37,15 @@ export interface Claim {
  * Finds the card (its token AND its client: another client's token is as unknown as a missing
  * one) and claims `payment_ref` for it, in one statement. A concurrent claim of the same reference
  * waits on the unique index until the first transaction ends, then gets `claimed: false`: the
- * card is never authorized twice. Undefined when there is no such card.
+ * card is never authorized twice. Undefined when there is no such card. The card is read under a
+ * key-share lock (the one the claim's foreign key takes anyway), held until the authorization
+ * commits: a deletion (retention.ts) waits for it or is waited for, and then this read returns
+ * the tombstone, never the card data of a snapshot taken before the deletion committed.
  */
 export async function findCardAndClaim(trx: Transaction<VaultDatabase>, claim: Claim): Promise<{ card: CardsTable; claimed: boolean } | undefined> {
   const result = await sql<CardsTable & { claimed: boolean }>`
     with card as (
-      select * from vault.cards where token = ${claim.token} and client_ref = ${claim.clientRef}
+      select * from vault.cards where token = ${claim.token} and client_ref = ${claim.clientRef} for key share
     ), claim as (
       insert into vault.authorizations
         (id, payment_ref, token, client_ref, amount_value, currency, merchant, outcome, three_ds_enrolled, created_at, updated_at)

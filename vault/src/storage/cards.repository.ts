@@ -1,11 +1,11 @@
 // Single-query primitives over vault.cards; the services sequence them.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { assertAuditEvent, type AuditEvent } from '../../../lib/audit/event.js';
-import type { CardsTable, VaultDatabase } from './database.js';
+import type { LiveCard, VaultDatabase } from './database.js';
 
 export interface NewCard {
   /** A new card has no stored credential yet: its first approved authorization gives it one. */
-  row: Omit<CardsTable, 'network_transaction_id'>;
+  row: Omit<LiveCard, 'deleted_at' | 'deletion_reason' | 'network_transaction_id'>;
   event: AuditEvent;
 }
 
@@ -31,7 +31,7 @@ export async function insertCardsWithAudit(db: Kysely<VaultDatabase>, cards: rea
       ${cards.map((c) => c.event.occurredAt)}::timestamptz[])`.execute(db);
 }
 
-export type WrappedRow = Pick<CardsTable, 'token' | 'client_ref' | 'dek_wrapped' | 'kek_version'>;
+export type WrappedRow = Pick<LiveCard, 'token' | 'client_ref' | 'dek_wrapped' | 'kek_version'>;
 
 /** Rows not yet under `activeVersion`, locked for re-wrapping; rows another worker holds are skipped. */
 export async function lockRowsToRewrap(trx: Transaction<VaultDatabase>, activeVersion: number, limit: number): Promise<WrappedRow[]> {
@@ -42,6 +42,8 @@ export async function lockRowsToRewrap(trx: Transaction<VaultDatabase>, activeVe
     .limit(limit)
     .forUpdate()
     .skipLocked()
+    // A deleted card has no key version, so `<>` never selects one.
+    .$narrowType<{ kek_version: number; dek_wrapped: Buffer }>()
     .execute();
 }
 
@@ -66,7 +68,9 @@ export async function updateWrappedKeys(trx: Transaction<VaultDatabase>, rows: R
 export async function countByKekVersion(db: Kysely<VaultDatabase>): Promise<Map<number, number>> {
   const rows = await db.selectFrom('vault.cards')
     .select(['kek_version', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('kek_version', 'is not', null)
     .groupBy('kek_version')
+    .$narrowType<{ kek_version: number }>()
     .execute();
   return new Map(rows.map((r) => [r.kek_version, Number(r.n)]));
 }

@@ -3,21 +3,31 @@
 import type { ColumnType } from 'kysely';
 import type { Brand } from '../card-number.js';
 
+// A deleted card is a tombstone (migration 2026120602): card data null, deleted_at set.
 export interface CardsTable {
   token: string;
   client_ref: string;
-  fingerprint: string;
+  fingerprint: string | null;
   brand: Brand;
   bin6: string;
   last4: string;
   issuer_country: string;
-  card_ciphertext: Buffer;
-  dek_wrapped: Buffer;
-  kek_version: number;
+  card_ciphertext: Buffer | null;
+  dek_wrapped: Buffer | null;
+  kek_version: number | null;
   created_at: Date;
   /** The stored credential's reference: set once, by the card's first approved initial authorization. */
   network_transaction_id: string | null;
+  deleted_at: Date | null;
+  deletion_reason: CardDeletionReason | null;
 }
+
+export type CardDeletionReason = 'client_removed' | 'never_used';
+
+/** A card whose data is still here: the only kind that can be opened or re-wrapped. */
+export type LiveCard = CardsTable & { fingerprint: string; card_ciphertext: Buffer; dek_wrapped: Buffer; kek_version: number; deleted_at: null };
+
+export const isLive = (card: CardsTable): card is LiveCard => card.deleted_at === null;
 
 export interface KekVersionsTable {
   version: number;

@@ -35,7 +35,9 @@ export async function checkValueOf(db: Kysely<VaultDatabase>, version: number): 
 
 /** Any one card whose data key is wrapped under `version`. */
 export async function oneCardUnder(db: Kysely<VaultDatabase>, version: number) {
-  return db.selectFrom('vault.cards').select(['token', 'client_ref', 'dek_wrapped']).where('kek_version', '=', version).limit(1).executeTakeFirst();
+  return db.selectFrom('vault.cards').select(['token', 'client_ref', 'dek_wrapped']).where('kek_version', '=', version).limit(1)
+    .$narrowType<{ dek_wrapped: Buffer }>() // a deleted card names no version
+    .executeTakeFirst();
 }
 
 export async function listCheckValues(db: Kysely<VaultDatabase>): Promise<{ version: number; checkValue: Buffer }[]> {
