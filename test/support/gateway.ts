@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
+import { Redis } from 'ioredis';
 import { ManualClock } from '../../lib/clock.js';
+import { createDb, createPool } from '../../lib/db.js';
 import { createVaultClient, type VaultClient } from '../../lib/vault-client.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
 import type { GatewayContext } from '../../gateway/src/context.js';
@@ -38,9 +40,24 @@ export interface TestGatewayOptions {
   env?: Record<string, string>;
   vault?: VaultClient;
   clock?: ManualClock;
+  /**
+   * Build another instance of this gateway, as a second process behind the load balancer: the same
+   * database, Redis prefix, audit queue, SMS outbox and clock, over its own pools and connections.
+   */
+  instanceOf?: TestGateway;
+}
+
+/** The database of `shared` and its Redis server, over new connections (closed at teardown); the env carries its key prefix. */
+function sharedStores(t: Teardown, shared: TestGateway) {
+  const db = createDb<GatewayDatabase>(createPool(shared.databaseUrl, { max: 20, applicationName: 'test' }));
+  t.teardown(() => db.destroy());
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
+  t.teardown(() => redis.disconnect());
+  return { url: shared.databaseUrl, db, redis };
 }
 
 export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {}): Promise<TestGateway> {
+  if (opts.instanceOf) return buildInstance(t, { ...opts.instanceOf.env, ...opts.env }, sharedStores(t, opts.instanceOf), opts.vault, opts.clock ?? opts.instanceOf.clock);
   const { url, db } = await migratedDatabase<GatewayDatabase>(t, ['gateway', 'vault', 'audit']);
   const { redis, prefix } = testRedis(t);
   // Each test gateway writes its SMS to its own outbox file (test/support/clients.ts reads it).
@@ -62,11 +79,21 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     PASSWORD_HASH_NICE: '0', // tests on a busy machine: do not starve the light test hashes
     ...opts.env,
   };
+  return buildInstance(t, env, { url, db, redis }, opts.vault, opts.clock ?? new ManualClock());
+}
+
+async function buildInstance(
+  t: Teardown,
+  env: Record<string, string>,
+  stores: { url: string; db: Kysely<GatewayDatabase>; redis: Redis },
+  vaultClient: VaultClient | undefined,
+  clock: ManualClock,
+): Promise<TestGateway> {
+  const { url, db, redis } = stores;
   const config = loadGatewayConfig(env);
   // A vault client passed in belongs to its creator (startTestVault closes it); close only our own.
-  const vault = opts.vault ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
-  if (!opts.vault) t.teardown(() => vault.close());
-  const clock = opts.clock ?? new ManualClock();
+  const vault = vaultClient ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
+  if (!vaultClient) t.teardown(() => vault.close());
   const ctx: GatewayContext = {
     config, db, redis, vault, clock,
     sms: createSmsProvider(config.identity.sms, clock),
