@@ -11,7 +11,7 @@ t.test('RFC 8785 canonical JSON', async (t) => {
     '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}');
   t.equal(canonicalJson({ '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' }),
     '{"\\r":"Carriage Return","1":"One","\u0080":"Control","ö":"Latin Small Letter O With Diaeresis","€":"Euro Sign","😀":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}');
-  t.throws(() => canonicalJson({ x: Number.NaN }));
+  t.throws(() => canonicalJson({ x: Number.NaN }), { name: 'TypeError', message: /no NaN or Infinity/ });
 });
 
 t.test('record hash: SHA-256 over tag, previous hash and canonical JSON', async (t) => {

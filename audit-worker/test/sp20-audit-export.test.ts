@@ -60,6 +60,7 @@ t.test('SP-20 a client trail exports as signed JSON Lines from the worker, every
   const actions = records.map((r) => r.event.action);
   t.ok(actions.includes('client.registered') && actions.includes('session.login'), 'the real registration and login are there');
   t.equal(actions.filter((a) => a === 'payment.confirm').length, 7, 'and the 7 test events');
+  t.ok(records.length >= 9, 'registration, login and the 7 test events at least');
   t.ok(records.every((r) => r.event.targets.clientId === alice.clientId || r.event.actor.id === alice.clientId), 'only this client');
   t.notOk(res.text.includes(bob.clientId), "no other client's events");
   t.notOk(res.text.includes(alice.password), 'no password in the export');

@@ -52,4 +52,5 @@ export class BufferTracker {
   }
 }
 
-export const isZero = (b: Buffer) => b.every((byte) => byte === 0);
+/** All zero, and not empty: an empty Buffer never held the secret it is asked about. */
+export const isZero = (b: Buffer) => b.length > 0 && b.every((byte) => byte === 0);

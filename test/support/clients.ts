@@ -45,6 +45,18 @@ export async function lastSmsCode(gw: TestGateway, phone: string): Promise<strin
   return codes[0]!;
 }
 
+/**
+ * SP-10 freshness of codes sent one after another to the SAME phone: nearly all distinct. Two
+ * fresh 6-digit codes are equal with probability 10^-6, so among n codes three or more equal
+ * pairs come with probability below (n(n-1)/2 * 10^-6)^3 / 6 (< 10^-9 for n <= 50): allowing
+ * two repeats makes a false failure practically impossible, while a constant code, or one derived
+ * from the phone, yields a single distinct value and fails.
+ */
+export function freshCodes(codes: readonly string[]): boolean {
+  if (codes.length < 5 || codes.length > 50) throw new Error('freshCodes needs 5 to 50 codes');
+  return new Set(codes).size >= codes.length - 2;
+}
+
 /** Verifies `phone` through the SMS flow (for registration, or a password reset) and returns the verificationToken. */
 export async function verifyPhone(
   gw: TestGateway,

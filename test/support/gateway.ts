@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
+import { Redis } from 'ioredis';
 import { ManualClock } from '../../lib/clock.js';
+import { createDb, createPool } from '../../lib/db.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { createVaultClient, type VaultClient } from '../../lib/vault-client.js';
 import { createAuditClient } from '../../lib/audit-client.js';
@@ -43,6 +45,11 @@ export interface TestGatewayOptions {
   clock?: ManualClock;
   /** A logger for both apps (e.g. at trace into a captured stream, for the SP-16 log scans); none by default. */
   log?: FastifyBaseLogger;
+  /**
+   * Build another instance of this gateway, as a second process behind the load balancer: the same
+   * database, Redis prefix, audit queue, SMS outbox and clock, over its own pools and connections.
+   */
+  instanceOf?: TestGateway;
 }
 
 /** Fastify's logging options: the given logger with the production server's request ids, or none. */
@@ -50,7 +57,17 @@ export function fastifyLogging(log: FastifyBaseLogger | undefined) {
   return log ? { loggerInstance: log, genReqId: () => uuidv7(), requestIdHeader: false as const } : { logger: false as const };
 }
 
+/** The database of `shared` and its Redis server, over new connections (closed at teardown); the env carries its key prefix. */
+function sharedStores(t: Teardown, shared: TestGateway) {
+  const db = createDb<GatewayDatabase>(createPool(shared.databaseUrl, { max: 20, applicationName: 'test' }));
+  t.teardown(() => db.destroy());
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
+  t.teardown(() => redis.disconnect());
+  return { url: shared.databaseUrl, db, redis };
+}
+
 export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {}): Promise<TestGateway> {
+  if (opts.instanceOf) return buildInstance(t, { ...opts.instanceOf.env, ...opts.env }, sharedStores(t, opts.instanceOf), opts.vault, opts.clock ?? opts.instanceOf.clock, opts.log);
   const { url, db } = await migratedDatabase<GatewayDatabase>(t, ['gateway', 'vault', 'audit']);
   const { redis, prefix } = testRedis(t);
   // Each test gateway writes its SMS to its own outbox file (test/support/clients.ts reads it).
@@ -73,11 +90,22 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     PASSWORD_HASH_NICE: '0', // tests on a busy machine: do not starve the light test hashes
     ...opts.env,
   };
+  return buildInstance(t, env, { url, db, redis }, opts.vault, opts.clock ?? new ManualClock(), opts.log);
+}
+
+async function buildInstance(
+  t: Teardown,
+  env: Record<string, string>,
+  stores: { url: string; db: Kysely<GatewayDatabase>; redis: Redis },
+  vaultClient: VaultClient | undefined,
+  clock: ManualClock,
+  log: FastifyBaseLogger | undefined,
+): Promise<TestGateway> {
+  const { url, db, redis } = stores;
   const config = loadGatewayConfig(env);
   // A vault client passed in belongs to its creator (startTestVault closes it); close only our own.
-  const vault = opts.vault ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
-  if (!opts.vault) t.teardown(() => vault.close());
-  const clock = opts.clock ?? new ManualClock();
+  const vault = vaultClient ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
+  if (!vaultClient) t.teardown(() => vault.close());
   const audit = createAuditClient(config.auditExport);
   t.teardown(() => audit.close());
   const ctx: GatewayContext = {
@@ -86,10 +114,10 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     passwords: createPasswordHasher(config.identity.passwordHash),
   };
 
-  const app = Fastify({ ...fastifyLogging(opts.log), trustProxy: trustProxyOption(config.trustProxy) }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ ...fastifyLogging(log), trustProxy: trustProxyOption(config.trustProxy) }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(publicApp, { ctx });
   await app.ready();
-  const admin = Fastify(fastifyLogging(opts.log)).withTypeProvider<TypeBoxTypeProvider>();
+  const admin = Fastify(fastifyLogging(log)).withTypeProvider<TypeBoxTypeProvider>();
   await admin.register(adminApp, { ctx });
   await admin.ready();
   t.teardown(async () => {

@@ -64,7 +64,7 @@ t.test('SP-4, SP-17: a refused peer and a refused handshake are audited', async 
   t.equal(await call({ cert: pkiFile('admin.crt'), key: pkiFile('admin.key') }), 403);
   const peer = await eventually(async () => (await events()).find((e) => e.action === 'vault.connection.refused' && e.details.reason === 'peer_not_allowed'));
   t.match(peer, { actor: { type: 'system', id: 'admin' }, outcome: 'refused' });
-  await t.rejects(call({}), 'no client certificate');
+  await t.rejects(call({}), { name: 'SocketError', code: 'UND_ERR_SOCKET' }, 'no client certificate');
   const handshake = await eventually(async () => (await events()).find((e) => e.action === 'vault.connection.refused' && e.details.reason === 'tls_handshake'));
   t.match(handshake, { outcome: 'refused', ip: /127\.0\.0\.1/ });
 });
@@ -74,7 +74,7 @@ t.test('SP-4, SP-17: a refused handshake\'s log line shows its TLS error code; a
   const logged = await startTestVault(t, { logStream: { write: (line: string) => { lines.push(JSON.parse(line)); } } });
   const agent = new Agent({ connect: { ca: pkiFile('ca.crt') } });
   t.teardown(() => agent.close());
-  await t.rejects(request(`${logged.url}/healthz`, { dispatcher: agent }), 'no client certificate');
+  await t.rejects(request(`${logged.url}/healthz`, { dispatcher: agent }), { name: 'SocketError', code: 'UND_ERR_SOCKET' }, 'no client certificate');
   const line = await eventually(async () => lines.find((l) => l.msg === 'vault refused a TLS handshake'));
   t.match(line, { level: 40, tlsError: /^ERR_SSL_[A-Z_]+$/, ip: '127.0.0.1' });
   // The same configuration still hides a code anywhere it is logged (the rule that hid the TLS code).
@@ -121,7 +121,7 @@ t.test('SP-17, SP-21: a failed group statement stores no card and no event', asy
   });
   // The last card of the batch names a token already stored: the whole statement is refused.
   const existing = (await vault.db.selectFrom('vault.cards').select('token').executeTakeFirstOrThrow()).token;
-  await t.rejects(insertCardsWithAudit(vault.db, [entry('tok_new_1'), entry('tok_new_2'), entry(existing)]));
+  await t.rejects(insertCardsWithAudit(vault.db, [entry('tok_new_1'), entry('tok_new_2'), entry(existing)]), { code: '23505', constraint: 'cards_pkey' });
   t.equal((await vault.db.selectFrom('vault.cards').select('token').where('client_ref', '=', 'client-fail').execute()).length, 0, 'no card');
   t.equal((await events()).length, before, 'no event');
 });

@@ -92,7 +92,7 @@ t.test('idempotent on paymentRef: ten racing requests authorize once and all get
   const token = await tokenFor('4400430000000007');
   const body = { paymentRef: ref('race'), cvv: '123' };
   const results = await Promise.all(Array.from({ length: 10 }, () => authorize(token, body)));
-  t.ok(results.every((r) => r.status === 200));
+  t.same(results.map((r) => r.status), Array(10).fill(200));
   t.equal(new Set(results.map((r) => r.body.authorizationId)).size, 1, 'one authorization id');
   const rows = await vault.db.selectFrom('vault.authorizations').select('id').where('payment_ref', '=', body.paymentRef).execute();
   t.equal(rows.length, 1, 'one authorization row');
@@ -127,7 +127,7 @@ t.test('refunds: idempotent on refundRef, never beyond the authorized amount, on
     vault.client.call<any>('POST', '/v1/refunds', { authorizationId, amount: { value, currency: 'KZT' }, refundRef });
   const racing = await Promise.all(Array.from({ length: 5 }, (_, i) => refund(400, `r-${i}`)));
   t.equal(racing.filter((r) => r.status === 201).length, 2, 'two of 400 fit in 1000');
-  t.ok(racing.filter((r) => r.status !== 201).every((r) => r.body.code === 'refund_not_allowed'));
+  t.same(racing.filter((r) => r.status !== 201).map((r) => r.body.code), Array(3).fill('refund_not_allowed'));
   const first = racing.find((r) => r.status === 201)!;
   const replay = await refund(400, racing.indexOf(first) === 0 ? 'r-0' : `r-${racing.indexOf(first)}`);
   t.same(replay.body, first.body, 'the same refundRef replays');

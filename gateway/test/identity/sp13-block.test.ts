@@ -23,6 +23,7 @@ t.test('SP-13: staff block a client; the live session stops at once and login is
   const wrong = await gw.app.inject({ method: 'POST', url: '/v1/sessions', payload: { phone: c.phone, password: 'not-the-pass' } });
   t.equal(wrong.json().code, 'invalid_credentials', 'a wrong password learns nothing about the block');
   const sessions = await gw.db.selectFrom('gateway.sessions').select('revoked_at').where('client_id', '=', c.clientId).execute();
+  t.equal(sessions.length, 1, 'the session opened at registration');
   t.ok(sessions.every((s) => s.revoked_at !== null), 'the block revoked every session');
 
   const event = (await auditEvents(gw, 'client.blocked'))[0]!;
@@ -45,7 +46,7 @@ t.test('SP-13: the block routes exist only on the admin listener, for allow-list
   t.equal(pub.statusCode, 404, 'not on the public port');
   const asGateway = await admin.call('POST', `/v1/clients/${c.clientId}/block`, { reason: 'not staff' }, 'gateway');
   t.equal(asGateway.status, 403);
-  await t.rejects(admin.call('POST', `/v1/clients/${c.clientId}/block`, { reason: 'no cert' }, 'none'));
+  await t.rejects(admin.call('POST', `/v1/clients/${c.clientId}/block`, { reason: 'no cert' }, 'none'), { name: 'SocketError', code: 'UND_ERR_SOCKET' }, 'no client certificate: the listener closes the connection');
   const unknown = await admin.call('POST', '/v1/clients/01900000-0000-7000-8000-000000000000/block', { reason: 'who is this' });
   t.equal(unknown.status, 404);
   const noReason = await admin.call('POST', `/v1/clients/${c.clientId}/block`, {});

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { MINUTE } from '../../../lib/clock.js';
 import { buildTestGateway, type TestGateway } from '../../../test/support/gateway.js';
-import { auditEvents, lastSmsCode, loginClient, registerClient, sentSms } from '../../../test/support/clients.js';
+import { auditEvents, freshCodes, lastSmsCode, loginClient, registerClient, sentSms } from '../../../test/support/clients.js';
 
 function start(gw: TestGateway, token: string, body: Record<string, unknown>) {
   return gw.app.inject({ method: 'POST', url: '/v1/password-changes', headers: { authorization: `Bearer ${token}` }, payload: body });
@@ -35,17 +35,21 @@ t.test('SP-8: a password change is final only with the code sent to the login ph
 t.test('SP-10: each request gets a new code; an older request\'s code is refused', async (t) => {
   const gw = await buildTestGateway(t);
   const c = await registerClient(gw);
-  const first = (await start(gw, c.token, { currentPassword: c.password, newPassword: 'First-Choice-1' })).json().passwordChangeId;
-  const firstCode = await lastSmsCode(gw, c.phone);
-  const second = (await start(gw, c.token, { currentPassword: c.password, newPassword: 'Second-Choice-2' })).json().passwordChangeId;
-  const secondCode = await lastSmsCode(gw, c.phone);
-  t.not(first, second);
-  if (firstCode !== secondCode) {
-    const crossed = await confirm(gw, c.token, second, firstCode);
-    t.equal(crossed.json().code, 'otp_invalid', 'the older code does not confirm the new request');
+  const requests = [];
+  for (let i = 0; i < 8; i++) {
+    const id = (await start(gw, c.token, { currentPassword: c.password, newPassword: `Choice-Number-${i}` })).json().passwordChangeId as string;
+    requests.push({ id, code: await lastSmsCode(gw, c.phone) });
   }
-  t.equal((await confirm(gw, c.token, second, secondCode)).statusCode, 204);
-  t.equal((await confirm(gw, c.token, second, secondCode)).json().code, 'otp_invalid', 'reuse refused');
+  t.equal(new Set(requests.map((r) => r.id)).size, 8, 'each request has its own id');
+  const codes = requests.map((r) => r.code);
+  t.ok(freshCodes(codes), `8 requests: ${new Set(codes).size} distinct codes`);
+  const newest = requests.at(-1)!;
+  // freshCodes guarantees an older code unlike the newest; with none (a constant code) the first is crossed and must fail.
+  const older = requests.find((r) => r.code !== newest.code) ?? requests[0]!;
+  const crossed = await confirm(gw, c.token, newest.id, older.code);
+  t.equal(crossed.json().code, 'otp_invalid', 'the older code does not confirm the new request');
+  t.equal((await confirm(gw, c.token, newest.id, newest.code)).statusCode, 204);
+  t.equal((await confirm(gw, c.token, newest.id, newest.code)).json().code, 'otp_invalid', 'reuse refused');
 });
 
 t.test('SP-9/SP-10: expired and exhausted codes for a password change', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { MINUTE } from '../../../lib/clock.js';
 import { buildTestGateway, type TestGateway } from '../../../test/support/gateway.js';
-import { auditEvents, lastSmsCode, randomKzPhone, sentSms } from '../../../test/support/clients.js';
+import { auditEvents, freshCodes, lastSmsCode, randomKzPhone, sentSms } from '../../../test/support/clients.js';
 import { issueOtp, verifyOtp } from '../../src/identity/otp.service.js';
 
 async function startVerification(gw: TestGateway, phone = randomKzPhone()) {
@@ -54,14 +54,33 @@ t.test('SP-10: a code is single use', async (t) => {
   t.equal(again.json().code, 'otp_invalid', 'reuse refused');
 });
 
-t.test('SP-10: a code issued for one request never confirms another', async (t) => {
-  const gw = await buildTestGateway(t);
-  const a = await startVerification(gw);
-  const b = await startVerification(gw);
-  const crossed = await confirm(gw, b.id, a.code === b.code ? wrong(a.code) : a.code);
+t.test('SP-10: each request gets a fresh code; a code issued for one request never confirms another', async (t) => {
+  const gw = await buildTestGateway(t, { env: { OTP_RESEND_COOLDOWN_SECONDS: '0', OTP_MAX_PER_PHONE_HOUR: '100', OTP_MAX_PER_IP_HOUR: '100', VERIFICATION_RATE_LIMIT_PER_MINUTE: '1000' } });
+  const phone = randomKzPhone();
+  const started = [];
+  for (let i = 0; i < 12; i++) started.push(await startVerification(gw, phone));
+  const codes = started.map((v) => v.code);
+  t.ok(freshCodes(codes), `12 requests for one phone: ${new Set(codes).size} distinct codes`);
+  const a = started[0]!;
+  // freshCodes guarantees a later code unlike a's; with none (a constant code) the last one is crossed and must fail.
+  const b = started.find((v) => v.code !== a.code) ?? started.at(-1)!;
+  const crossed = await confirm(gw, b.id, a.code);
   t.equal(crossed.json().code, 'otp_invalid', "a's code does not confirm b");
   t.equal((await confirm(gw, a.id, a.code)).statusCode, 200, 'a still confirms with its own code');
   t.equal((await confirm(gw, b.id, b.code)).statusCode, 200);
+});
+
+t.test('SP-10: codes drawn through issueOtp for one phone and one purpose are fresh each time', async (t) => {
+  const gw = await buildTestGateway(t, { env: { OTP_MAX_PER_CLIENT_PHONE_HOUR: '100' } });
+  const phone = randomKzPhone();
+  const codes = [];
+  for (let i = 0; i < 50; i++) {
+    const issued = await issueOtp(gw.db, gw.ctx, { purpose: 'payment', subjectId: `pay-${i}`, clientId: 'client-1', phone, message: (c) => `code ${c}` });
+    await gw.ctx.sms.send(issued.sms); // the caller sends after its transaction commits
+    codes.push(await lastSmsCode(gw, phone));
+  }
+  t.equal(codes.length, 50);
+  t.ok(freshCodes(codes), `50 codes: ${new Set(codes).size} distinct`);
 });
 
 t.test('SP-10: three wrong entries kill the code; the 4th (even right) is otp_attempts_exceeded', async (t) => {
@@ -80,7 +99,7 @@ t.test('SP-10: concurrent guesses cannot exceed 3 attempts; concurrent right ans
   const gw = await buildTestGateway(t, { env: { VERIFICATION_RATE_LIMIT_PER_MINUTE: '1000' } });
   const v = await startVerification(gw);
   const guesses = await Promise.all(Array.from({ length: 20 }, (_, i) => confirm(gw, v.id, String((Number(v.code) + 1 + i) % 1_000_000).padStart(6, '0'))));
-  t.ok(guesses.every((g) => g.statusCode === 400), 'every guess refused');
+  t.same(guesses.map((g) => g.statusCode), Array(20).fill(400), 'every guess refused');
   const row = await gw.db.selectFrom('gateway.otps').select('attempts').executeTakeFirstOrThrow();
   t.equal(row.attempts, 3, 'attempts counted before comparing, capped at 3');
 

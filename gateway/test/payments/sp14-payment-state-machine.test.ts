@@ -41,27 +41,44 @@ async function payment(status: PaymentStatus = 'requires_confirmation') {
   return id;
 }
 
-const ILLEGAL = /illegal payment status transition|is final|starts as requires_confirmation|immutable|never deleted|never shrinks|check constraint/;
+// Every refusal is check_violation (23514), from the trigger or a check constraint; the message says which rule.
+const refused = (message: RegExp) => ({ code: '23514', message });
+const illegal = (from: PaymentStatus, to: PaymentStatus) => refused(new RegExp(`^illegal payment status transition ${from} -> ${to}$`));
+const CHECK = refused(/violates check constraint/);
 
 t.test('legal moves pass; illegal ones are refused by the database', async (t) => {
   const set = (id: string, fields: string) => sql`update gateway.payments set ${sql.raw(fields)} where id = ${id}`.execute(db);
-  await t.rejects(set(await payment(), "status = 'succeeded', authorization_id = 'a'"), ILLEGAL, 'requires_confirmation → succeeded skips the code');
-  await t.rejects(set(await payment('expired'), "status = 'processing'"), ILLEGAL, 'expired is final');
-  await t.rejects(set(await payment('declined'), "status = 'succeeded'"), ILLEGAL, 'declined is final');
-  await t.rejects(set(await payment('succeeded'), "status = 'processing'"), ILLEGAL, 'no way back from succeeded');
-  await t.rejects(set(await payment('requires_action'), "status = 'declined'"), ILLEGAL, 'a challenge ends succeeded, failed or expired');
-  await t.rejects(set(await payment('succeeded'), 'amount = 1'), ILLEGAL, 'the amount never changes');
-  await t.rejects(set(await payment('succeeded'), "status = 'refunded'"), ILLEGAL, 'refunded needs the whole amount refunded');
-  await t.rejects(set(await payment('succeeded'), "status = 'partially_refunded', refunded_amount = 2000"), ILLEGAL, 'never more than was paid');
+  await t.rejects(set(await payment(), "status = 'succeeded', authorization_id = 'a'"), illegal('requires_confirmation', 'succeeded'), 'requires_confirmation → succeeded skips the code');
+  await t.rejects(set(await payment('expired'), "status = 'processing'"), illegal('expired', 'processing'), 'expired is final');
+  await t.rejects(set(await payment('declined'), "status = 'succeeded'"), illegal('declined', 'succeeded'), 'declined is final');
+  await t.rejects(set(await payment('declined'), "decline_reason = 'late'"), refused(/^payment \S+ is final \(declined\)$/), 'a final payment does not change at all');
+  await t.rejects(set(await payment('succeeded'), "status = 'processing'"), illegal('succeeded', 'processing'), 'no way back from succeeded');
+  await t.rejects(set(await payment('requires_action'), "status = 'declined'"), illegal('requires_action', 'declined'), 'a challenge ends succeeded, failed or expired');
+  await t.rejects(set(await payment('succeeded'), 'amount = 1'), refused(/parties and amount are immutable/), 'the amount never changes');
+  await t.rejects(set(await payment('succeeded'), "status = 'refunded'"), CHECK, 'refunded needs the whole amount refunded');
+  await t.rejects(set(await payment('succeeded'), "status = 'partially_refunded', refunded_amount = 2000"), CHECK, 'never more than was paid');
   const refunded = await payment('succeeded');
   await set(refunded, "status = 'partially_refunded', refunded_amount = 400");
-  await t.rejects(set(refunded, 'refunded_amount = 300'), ILLEGAL, 'refunds only grow');
+  await t.rejects(set(refunded, 'refunded_amount = 300'), refused(/refunded amount never shrinks/), 'refunds only grow');
   await set(refunded, "status = 'refunded', refunded_amount = 1000");
-  await t.rejects(set(refunded, "status = 'partially_refunded', refunded_amount = 1000"), ILLEGAL, 'refunded is final');
-  await t.rejects(sql`delete from gateway.payments where id = ${refunded}`.execute(db), ILLEGAL, 'payments are never deleted');
-  await t.rejects(sql`insert into gateway.payments select (p).* from (select row(x.*)::gateway.payments as p from gateway.payments x where id = ${refunded}) s`.execute(db),
-    /duplicate key|starts as requires_confirmation/, 'no payment is born in another status');
-  await t.rejects(sql`update gateway.payments set amount = 0 where id = ${await payment()}`.execute(db), ILLEGAL);
+  await t.rejects(set(refunded, "status = 'partially_refunded', refunded_amount = 1000"), illegal('refunded', 'partially_refunded'), 'refunded is final');
+  await t.rejects(sql`delete from gateway.payments where id = ${refunded}`.execute(db), refused(/payments are never deleted/), 'payments are never deleted');
+  await t.rejects(set(await payment(), 'amount = 0'), refused(/parties and amount are immutable/));
+});
+
+t.test('SP-14: a payment is born requires_confirmation, whatever an INSERT says', async (t) => {
+  const paid = await payment('succeeded');
+  // A copy of a paid payment under a NEW id: every constraint but the trigger accepts it.
+  const copy = (fields: Record<string, unknown>) => sql`insert into gateway.payments
+    select * from jsonb_populate_record(null::gateway.payments,
+      (select to_jsonb(x) || ${JSON.stringify(fields)}::jsonb from gateway.payments x where id = ${paid}))`.execute(db);
+  await copy({ id: uuidv7(), status: 'requires_confirmation', authorization_id: null });
+  t.pass('the same INSERT of a payment waiting for its code is accepted');
+  const born = uuidv7();
+  await t.rejects(copy({ id: born }), refused(/^a payment starts as requires_confirmation, not succeeded$/), 'no payment is born succeeded');
+  await t.rejects(copy({ id: uuidv7(), status: 'refunded', refunded_amount: 1000 }), refused(/starts as requires_confirmation, not refunded/));
+  const rows = await db.selectFrom('gateway.payments').select('id').where('id', '=', born).execute();
+  t.same(rows, [], 'nothing was inserted');
 });
 
 t.test('SP-15.3 at repository level: 10 concurrent claims of new fingerprints admit exactly 3', async (t) => {

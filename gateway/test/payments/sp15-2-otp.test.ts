@@ -1,5 +1,5 @@
 import t from 'tap';
-import { auditEvents, lastSmsCode, sentSms } from '../../../test/support/clients.js';
+import { auditEvents, freshCodes, lastSmsCode, sentSms } from '../../../test/support/clients.js';
 import { expirePayments } from '../../src/payments/payments.confirm.js';
 import { CARDS, confirm, create, entered, newClient, paymentBody, paymentsWorld, relogin } from './world.js';
 
@@ -25,12 +25,20 @@ t.test('SP-15.2: every card payment sends a code naming the amount, the provider
 
 t.test('SP-15.2: a wrong code, or another payment\'s code, does not confirm; 3 wrong codes end it', async (t) => {
   const c = await newClient(gw);
-  const a = (await create(gw, c, paymentBody(entered(CARDS.frictionless)))).json();
-  const codeA = await lastSmsCode(gw, c.phone);
-  const b = (await create(gw, c, paymentBody(entered(CARDS.frictionless), { amount: { value: 200_000, currency: 'KZT' } }))).json();
-  const codeB = await lastSmsCode(gw, c.phone);
+  const created = [];
+  for (let i = 0; i < 6; i++) {
+    const p = (await create(gw, c, paymentBody(entered(CARDS.frictionless), { amount: { value: 150_000 + i * 50_000, currency: 'KZT' } }))).json();
+    created.push({ id: p.id as string, code: await lastSmsCode(gw, c.phone) });
+  }
+  const codes = created.map((p) => p.code);
+  t.ok(freshCodes(codes), `6 payments of one client: ${new Set(codes).size} distinct codes`);
+  const a = created[0]!;
+  const codeA = a.code;
+  // freshCodes guarantees a later code unlike A's; with none (a constant code) the last is crossed and must fail.
+  const b = created.find((p) => p.code !== codeA) ?? created.at(-1)!;
+  const codeB = b.code;
 
-  const crossed = await confirm(gw, c, b.id, codeA === codeB ? '000000' : codeA);
+  const crossed = await confirm(gw, c, b.id, codeA);
   t.equal(crossed.statusCode, 400);
   t.equal(crossed.json().code, 'otp_invalid', 'payment A\'s code does not confirm payment B');
   const wrong = codeB === '111111' ? '222222' : '111111';

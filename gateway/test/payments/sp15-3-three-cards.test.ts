@@ -54,7 +54,7 @@ t.test('SP-15.3: 10 concurrent payments with 10 new cards yield exactly 3 accept
   const results = await Promise.all(Array.from({ length: 10 }, () => create(gw, c, paymentBody(entered(kzCard())))));
   const codes = results.map((r) => r.statusCode).sort();
   t.same(codes, [201, 201, 201, 422, 422, 422, 422, 422, 422, 422]);
-  t.ok(results.filter((r) => r.statusCode === 422).every((r) => r.json().code === 'card_limit_reached'));
+  t.same(results.filter((r) => r.statusCode === 422).map((r) => r.json().code), Array(7).fill('card_limit_reached'));
   t.same(await months(c.clientId), [{ month: '2026-11-01', cards: 3 }]);
   const saved = await gw.db.selectFrom('gateway.cards').where('client_id', '=', c.clientId).select('id').execute();
   t.equal(saved.length, 3, 'refused payments rolled their card back too');
@@ -65,7 +65,7 @@ t.test('SP-15.3: 10 concurrent payments with 10 new cards yield exactly 3 accept
 t.test('SP-15.3: the database itself refuses a 4th fingerprint in a month', async (t) => {
   const c = await newClient(gw);
   await t.rejects(sql`insert into gateway.card_months (client_id, month, fingerprints)
-                      values (${c.clientId}, '2026-11-01', array['a', 'b', 'c', 'd'])`.execute(gw.db), /card_months_fingerprints_check|check constraint/);
+                      values (${c.clientId}, '2026-11-01', array['a', 'b', 'c', 'd'])`.execute(gw.db), { code: '23514', constraint: 'card_months_fingerprints_check' });
 });
 
 t.test('SP-15.3: cards are counted per client', async (t) => {

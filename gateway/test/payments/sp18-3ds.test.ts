@@ -85,6 +85,7 @@ t.test('SP-18: every payment records its 3-D Secure outcome and enrolment', asyn
   t.equal(declined.confirmed.status, 'declined');
   t.ok(declined.confirmed.declineReason, 'the decline reason is shown');
   const rows = await gw.db.selectFrom('gateway.payments').where('client_id', '=', c.clientId).select(['three_ds_result', 'three_ds_enrolled']).execute();
+  t.equal(rows.length, 3, 'the three authorized payments');
   t.ok(rows.every((r) => r.three_ds_enrolled !== null), 'enrolment stored on every authorized payment');
 });
 

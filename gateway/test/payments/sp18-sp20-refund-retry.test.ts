@@ -171,7 +171,7 @@ t.test('SP-20: two sweeps at once complete each pending refund once, with one va
   const [a, b] = await Promise.all([w.sweep(), w.sweep()]);
   const taken = [...only(a, ids), ...only(b, ids)];
   t.same(taken.map((r) => r.id).sort(), [...ids].sort(), 'each refund was taken by one sweep only');
-  t.ok(taken.every((r) => r.status === 'succeeded'));
+  t.same(taken.map((r) => r.status), Array(3).fill('succeeded'));
   for (const [i, id] of ids.entries()) {
     t.same(await refundRow(id), { status: 'succeeded', retries: 1 });
     t.same(await vaultRefunds(id), [150_000]);
