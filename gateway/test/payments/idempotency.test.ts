@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { luhnValid } from '../../../test/support/card-canary.js';
 import { sentSms } from '../../../test/support/clients.js';
 import { purgeExpiredIdempotencyKeys } from '../../src/payments/idempotency.js';
-import { CARDS, create, entered, kzCard, newClient, paymentBody, paymentsWorld, relogin, type Client } from './world.js';
+import { CARDS, create, entered, kzCard, newClient, pay, paymentBody, paymentsWorld, relogin, type Client } from './world.js';
 
 // Many clients from one address within one (manual) minute.
 const { gw, clock } = await paymentsWorld(t, { env: { VERIFICATION_RATE_LIMIT_PER_MINUTE: '1000', OTP_MAX_PER_IP_HOUR: '1000' } });
@@ -112,8 +112,9 @@ t.test('Idempotency-Key: the same key with a different body is a 409 idempotency
 t.test('Idempotency-Key: a saved card: the same cardId replays, another saved card or an entered card is a 409', async (t) => {
   const c = await newClient(gw);
   const pan = kzCard();
-  const firstCard = (await create(gw, c, paymentBody(entered(pan)))).json().card.id as string;
-  const secondCard = (await create(gw, c, paymentBody(entered(twinOf(pan))))).json().card.id as string;
+  // A card is saved (payable by its id) once a payment with it was approved.
+  const firstCard = (await pay(gw, c, entered(pan))).created.card.id as string;
+  const secondCard = (await pay(gw, c, entered(twinOf(pan)))).created.card.id as string;
   t.not(firstCard, secondCard);
   const before = await countPayments(c.clientId);
   const body = paymentBody({ cardId: firstCard });
