@@ -72,7 +72,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     },
     trustProxy: bool(env, 'TRUST_PROXY', false),
     identity: loadIdentityConfig(env, data, mode),
-    payments: loadPaymentsConfig(env, data),
+    payments: loadPaymentsConfig(env, data, mode),
   };
   if (mode === 'production' && isDevelopmentCa(config.vault.ca)) {
     throw new ConfigError('INTERNAL_CA_FILE', 'production refuses the generated development CA');
