@@ -16,7 +16,8 @@ t.test('SP-16: no PAN and no CVV anywhere in the gateway after all payment flows
   const first = await pay(gw, c, entered(CARDS.frictionless, { cvv: CVVS[0] }));
   await pay(gw, c, { cardId: first.created.card.id }, {}, CVVS[0]);
   const challenged = await pay(gw, c, entered(CARDS.challenge, { cvv: CVVS[0] }));
-  await gw.app.inject({ method: 'POST', url: challenged.confirmed.nextAction.url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'result=pass' });
+  await gw.app.inject({ method: 'GET', url: challenged.confirmed.nextAction.url });
+  await gw.app.inject({ method: 'POST', url: `/v1/payments/${challenged.created.id}/3ds`, headers: c.auth, payload: { result: 'pass' } });
   const c2 = await newClient(gw);
   const bypassed = await pay(gw, c2, entered(CARDS.bypassedEnrolled, { cvv: CVVS[0] }));
   await gw.app.inject({ method: 'POST', url: '/v1/disputes', headers: c2.auth, payload: { paymentId: bypassed.created.id, reason: 'lost_card' } });
