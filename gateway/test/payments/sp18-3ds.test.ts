@@ -165,7 +165,7 @@ t.test('SP-18: an expiry sweep racing the completion never leaves money authoriz
   hold = new Promise<void>((resolve) => { release = resolve; });
   held = reached;
   const completion = answer(c, id, 'pass');
-  await atVault;
+  await Promise.race([atVault, completion]);
   clock.advance(2_000);
   const expired = await expirePayments(gw.ctx, clock.now(), id);
   hold = undefined;
