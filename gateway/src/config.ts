@@ -88,7 +88,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     },
     trustProxy: trustedProxies(env),
     identity: loadIdentityConfig(env, data, mode),
-    payments: loadPaymentsConfig(env),
+    payments: loadPaymentsConfig(env, mode),
     // The gateway's client certificate for the vault serves here too unless its own is set.
     auditExport: {
       url: url(env, 'AUDIT_EXPORT_URL', ['https:'], 'https://127.0.0.1:8447'),

@@ -3,7 +3,7 @@
 // audit-worker takes the event from the outbox row and deletes it in the transaction that stores
 // the event. A lost Redis, a crashed relay or a duplicated job therefore never loses or doubles
 // an event, and the job carries no event data at all (nothing in Redis to leak or forge).
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../logger.js';
 import { assertAuditEvent, type AuditEvent } from './event.js';
@@ -35,10 +35,18 @@ export async function appendAuditEvent(db: Kysely<any>, source: AuditSource, eve
  */
 export async function appendAuditEvents(db: Kysely<any>, source: AuditSource, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
+  await sql`insert into ${sql.table(`${source}.audit_outbox`)} (event_id, payload, created_at) ${auditOutboxRows(events)}`.execute(db);
+}
+
+/**
+ * The rows appendAuditEvents inserts, as a SELECT, for a statement that writes its events along
+ * with the change they record (a data-modifying WITH) where a transaction would cost two more
+ * round trips.
+ */
+export function auditOutboxRows(events: readonly AuditEvent[]): RawBuilder<unknown> {
   for (const event of events) assertAuditEvent(event);
-  await sql`insert into ${sql.table(`${source}.audit_outbox`)} (event_id, payload, created_at)
-            select * from unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => JSON.stringify(e))}::jsonb[],
-                                 ${events.map((e) => e.occurredAt)}::timestamptz[])`.execute(db);
+  return sql`select * from unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => JSON.stringify(e))}::jsonb[],
+                                   ${events.map((e) => e.occurredAt)}::timestamptz[])`;
 }
 
 export interface RelayOptions {

@@ -47,9 +47,10 @@ export type Component = keyof typeof MIGRATIONS;
 export async function migratedDatabase<DB = any>(
   t: Teardown,
   components: Component[] = ['gateway', 'vault', 'audit'],
+  poolSize = 20,
 ): Promise<{ url: string; db: Kysely<DB> }> {
   const url = await freshDatabaseUrl(t);
-  const db = createDb<DB>(createPool(url, { max: 20, applicationName: 'test' }));
+  const db = createDb<DB>(createPool(url, { max: poolSize, applicationName: 'test' }));
   t.teardown(() => db.destroy());
   for (const component of components) await migrateToLatest(db, component, MIGRATIONS[component]);
   return { url, db };

@@ -68,7 +68,8 @@ function sharedStores(t: Teardown, shared: TestGateway) {
 
 export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {}): Promise<TestGateway> {
   if (opts.instanceOf) return buildInstance(t, { ...opts.instanceOf.env, ...opts.env }, sharedStores(t, opts.instanceOf), opts.vault, opts.clock ?? opts.instanceOf.clock, opts.log);
-  const { url, db } = await migratedDatabase<GatewayDatabase>(t, ['gateway', 'vault', 'audit']);
+  // GATEWAY_DB_POOL sizes the test gateway's pool as it does the real one's (a pool-exhaustion test sets it small).
+  const { url, db } = await migratedDatabase<GatewayDatabase>(t, ['gateway', 'vault', 'audit'], Number(opts.env?.GATEWAY_DB_POOL ?? 20));
   const { redis, prefix } = testRedis(t);
   // Each test gateway writes its SMS to its own outbox file (test/support/clients.ts reads it).
   const scratch = mkdtempSync(join(tmpdir(), 'pgw-gw-'));

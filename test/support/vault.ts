@@ -21,6 +21,7 @@ import { loadVaultConfig } from '../../vault/src/config.js';
 import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from '../../vault/src/app.js';
 import { createVaultContext, type VaultContext } from '../../vault/src/context.js';
 import { checkKekVersions } from '../../vault/src/kek-versions.js';
+import type { Processor } from '../../vault/src/processor/processor.js';
 import type { VaultDatabase } from '../../vault/src/storage/database.js';
 import { freshDatabaseUrl } from './database.js';
 import { pkiFile, testDataDir } from './pki.js';
@@ -46,6 +47,8 @@ export interface TestVaultOptions {
   logStream?: { write(line: string): void };
   /** Listen on this port (e.g. a stopped vault's, to bring it back where its clients look). */
   port?: number;
+  /** A processor in place of the configured one (e.g. a stand-in for an acquirer adapter). */
+  processor?: Processor;
 }
 
 export interface TestVault {
@@ -102,6 +105,7 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   await migrateToLatest(db, 'vault', MIGRATIONS);
   const clock = opts.clock ?? new ManualClock();
   const ctx = createVaultContext(config, db, clock);
+  if (opts.processor) ctx.processor = opts.processor;
   // The boot check server.ts runs: a KEK that fails its key check stops this vault too.
   await checkKekVersions(db, ctx.keys).catch(async (err: unknown) => {
     await db.destroy();

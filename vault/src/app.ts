@@ -11,6 +11,7 @@ import { callerOf } from './caller.js';
 import { installErrorHandler, problem, refusedBeforeService } from './errors.js';
 import { tokensRoutes } from './tokens.routes.js';
 import { authorizationsRoutes } from './authorizations.routes.js';
+import { challengesRoutes } from './challenges.routes.js';
 import { lazyChildLoggerFactory } from './request-logger.js';
 
 /**
@@ -104,4 +105,7 @@ export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(tokensRoutes);
   await app.register(authorizationsRoutes);
+  // Only the sandbox lets a caller declare a challenge's result; with any other processor the
+  // routes do not exist (404), whatever the gateway is configured to show.
+  if (ctx.processor.name === 'sandbox') await app.register(challengesRoutes);
 }

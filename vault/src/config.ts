@@ -27,6 +27,7 @@ export interface VaultConfig {
   fingerprintKey: Secret<Buffer>;
   binTableFile: string;
   cardBrands: Brand[];
+  /** The acquirer adapter; `sandbox` only outside production (an acquirer's adapter joins the list). */
   processor: 'sandbox';
   cvvMaxHeld: number;
   rewrapBatchSize: number;
@@ -107,6 +108,11 @@ export function loadVaultConfig(env: Env): Readonly<VaultConfig> {
   };
   if (mode === 'production' && isDevelopmentCa(config.listener.ca)) {
     throw new ConfigError('INTERNAL_CA_FILE', 'production refuses the generated development CA');
+  }
+  // The sandbox approves every Kazakhstan card with no acquirer behind it and lets the cardholder
+  // answer their own 3-D Secure challenge: a development stand-in, never a way to take payments.
+  if (mode === 'production' && config.processor === 'sandbox') {
+    throw new ConfigError('VAULT_PROCESSOR', 'production refuses the sandbox processor; it needs an acquirer adapter (vault/README.md "Processor adapter contract")');
   }
   return freeze(config);
 }

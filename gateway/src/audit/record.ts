@@ -52,6 +52,11 @@ export class AuditBatch {
   }
 
   async flush(db: Kysely<any>): Promise<void> {
-    await appendAuditEvents(db, 'gateway', this.events.splice(0));
+    await appendAuditEvents(db, 'gateway', this.take());
+  }
+
+  /** Takes the events out, for a statement that writes them with its own change (moveStatusAudited). */
+  take(): AuditEvent[] {
+    return this.events.splice(0);
   }
 }

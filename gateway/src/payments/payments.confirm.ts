@@ -1,9 +1,14 @@
 // Confirming a payment with its code (SP-15.2, SP-12) and recording what the vault answered
-// (SP-18), in ONE transaction under the payment's row lock: two confirms race for one payment,
-// not for one code; the second waits and finds the payment already decided. The vault's
-// authorization is idempotent on the payment id, so even a confirm whose commit was lost after
-// the vault answered can be retried without authorizing twice. If the vault cannot be reached,
-// everything rolls back: the payment still waits for confirmation and the code is unspent.
+// (SP-18), in three steps so that no database connection or row lock is held while the vault is
+// asked (a slow vault would otherwise drain the pool):
+// 1. under the payment's row lock, check the code and claim the payment: requires_confirmation →
+//    processing, audited, committed. Two confirms race for one payment, not for one code.
+// 2. ask the vault, holding nothing. Its authorization is idempotent on the payment id, so asking
+//    again (a repeated confirm, a racing one, the sweep in payment-retry.ts) never authorizes twice.
+// 3. record the answer from `processing`, with its audit events, in one statement; whoever
+//    records first wins, the others show the payment as it stands.
+// A vault that cannot be reached leaves the payment `processing` with its code spent: the client
+// gets 503 vault_unavailable and may confirm again, and the sweep asks the vault again meanwhile.
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Secret } from '../../../lib/secret.js';
@@ -13,14 +18,16 @@ import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
 import { verifyOtp } from '../identity/otp.service.js';
-import { expireDuePayments, findPayment, lockPayment, moveStatus, type PaymentRow } from './payments.repository.js';
+import {
+  expireDuePayments, findPayment, lockPayment, moveStatus, moveStatusAudited, type MovedPayment, type PaymentRow,
+} from './payments.repository.js';
 import type { PaymentView } from './payments.schema.js';
 import { PAYMENT_WINDOW_MS, type Payer } from './payments.service.js';
 import { toView } from './payments.view.js';
 import { authorize, clientFacing, VaultRefusal, type AuthorizationResult } from './vault-api.js';
 import type { PaymentStatus } from './payments.table.js';
 
-function isDue(row: PaymentRow, now: Date): boolean {
+export function isDue(row: Pick<PaymentRow, 'status' | 'expires_at'>, now: Date): boolean {
   return (row.status === 'requires_confirmation' || row.status === 'requires_action') && row.expires_at.getTime() <= now.getTime();
 }
 
@@ -45,30 +52,37 @@ export async function expirePayments(ctx: GatewayContext, now: Date, id?: string
   });
 }
 
+/** A payment as step 1 left it, with its card's vault token. */
+export type LockedPayment = PaymentRow & { card_token: string };
+
 export async function confirmPayment(
   ctx: GatewayContext,
   request: FastifyRequest,
   payer: Payer,
   input: { paymentId: string; code: string; cvv?: string },
 ): Promise<PaymentView> {
-  const outcome = await ctx.db.transaction().execute(async (trx) => {
+  const claimed = await ctx.db.transaction().execute(async (trx) => {
     const audit = new AuditBatch(ctx.clock, request);
     const decided = await confirmLocked(trx, ctx, audit, payer, input);
     await audit.flush(trx);
     return decided;
   });
-  if (outcome instanceof DomainError) throw outcome;
-  return toView(outcome);
+  if (claimed instanceof DomainError) throw claimed;
+  if (!claimed.askVault) return toView(claimed.payment);
+  return toView(await authorizePayment(ctx, request, claimed.payment, input.cvv));
 }
 
-/** The confirm itself, under the payment's row lock; returns the payment as it now stands or the refusal to commit. */
+/**
+ * Step 1, under the payment's row lock: the payment claimed for the vault (askVault), the payment
+ * as it stands, or the refusal to commit.
+ */
 async function confirmLocked(
   trx: Kysely<GatewayDatabase>,
   ctx: GatewayContext,
   audit: AuditBatch,
   payer: Payer,
   input: { paymentId: string; code: string; cvv?: string },
-): Promise<PaymentRow | DomainError> {
+): Promise<{ payment: LockedPayment; askVault: boolean } | DomainError> {
   const actor = { type: 'client' as const, id: payer.id };
   const now = ctx.clock.now();
   const p = await lockPayment(trx, input.paymentId, payer.id);
@@ -79,7 +93,11 @@ async function confirmLocked(
     audit.add({ actor, action: 'payment.expired', outcome: 'success', targets });
     return new DomainError('payment_expired', 'the payment was not confirmed within 15 minutes; start a new one');
   }
-  if (p.status !== 'requires_confirmation') return p; // already confirmed: show it, never authorize again
+  // Confirmed with its code before, and the vault's answer never recorded (it could not be
+  // reached, or it asked for the CVV): ask it again. The code was spent then, so it is not
+  // checked again; a 3-D Secure completion in flight (a challenge ref) is not a confirm's to finish.
+  if (p.status === 'processing' && p.challenge_ref === null) return { payment: p, askVault: true };
+  if (p.status !== 'requires_confirmation') return { payment: p, askVault: false }; // already decided: show it, never authorize again
   if (p.card_status === 'blocked') return new DomainError('card_blocked', 'this card was reported lost and is blocked');
   // The client removed the card after starting this payment: its data is being deleted in the vault (SP-16).
   if (p.card_status === 'removed') return new DomainError('card_removed', 'this card was removed; start a new payment with another card');
@@ -87,24 +105,22 @@ async function confirmLocked(
   if (!check.ok) {
     // Committed: the wrong attempt counts (SP-9's 3 tries).
     audit.add({ actor, action: 'payment.confirm', outcome: 'failure', targets, details: { reason: check.reason } });
+    // The client's daily cap on wrong codes refused the check unevaluated: the payment may still be
+    // confirmed once the day turns, so say when rather than "start a new payment".
+    if (check.retryAfterSeconds !== undefined) {
+      return new DomainError(check.reason, `too many wrong codes today; retry in ${check.retryAfterSeconds} s`, { 'retry-after': String(check.retryAfterSeconds) });
+    }
     const detail = check.reason === 'otp_expired' ? 'the code has expired' : check.reason === 'otp_attempts_exceeded'
       ? 'too many wrong codes; start a new payment' : 'the code is wrong';
     return new DomainError(check.reason, detail);
   }
-  await moveStatus(trx, p.id, 'requires_confirmation', 'processing', now);
   audit.add({ actor, action: 'payment.confirmed', outcome: 'success', targets });
-  // Throws (and so rolls back, leaving the code unspent) when the vault is unreachable or needs
-  // the CVV (a saved card whose first payment was never approved): the client retries the same confirm.
-  return { ...p, ...(await authorizePayment(trx, ctx, audit, p, input.cvv)) };
+  const moved = await moveStatusAudited(trx, p.id, 'requires_confirmation', 'processing', now, {}, audit.take());
+  return { payment: { ...p, ...underLock(moved) }, askVault: true };
 }
 
-async function authorizePayment(
-  trx: Kysely<GatewayDatabase>,
-  ctx: GatewayContext,
-  audit: AuditBatch,
-  p: PaymentRow & { card_token: string },
-  cvv: string | undefined,
-) {
+/** Steps 2 and 3: asks the vault to authorize a `processing` payment and records its answer. */
+async function authorizePayment(ctx: GatewayContext, request: FastifyRequest, p: LockedPayment, cvv: string | undefined): Promise<PaymentRow> {
   let result: AuthorizationResult;
   try {
     result = await authorize(ctx.vault, {
@@ -112,77 +128,81 @@ async function authorizePayment(
       amount: { value: p.amount, currency: p.currency }, merchant: p.provider_name, paymentRef: p.id,
     });
   } catch (err) {
+    // Unreachable (503 vault_unavailable): the payment stays processing, to be asked for again.
     if (!(err instanceof VaultRefusal)) throw err;
     // No CVV held or given, and the card has no approved first payment to charge it on file
-    // (SP-14.2); or the CVV given has the wrong length for the card: the client types it.
+    // (SP-14.2); or the CVV given has the wrong length for the card: the payment stays processing
+    // and the client confirms again with the CVV.
     if (err.code === 'cvv_required' || err.code === 'card_invalid') clientFacing(err);
-    audit.add({
-      actor: { type: 'system' }, action: 'payment.failed', outcome: 'failure',
-      targets: { clientId: p.client_id, paymentId: p.id }, details: { reason: err.code },
-    });
-    return underLock(await moveStatus(trx, p.id, 'processing', 'failed', ctx.clock.now(), { declineReason: `vault_${err.code}`.slice(0, 64) }));
+    return settled(ctx, p, await failPayment(ctx, p, err.code));
   }
-  return underLock(await recordAuthorization(trx, ctx, audit, { type: 'client', id: p.client_id }, p, 'processing', result));
+  return settled(ctx, p, await recordAuthorization(ctx, request, { type: 'client', id: p.client_id }, p, result));
 }
 
-/** A move made under the row lock this transaction holds cannot find the payment elsewhere. */
+/** The payment after step 3: as recorded, or as whoever recorded first left it. */
+export async function settled(ctx: GatewayContext, p: PaymentRow, moved: MovedPayment | undefined): Promise<PaymentRow> {
+  if (moved) return { ...p, ...moved };
+  const current = await findPayment(ctx.db, p.id);
+  if (!current) throw new Error(`payment ${p.id} vanished`);
+  return current;
+}
+
+/** A step 1 move under the row lock this transaction holds cannot find the payment elsewhere. */
 function underLock<T>(moved: T | undefined): T {
   if (moved === undefined) throw new Error('payment changed status under its row lock');
   return moved;
 }
 
-/**
- * Records an authorization (or a finished 3-D Secure challenge) on a payment still in `from`:
- * its status, 3-D Secure outcome and enrolment, each as an audit event. A concurrent finisher
- * that got there first makes this a no-op.
- */
-export async function applyAuthorization(
+/** The vault refused the call itself (not the card): processing → failed, audited by the system. */
+export async function failPayment(
   ctx: GatewayContext,
-  request: FastifyRequest | undefined,
-  p: Pick<PaymentRow, 'id' | 'client_id' | 'card_id'>,
-  from: 'processing' | 'requires_action',
-  result: AuthorizationResult,
-): Promise<void> {
-  await ctx.db.transaction().execute(async (trx) => {
-    const audit = new AuditBatch(ctx.clock, request);
-    await recordAuthorization(trx, ctx, audit, request ? { type: 'client', id: p.client_id } : { type: 'system' }, p, from, result);
-    await audit.flush(trx);
+  p: Pick<PaymentRow, 'id' | 'client_id'>,
+  vaultCode: string,
+  details: Record<string, string> = {},
+): Promise<MovedPayment | undefined> {
+  const audit = new AuditBatch(ctx.clock, undefined);
+  audit.add({
+    actor: { type: 'system' }, action: 'payment.failed', outcome: 'failure',
+    targets: { clientId: p.client_id, paymentId: p.id }, details: { reason: vaultCode, ...details },
   });
+  return moveStatusAudited(ctx.db, p.id, 'processing', 'failed', ctx.clock.now(), { declineReason: `vault_${vaultCode}`.slice(0, 64) }, audit.take());
 }
 
-/** Returns the payment's new row, or undefined when it was no longer in `from`. */
-async function recordAuthorization(
-  trx: Kysely<GatewayDatabase>,
+/**
+ * Step 3: records an authorization (or a finished 3-D Secure challenge: `challenged`) on a payment
+ * still `processing`: its status, 3-D Secure outcome and enrolment, each as an audit event by
+ * `actor`, in one statement. Returns the new row, or undefined when another finisher got there first.
+ */
+export async function recordAuthorization(
   ctx: GatewayContext,
-  audit: AuditBatch,
+  request: FastifyRequest | undefined,
   actor: AuditEvent['actor'],
   p: Pick<PaymentRow, 'id' | 'client_id' | 'card_id'>,
-  from: 'processing' | 'requires_action',
   result: AuthorizationResult,
-) {
+  opts: { challenged?: boolean; details?: Record<string, string> } = {},
+): Promise<MovedPayment | undefined> {
   const now = ctx.clock.now();
   const to: PaymentStatus = result.outcome === 'approved' ? 'succeeded'
     : result.outcome === 'challenge_required' ? 'requires_action'
-      : from === 'requires_action' ? 'failed' : 'declined';
+      : opts.challenged ? 'failed' : 'declined';
   if (to === 'requires_action' && !result.challenge?.ref) throw new Error('vault asked for a challenge without a challenge ref');
   const targets = { clientId: p.client_id, paymentId: p.id, cardId: p.card_id };
-  const moved = await moveStatus(trx, p.id, from, to, now, {
-    authorizationId: result.authorizationId,
-    declineReason: result.declineReason ?? null,
-    threeDS: result.threeDS,
-    ...(to === 'requires_action' ? { challengeRef: result.challenge!.ref, expiresAt: new Date(now.getTime() + PAYMENT_WINDOW_MS) } : {}),
-  });
-  if (!moved) return undefined;
+  const audit = new AuditBatch(ctx.clock, request);
   const action = to === 'succeeded' ? 'payment.authorized' : to === 'requires_action' ? 'payment.challenge_required' : 'payment.declined';
   audit.add({
     actor, action, outcome: to === 'succeeded' || to === 'requires_action' ? 'success' : 'failure', targets,
-    details: { status: to, ...(result.declineReason ? { declineReason: result.declineReason.slice(0, 200) } : {}) },
+    details: { status: to, ...(result.declineReason ? { declineReason: result.declineReason.slice(0, 200) } : {}), ...opts.details },
   });
   if (result.threeDS.result !== null) {
     audit.add({
       actor, action: 'payment.three_ds', outcome: result.threeDS.result === 'failed' ? 'failure' : 'success', targets,
-      details: { result: result.threeDS.result, enrolled: result.threeDS.enrolled },
+      details: { result: result.threeDS.result, enrolled: result.threeDS.enrolled, ...opts.details },
     });
   }
-  return moved;
+  return moveStatusAudited(ctx.db, p.id, 'processing', to, now, {
+    authorizationId: result.authorizationId,
+    declineReason: result.declineReason ?? null,
+    threeDS: result.threeDS,
+    ...(to === 'requires_action' ? { challengeRef: result.challenge!.ref, expiresAt: new Date(now.getTime() + PAYMENT_WINDOW_MS) } : {}),
+  }, audit.take());
 }

@@ -1,21 +1,24 @@
 // The payments capability on the public listener. Client calls sit in one encapsulated plugin
-// behind app.authenticate (SP-14: card operations need a logged-in client); the 3-D Secure page
-// sits in another without it (the browser holds the challenge capability, not a session).
-// A sweeper expires unconfirmed payments, drops idempotency keys past 24 hours and retries
-// refunds and card deletions (SP-16) the vault could not be reached for.
+// behind app.authenticate (SP-14: card operations need a logged-in client), the sandbox 3-D
+// Secure answer among them; the sandbox's challenge page sits in another without it (the browser
+// holds the challenge ref, a capability to look). Both exist only with THREE_DS_SANDBOX_PAGES.
+// A sweeper expires unconfirmed payments, drops idempotency keys past 24 hours, and asks the vault
+// again for payments, refunds and card deletions (SP-16) it could not be reached for.
 import type { FastifyInstance } from 'fastify';
 import { purgeExpiredIdempotencyKeys } from './idempotency.js';
 import { expirePayments } from './payments.confirm.js';
 import { retryPendingRefunds } from './refund-retry.js';
 import { retryCardPurges } from './card-purge.js';
+import { retryStuckPayments } from './payment-retry.js';
 import cardsRoutes from './cards.routes.js';
 import disputesRoutes from './disputes.routes.js';
 import paymentsRoutes from './payments.routes.js';
 import providersRoutes from './providers.routes.js';
-import threeDsRoutes from './three-ds.routes.js';
+import { threeDsAnswerRoutes, threeDsPageRoutes } from './three-ds.routes.js';
 import { strictValidatorCompiler } from '../plugins/strict-validator.js';
 
 export default async function paymentsPlugin(app: FastifyInstance): Promise<void> {
+  const sandboxAcs = app.ctx.config.payments.threeDsSandboxPages;
   await app.register(async (authenticated) => {
     authenticated.setValidatorCompiler(strictValidatorCompiler);
     authenticated.addHook('onRequest', authenticated.authenticate);
@@ -23,11 +26,14 @@ export default async function paymentsPlugin(app: FastifyInstance): Promise<void
     await authenticated.register(cardsRoutes);
     await authenticated.register(paymentsRoutes);
     await authenticated.register(disputesRoutes);
+    if (sandboxAcs) await authenticated.register(threeDsAnswerRoutes);
   });
-  await app.register(async (acs) => {
-    acs.setValidatorCompiler(strictValidatorCompiler);
-    await acs.register(threeDsRoutes);
-  });
+  if (sandboxAcs) {
+    await app.register(async (acs) => {
+      acs.setValidatorCompiler(strictValidatorCompiler);
+      await acs.register(threeDsPageRoutes);
+    });
+  }
 
   const { ctx } = app;
   if (ctx.config.payments.sweepIntervalMs > 0) {
@@ -37,6 +43,7 @@ export default async function paymentsPlugin(app: FastifyInstance): Promise<void
       await purgeExpiredIdempotencyKeys(ctx.db, now);
       await retryPendingRefunds(ctx, now, app.log);
       await retryCardPurges(ctx, now, app.log);
+      await retryStuckPayments(ctx, now, app.log);
     };
     const timer = setInterval(() => {
       sweep().catch((err) => app.log.warn({ err }, 'payments sweep failed; retried next interval'));

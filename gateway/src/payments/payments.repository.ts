@@ -3,6 +3,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 import { preparedQuery } from '../../../lib/prepared-query.js';
+import { auditOutboxRows } from '../../../lib/audit/outbox.js';
+import type { AuditEvent } from '../../../lib/audit/event.js';
 import type { PaymentStatus, ThreeDsResult } from './payments.table.js';
 
 export const OPEN_STATUSES = ['requires_confirmation', 'requires_action'] as const;
@@ -109,6 +111,16 @@ function prepareMove(columns: readonly string[]) {
     .returning(PAYMENT_COLUMNS));
 }
 
+function moveColumns(fields: MoveFields): Record<string, unknown> {
+  return {
+    ...(fields.authorizationId !== undefined ? { authorization_id: fields.authorizationId } : {}),
+    ...(fields.declineReason !== undefined ? { decline_reason: fields.declineReason } : {}),
+    ...(fields.challengeRef !== undefined ? { challenge_ref: fields.challengeRef } : {}),
+    ...(fields.expiresAt !== undefined ? { expires_at: fields.expiresAt } : {}),
+    ...(fields.threeDS ? { three_ds_result: fields.threeDS.result, three_ds_enrolled: fields.threeDS.enrolled } : {}),
+  };
+}
+
 /** Moves one payment from `from` to `to` and returns its new row; undefined when it was no longer in `from`. */
 export async function moveStatus(
   db: Kysely<GatewayDatabase>,
@@ -118,18 +130,60 @@ export async function moveStatus(
   now: Date,
   fields: MoveFields = {},
 ) {
-  const set: Record<string, unknown> = {
-    ...(fields.authorizationId !== undefined ? { authorization_id: fields.authorizationId } : {}),
-    ...(fields.declineReason !== undefined ? { decline_reason: fields.declineReason } : {}),
-    ...(fields.challengeRef !== undefined ? { challenge_ref: fields.challengeRef } : {}),
-    ...(fields.expiresAt !== undefined ? { expires_at: fields.expiresAt } : {}),
-    ...(fields.threeDS ? { three_ds_result: fields.threeDS.result, three_ds_enrolled: fields.threeDS.enrolled } : {}),
-  };
+  const set = moveColumns(fields);
   const columns = Object.keys(set);
   const shape = columns.join(',');
   let move = moves.get(shape);
   if (move === undefined) moves.set(shape, move = prepareMove(columns));
   return move.first(db, { ...set, id, from, to, now });
+}
+
+export type MovedPayment = NonNullable<Awaited<ReturnType<typeof moveStatus>>>;
+
+/**
+ * moveStatus and the audit events of the move in ONE statement, outside any transaction or as
+ * the last of one: the events are written if and only if the payment moved. Recording the vault's
+ * answer this way costs one round trip where a transaction would cost four.
+ */
+export async function moveStatusAudited(
+  db: Kysely<GatewayDatabase>,
+  id: string,
+  from: PaymentStatus,
+  to: PaymentStatus,
+  now: Date,
+  fields: MoveFields,
+  events: readonly AuditEvent[],
+): Promise<MovedPayment | undefined> {
+  const move = db.updateTable('gateway.payments')
+    .set({ status: to, updated_at: now, ...moveColumns(fields) })
+    .where('id', '=', id).where('status', '=', from)
+    .returning(PAYMENT_COLUMNS);
+  // A data-modifying WITH runs whether or not the outer query reads it; the audit rows are
+  // filtered on the move having happened.
+  const result = await sql<MovedPayment>`with moved as (${move}),
+    audit as (insert into gateway.audit_outbox (event_id, payload, created_at)
+              select e.* from (${auditOutboxRows(events)}) e where exists (select 1 from moved))
+    select * from moved`.execute(db);
+  return result.rows[0];
+}
+
+/**
+ * Claims up to `limit` payments left `processing` since before `dueBefore` (a vault outage or a
+ * crash between asking the vault and recording its answer), with what asking again needs. The
+ * claim bumps updated_at, which spaces the attempts and keeps another sweeper off them; rows
+ * locked by a confirm or completion in progress are skipped.
+ */
+export async function claimStuckPayments(db: Kysely<GatewayDatabase>, p: { now: Date; dueBefore: Date; limit: number }) {
+  const result = await sql<Pick<PaymentRow, 'id' | 'client_id' | 'card_id' | 'amount' | 'currency' | 'provider_name' | 'challenge_ref' | 'expires_at'>
+    & { card_token: string }>`
+    update gateway.payments p set updated_at = ${p.now}
+    from gateway.cards c, gateway.providers pr
+    where p.id in (select id from gateway.payments where status = 'processing' and updated_at <= ${p.dueBefore}
+                   order by updated_at limit ${p.limit} for update skip locked)
+      and p.status = 'processing' and c.id = p.card_id and pr.id = p.provider_id
+    returning p.id, p.client_id, p.card_id, p.amount, p.currency, pr.name as provider_name, p.challenge_ref, p.expires_at, c.token as card_token`
+    .execute(db);
+  return result.rows;
 }
 
 /** Expires open payments whose 15-minute window has passed (one, or all); returns them. */

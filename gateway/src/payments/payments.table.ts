@@ -1,4 +1,4 @@
-// kysely table types of the payments capability (migrations 2026112420 … 2026112425).
+// kysely table types of the payments capability (migrations 2026112420 … 2026112426).
 // database.ts lists them under GatewayDatabase.
 import type { ColumnType } from 'kysely';
 

@@ -1,20 +1,26 @@
-// The sandbox 3-D Secure challenge page (SP-18) on the public listener: the vault is private, so
-// the browser reaches the ACS through here. The challenge ref (≥128 random bits from the vault)
-// in the URL is the capability; no session is needed, as with a real ACS redirect. GET renders a
-// small page; its form POSTs result=pass|fail back to the same URL, which completes the challenge
-// at the vault and finishes the payment. CSP is loosened for these pages only: one nonce for the
-// page's own inline style, and forms may post to this origin — nothing else.
+// The sandbox 3-D Secure challenge (SP-18), mounted only while THREE_DS_SANDBOX_PAGES is on (the
+// vault runs the sandbox processor; refused in production, where the issuer's ACS authenticates
+// the cardholder):
+// - GET /v1/3ds/challenges/{ref} on the public listener shows what is being authenticated. The
+//   challenge ref (≥128 random bits from the vault) in the URL is a capability to look, nothing
+//   more: the page changes nothing and has no form. CSP allows one nonce for its inline style.
+// - POST /v1/payments/{id}/3ds {result: pass|fail} answers the challenge in the paying client's
+//   session (three-ds.complete.ts): another client's session finds no payment, a blocked client
+//   is refused by app.authenticate, and a bare ref authorizes nothing.
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import { applyAuthorization, currentPayment } from './payments.confirm.js';
+import { Problem } from '../errors.js';
+import { currentPayment } from './payments.confirm.js';
 import { findPaymentByChallengeRef } from './payments.repository.js';
+import { PaymentParams, PaymentView } from './payments.schema.js';
 import { formatMoney } from './payments.view.js';
-import { completeChallenge, getChallenge } from './vault-api.js';
+import { completeThreeDs } from './three-ds.complete.js';
+import { getChallenge } from './vault-api.js';
 
 const Params = Type.Object({ ref: Type.String({ pattern: '^[A-Za-z0-9_-]{16,128}$' }) });
-const FormBody = Type.Object({ result: Type.Union([Type.Literal('pass'), Type.Literal('fail')]) });
+const AnswerBody = Type.Object({ result: Type.Union([Type.Literal('pass'), Type.Literal('fail')]) }, { additionalProperties: false });
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -23,11 +29,11 @@ function escapeHtml(text: string): string {
 function page(reply: FastifyReply, status: number, title: string, body: string) {
   const nonce = randomBytes(16).toString('base64');
   reply.header('content-security-policy',
-    `default-src 'none'; style-src 'nonce-${nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
+    `default-src 'none'; style-src 'nonce-${nonce}'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`);
   return reply.code(status).type('text/html; charset=utf-8').send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escapeHtml(title)}</title>
-<style nonce="${nonce}">body{font-family:sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}button{margin:.5rem .5rem 0 0;padding:.5rem 1rem}</style>
+<style nonce="${nonce}">body{font-family:sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}code{word-break:break-all}</style>
 </head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`);
 }
 
@@ -35,21 +41,14 @@ const OUTCOME_TEXT: Record<string, string> = {
   succeeded: 'Authentication passed. The payment is complete; you can close this window.',
   failed: 'Authentication failed. The payment was not made.',
   expired: 'This payment expired before authentication was completed.',
+  processing: 'Your answer is being processed.',
 };
 
-const threeDsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  // Only these routes read HTML forms; the rest of the API stays JSON-only.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
-
-  async function openPayment(ref: string) {
-    const found = await findPaymentByChallengeRef(app.ctx.db, ref);
-    return found ? currentPayment(app.ctx, found.id) : undefined;
-  }
-
+/** The sandbox ACS page, on the public listener without a session. */
+export const threeDsPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/3ds/challenges/:ref', { schema: { params: Params } }, async (request, reply) => {
-    const payment = await openPayment(request.params.ref);
+    const found = await findPaymentByChallengeRef(app.ctx.db, request.params.ref);
+    const payment = found ? await currentPayment(app.ctx, found.id) : undefined;
     if (!payment) return page(reply, 404, 'Unknown authentication request', '<p>This link is not valid.</p>');
     if (payment.status !== 'requires_action') {
       return page(reply, 409, 'Nothing to authenticate', `<p>${escapeHtml(OUTCOME_TEXT[payment.status] ?? 'This payment is no longer waiting for authentication.')}</p>`);
@@ -58,21 +57,17 @@ const threeDsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return page(reply, 200, '3-D Secure (sandbox)', `
 <p>Confirm the payment of <strong>${escapeHtml(formatMoney(challenge.amount.value, challenge.amount.currency))}</strong>
 to <strong>${escapeHtml(challenge.merchant)}</strong> with card *${escapeHtml(challenge.last4)}.</p>
-<form method="post"><button name="result" value="pass">Authenticate</button><button name="result" value="fail">Cancel</button></form>`);
-  });
-
-  app.post('/v1/3ds/challenges/:ref', { schema: { params: Params, body: FormBody } }, async (request, reply) => {
-    const { ctx } = app;
-    const payment = await openPayment(request.params.ref);
-    if (!payment) return page(reply, 404, 'Unknown authentication request', '<p>This link is not valid.</p>');
-    if (payment.status === 'requires_action') {
-      const result = await completeChallenge(ctx.vault, request.params.ref, request.body.result);
-      await applyAuthorization(ctx, request, payment, 'requires_action', result);
-    }
-    const after = (await currentPayment(ctx, payment.id))!;
-    const text = OUTCOME_TEXT[after.status] ?? 'This payment is no longer waiting for authentication.';
-    return page(reply, 200, after.status === 'succeeded' ? 'Payment complete' : 'Payment not made', `<p>${escapeHtml(text)}</p>`);
+<p>Sandbox: answer in the app, which sends <code>POST /v1/payments/${escapeHtml(payment.id)}/3ds</code>
+<code>{"result": "pass"}</code> or <code>{"result": "fail"}</code> in your session.</p>`);
   });
 };
 
-export default threeDsRoutes;
+/** The answer, inside the payments plugin that authenticates every call. */
+export const threeDsAnswerRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem };
+  app.post('/v1/payments/:id/3ds', {
+    schema: { params: PaymentParams, body: AnswerBody, response: { 200: PaymentView, ...errors } },
+  }, async (request) => completeThreeDs(app.ctx, request, { id: request.client.id, phone: request.client.phone }, {
+    paymentId: request.params.id, result: request.body.result,
+  }));
+};

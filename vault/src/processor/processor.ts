@@ -75,8 +75,23 @@ export interface AuthorizeRequest {
 export interface Processor {
   readonly name: string;
   authorize(request: AuthorizeRequest): Promise<ProcessorOutcome>;
-  /** The 3-D Secure challenge's result came back from the ACS: finish the authorization. */
+  /**
+   * The 3-D Secure challenge of an authorization that answered `challenge_required` is over:
+   * finish that authorization (`processorRef` is the one it returned) and answer `approved` with
+   * threeDS.result `challenged`, or `declined` with `failed`; never `challenge_required` again.
+   * `passed` is what the ACS reported: with an acquirer, the issuer's ACS result as the acquirer's
+   * notification carries it, never a caller's say-so (the vault's challenge routes exist only with
+   * the sandbox). Called once per challenge (the vault records the first answer under the
+   * challenge ref and replays it); an adapter that cannot reach the acquirer throws
+   * ProcessorUnavailable and nothing is recorded, so the completion can be asked again.
+   */
   completeChallenge(request: { processorRef: string; passed: boolean; amount: Money }): Promise<ProcessorOutcome>;
+  /**
+   * Refunds `amount` (≤ what is left of the approved authorization `processorRef`) and resolves
+   * only once the acquirer accepted it. Must be idempotent on `refundRef`: the gateway retries a
+   * refund it got no answer for with the same ref, and a repeat must not move money twice. An
+   * unreachable acquirer throws ProcessorUnavailable; a refusal is an Error the vault answers 5xx.
+   */
   refund(request: { processorRef: string; amount: Money; refundRef: string }): Promise<{ status: 'succeeded' }>;
 }
 
