@@ -130,7 +130,7 @@ async function run(): Promise<void> {
   }
 
   async function payOnce(c: Client, mode: 'saved' | 'entered', n: number): Promise<{ ok: boolean; cardId: string }> {
-    const card = mode === 'saved' ? { cardId: c.savedCardId } : { number: c.cards[n % 3], expMonth: 12, expYear: 2030, cvv: '123' };
+    const card = mode === 'saved' ? { cardId: c.savedCardId } : { number: c.cards[n % 3], expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvv: '123' };
     const created = await call('POST', '/v1/payments', {
       providerId: 'kcell', amount: { value: 150_000, currency: 'KZT' }, params: { phone: '+77011234567' }, card,
     }, c.auth);
