@@ -80,14 +80,15 @@ t.test('SP-15.2, SP-18: a stalled vault drains no connections; other routes answ
   gate = new Promise<void>((resolve) => { open = resolve; });
 
   const confirms = payments.map((p) => confirm(gw, p.c, p.id, p.code));
-  await untilCalls(1);
+  // A confirm that held its connection through the vault call would let only three reach it; the
+  // rest would wait for a connection until they gave up.
+  await Promise.race([untilCalls(6), Promise.allSettled(confirms)]);
+  t.equal(totalCalls(), 6, 'six confirms at the vault at once through a pool of three connections');
   const me = await gw.app.inject({ method: 'GET', url: '/v1/me', headers: payments[0]!.c.auth });
   const list = await gw.app.inject({ method: 'GET', url: '/v1/payments', headers: payments[1]!.c.auth });
   t.equal(me.statusCode, 200, 'GET /v1/me answers while confirms wait on the vault');
   t.equal(list.statusCode, 200, 'GET /v1/payments answers too');
   t.equal(list.json().data[0].status, 'processing', 'and shows the payment being confirmed');
-  await Promise.race([untilCalls(6), Promise.allSettled(confirms)]);
-  t.equal(totalCalls(), 6, 'six confirms at the vault at once through a pool of three connections');
 
   const answered = await Promise.all(confirms);
   t.same(answered.map((r) => [r.statusCode, r.json().code]), payments.map(() => [503, 'vault_unavailable']));
