@@ -3,7 +3,8 @@
 // signing key; the gateway asks for an export and streams the signed answer on to staff.
 // A transport failure or a worker 5xx is an AuditUnavailable; a 4xx comes back to the caller.
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
+import { mutualTlsAgent } from './mtls-agent.js';
 import type { ExportSubject } from './audit/export.js';
 
 export interface AuditClientOptions {
@@ -31,20 +32,7 @@ export interface AuditClient {
 }
 
 export function createAuditClient(opts: AuditClientOptions): AuditClient {
-  const agent = new Agent({
-    connections: 4,
-    keepAliveTimeout: 30_000,
-    connectTimeout: Math.min(opts.timeoutMs, 3_000),
-    headersTimeout: opts.timeoutMs,
-    bodyTimeout: opts.timeoutMs,
-    connect: {
-      ca: opts.ca,
-      cert: opts.cert,
-      key: opts.key,
-      minVersion: 'TLSv1.3',
-      servername: opts.url.hostname.match(/^[\d.]+$/) ? undefined : opts.url.hostname,
-    },
-  });
+  const agent = mutualTlsAgent({ ...opts, connections: 4 });
   const base = opts.url.toString().replace(/\/$/, '');
 
   return {

@@ -1,7 +1,8 @@
 // The gateway's only way to the vault (SP-4): mutual TLS over a kept-alive undici pool, so a call
 // costs no handshake once connections are up. Transport failures and vault 5xx become a
 // VaultUnavailable; 4xx answers come back to the caller, who maps the vault's problem code.
-import { Agent, request } from 'undici';
+import { request } from 'undici';
+import { mutualTlsAgent } from './mtls-agent.js';
 
 export interface VaultClientOptions {
   url: URL;
@@ -31,21 +32,7 @@ export interface VaultClient {
 }
 
 export function createVaultClient(opts: VaultClientOptions): VaultClient {
-  const agent = new Agent({
-    connections: opts.connections,
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 600_000,
-    connectTimeout: Math.min(opts.timeoutMs, 3_000),
-    headersTimeout: opts.timeoutMs,
-    bodyTimeout: opts.timeoutMs,
-    connect: {
-      ca: opts.ca,
-      cert: opts.cert,
-      key: opts.key,
-      minVersion: 'TLSv1.3',
-      servername: opts.url.hostname.match(/^[\d.]+$/) ? undefined : opts.url.hostname,
-    },
-  });
+  const agent = mutualTlsAgent({ ...opts, keepAliveMaxTimeoutMs: 600_000 });
   const base = opts.url.toString().replace(/\/$/, '');
 
   async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<VaultResponse<T>> {

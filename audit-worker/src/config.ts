@@ -1,7 +1,7 @@
 // Audit-worker settings, read once at boot (README "Settings").
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, list, oneOf, port, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
+import { bool, ConfigError, file, freeze, int, oneOf, port, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
 

@@ -10,7 +10,7 @@
 // The signed seq list is what makes the export complete: a record added, dropped or moved no
 // longer matches it, and the header cannot be edited or re-signed without the worker's key.
 import type { KeyObject } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { AuditEvent } from './event.js';
 import type { AuditSource } from './outbox.js';

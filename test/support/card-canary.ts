@@ -6,6 +6,10 @@
 // card data (SHA-256, and HMAC-SHA256 under each key a process holds) are searched for too: with
 // the other fields of a request stored next to them, a few 10^8 guesses reverse one.
 import { createHash, createHmac, randomInt } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../../lib/paths.js';
 import { Secret } from '../../lib/secret.js';
 
 export interface CanaryCard {
@@ -238,4 +242,14 @@ export function digestSearch(values: readonly DigestedValue[], keys: readonly Di
     const lower = text.toLowerCase();
     return needles.filter((n) => n.found(text, lower)).map((n) => n.what);
   };
+}
+
+/** Vault settings that accept Amex and place 37xxxx in Kazakhstan (a copy of the sandbox BIN table plus one range). */
+export function amexVaultEnv(t: { teardown(fn: () => unknown): void }): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'pgw-bins-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bin-ranges.csv');
+  const sandbox = readFileSync(join(repoRoot, 'vault', 'data', 'bin-ranges.csv'), 'utf8').trimEnd();
+  writeFileSync(file, `${sandbox}\n370000,379999,amex,KZ,Canary Bank Kazakhstan (Amex)\n`);
+  return { VAULT_BIN_TABLE_FILE: file, VAULT_CARD_BRANDS: 'visa,mastercard,amex' };
 }

@@ -6,8 +6,7 @@
 // tokenize and authorize) and against the real vault and audit-worker processes. Each scan first
 // finds a canary planted where it must be found, so each is shown able to fail.
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
@@ -15,9 +14,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ManualClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/logger.js';
-import { repoRoot } from '../../lib/paths.js';
 import { issueCertificate } from '../../lib/pki.js';
-import { canaryCvv, canaryPan, cardDataSearch, masked, panForms, type CanaryCard, type CardDataSearch } from '../../test/support/card-canary.js';
+import { amexVaultEnv, canaryCvv, canaryPan, cardDataSearch, masked, panForms, type CanaryCard, type CardDataSearch } from '../../test/support/card-canary.js';
 import { startAuditWorkerProcess } from '../../test/support/audit-worker.js';
 import { migratedDatabase } from '../../test/support/database.js';
 import { scanDatabase, scanRedis } from '../../test/support/leak-scan.js';
@@ -29,7 +27,7 @@ import { recordingVaultCaller, type RecordingVaultCaller } from '../../test/supp
 
 const VISA: CanaryCard = { pan: canaryPan('440043', 16), cvv: canaryCvv(3) };
 // Amex carries a 4-digit CVV, which can be searched for standing alone. Its BIN range is
-// Kazakhstan's in this test's BIN table only (amexEnv).
+// Kazakhstan's in this test's BIN table only (amexVaultEnv).
 const AMEX: CanaryCard = { pan: canaryPan(`37${randomInt(1000, 10_000)}`, 15), cvv: canaryCvv(4) };
 // The sandbox's declining and challenging cards carry the Visa canary's CVV.
 const DECLINED_PAN = '4400430000000031';
@@ -38,16 +36,6 @@ const search = cardDataSearch([VISA, AMEX], [DECLINED_PAN, CHALLENGE_PAN]);
 
 const amount = { value: 150000, currency: 'KZT' };
 type Call = RecordingVaultCaller['call'];
-
-/** Vault settings that accept Amex and place 37xxxx in Kazakhstan (a copy of the sandbox BIN table plus one range). */
-function amexEnv(t: Test): Record<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), 'pgw-bins-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'bin-ranges.csv');
-  const sandbox = readFileSync(join(repoRoot, 'vault', 'data', 'bin-ranges.csv'), 'utf8').trimEnd();
-  writeFileSync(file, `${sandbox}\n370000,379999,amex,KZ,Canary Bank Kazakhstan (Amex)\n`);
-  return { VAULT_BIN_TABLE_FILE: file, VAULT_CARD_BRANDS: 'visa,mastercard,amex' };
-}
 
 /**
  * A valid expiry for a vault whose clock reads `now` (a test's ManualClock, or the system clock a
@@ -233,7 +221,7 @@ t.test('SP-16: the vault app in-process: the canaries are nowhere after tokenize
   const logLines: string[] = [];
   const logStream = { write: (line: string) => { logLines.push(line); } };
   const clock = new ManualClock();
-  const vault = await startTestVault(t, { databaseUrl, clock, relay: true, logStream, env: amexEnv(t) });
+  const vault = await startTestVault(t, { databaseUrl, clock, relay: true, logStream, env: amexVaultEnv(t) });
   const caller = recordingVaultCaller(t, vault.url);
 
   // The log scan must find what a careless debug or trace line would write, through the vault's logger.
@@ -292,7 +280,7 @@ t.test('SP-16: the real vault and audit-worker processes at LOG_LEVEL=trace: the
     await queue.close();
   });
   const common = { NODE_ENV: 'test', LOG_LEVEL: 'trace', DATA_DIR: testDataDir(), REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queueName };
-  const vault = await startProcess(t, 'vault/src/server.ts', { ...common, DATABASE_URL: databaseUrl, VAULT_PORT: '0', ...amexEnv(t) });
+  const vault = await startProcess(t, 'vault/src/server.ts', { ...common, DATABASE_URL: databaseUrl, VAULT_PORT: '0', ...amexVaultEnv(t) });
   const url = `https://127.0.0.1:${String(vault.ready.port)}`;
   const caller = recordingVaultCaller(t, url);
 

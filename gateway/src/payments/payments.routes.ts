@@ -1,7 +1,6 @@
 // Payment calls of the public listener (design.md): create (with Idempotency-Key), confirm with
 // the code, read one, list. Thin: the rules live in payments.service.ts / payments.confirm.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import { DomainError, Problem, problemBody } from '../errors.js';
 import { beginIdempotent, finishIdempotent, releaseIdempotent, requestDigest } from './idempotency.js';
 import { confirmPayment, currentPayment } from './payments.confirm.js';

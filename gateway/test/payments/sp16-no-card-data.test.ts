@@ -6,20 +6,16 @@
 // an SMS. Nor does any SHA-256 digest of them, or HMAC-SHA256 under any key the gateway holds
 // (found in its loaded configuration): next to the other fields of a request, such a digest is
 // reversed in some 10^8 guesses. Each scan first finds canaries planted where it must find them.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createHash, createHmac, randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../../../lib/clock.js';
 import { createLogger } from '../../../lib/logger.js';
-import { repoRoot } from '../../../lib/paths.js';
 import { listenAdmin, type AdminResponse } from '../../../test/support/admin.js';
 import {
-  bodyDigestInputs, canaryCvv, canaryPan, canonicalJson, cardDataSearch, cardDigestInputs, digestSearch, eitherSearch, keysIn, masked,
+  amexVaultEnv, bodyDigestInputs, canaryCvv, canaryPan, canonicalJson, cardDataSearch, cardDigestInputs, digestSearch, eitherSearch, keysIn, masked,
   panForms, type CanaryCard, type CardDataSearch, type DigestedValue,
 } from '../../../test/support/card-canary.js';
 import { lastSmsCode } from '../../../test/support/clients.js';
@@ -41,16 +37,6 @@ const CARD_SEARCH = cardDataSearch([VISA, AMEX], SANDBOX_PANS);
 /** Every finding of `search` in `texts`, each with the start of the text it was found in. */
 const findIn = (search: CardDataSearch, texts: readonly string[]) =>
   texts.flatMap((text) => search(text).map((what) => `${what}: ${text.slice(0, 160)}`));
-
-/** Vault settings that accept Amex and place 37xxxx in Kazakhstan (the sandbox BIN table plus one range). */
-function amexVaultEnv(t: Test): Record<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), 'pgw-bins-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'bin-ranges.csv');
-  const sandbox = readFileSync(join(repoRoot, 'vault', 'data', 'bin-ranges.csv'), 'utf8').trimEnd();
-  writeFileSync(file, `${sandbox}\n370000,379999,amex,KZ,Canary Bank Kazakhstan (Amex)\n`);
-  return { VAULT_BIN_TABLE_FILE: file, VAULT_CARD_BRANDS: 'visa,mastercard,amex' };
-}
 
 t.test('SP-16: the digest search finds SHA-256 and HMAC-SHA256 digests of card data in every encoding, under every key', async (t) => {
   const keys = [{ name: 'k1', key: Buffer.alloc(32, 1) }, { name: 'k2', key: Buffer.from('token') }];
