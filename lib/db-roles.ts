@@ -13,7 +13,7 @@ import { repoRoot } from './paths.js';
 export const RUNTIME_ROLES = {
   gateway: 'pgw_gateway',
   vault: 'pgw_vault',
-  audit: 'pgw_audit',
+  audit: 'pgw_audit_worker',
   auditRetention: 'pgw_audit_retention',
 } as const;
 

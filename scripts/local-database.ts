@@ -4,7 +4,7 @@
 // then this never looks anywhere else. The command says which database it used, so an operator
 // never acts on a database by surprise. Each command logs in as its own role (roles.sql):
 // migrate as the superuser (it then hands the schemas to their owners), audit:verify as the
-// worker's pgw_audit, audit:retention as pgw_audit_retention, vault:rotate-key as pgw_vault.
+// worker's pgw_audit_worker, audit:retention as pgw_audit_retention, vault:rotate-key as pgw_vault.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

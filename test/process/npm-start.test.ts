@@ -94,7 +94,7 @@ t.test('npm start: clean start, ready, clean stop', async (t) => {
     `select distinct application_name, usename from pg_stat_activity
      where datname = 'gateway' and application_name in ('gateway', 'vault', 'audit-worker') order by 1`);
   await superuser.end();
-  const roleOf: Record<string, string> = { gateway: 'pgw_gateway', vault: 'pgw_vault', 'audit-worker': 'pgw_audit' };
+  const roleOf: Record<string, string> = { gateway: 'pgw_gateway', vault: 'pgw_vault', 'audit-worker': 'pgw_audit_worker' };
   t.ok(sessions.some((s) => s.application_name === 'gateway'), `the processes' sessions are seen: ${JSON.stringify(sessions)}`);
   t.same(sessions.filter((s) => roleOf[s.application_name] !== s.usename), [], 'every session of a process logs in as that process\'s role');
 

@@ -30,7 +30,7 @@ t.test('SP-21: migrate, audit:verify, audit:retention --dry-run and vault:rotate
     return output;
   };
   await run('scripts/migrate.ts', ['gateway', 'vault', 'audit'], 'postgres');
-  t.match(await run('scripts/audit-verify.ts', [], 'pgw_audit'), /intact: 0 records/);
+  t.match(await run('scripts/audit-verify.ts', [], 'pgw_audit_worker'), /intact: 0 records/);
   t.match(await run('scripts/audit-retention.ts', ['--dry-run'], 'pgw_audit_retention'), /dry run: nothing would be dropped/);
   t.match(await run('scripts/vault-rotate-key.ts', ['--status'], 'pgw_vault'), /active KEK version: 1/);
 });

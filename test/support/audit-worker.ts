@@ -1,5 +1,5 @@
 // The real audit-worker process (audit-worker/src/worker.ts) storing one test's audit queue into
-// its database as the worker's own role (pgw_audit, a member of audit_writer), for tests of other components that need the audit store
+// its database as the worker's own role (pgw_audit_worker, a member of audit_writer), for tests of other components that need the audit store
 // filled end to end; they reach the worker only as a process, as in production. Its export
 // listener takes a free port, announced as `ready.exportPort`.
 import { mkdtempSync, rmSync } from 'node:fs';
