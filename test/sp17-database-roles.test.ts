@@ -4,8 +4,8 @@
 // insufficient_privilege (42501) naming the missing grant, never "some error".
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import t, { type Test } from 'tap';
-import { createDb, createPool } from '../lib/db.js';
-import { applyRoles, RUNTIME_ROLES } from '../lib/db-roles.js';
+import { createDb, createPool, migrateToLatest } from '../lib/db.js';
+import { applyRoles, MIGRATION_FOLDERS, RUNTIME_ROLES } from '../lib/db-roles.js';
 import { ADMIN_URL, migratedDatabase, runtimeDb } from './support/database.js';
 
 const PERMISSION_DENIED = (what: RegExp) => ({ code: '42501', message: what });
@@ -115,4 +115,12 @@ t.test('SP-17: roles.sql is idempotent and safe from parallel sessions (roles ar
     where rolname = any(${expected.map(([name]) => name)}::text[]) order by rolname`.execute(sessions[0]!);
   t.same(rows.map((r) => [r.rolname, r.rolcanlogin]), expected, 'the runtime roles log in; the owners do not');
   t.ok(rows.every((r) => !r.rolsuper && !r.rolcreaterole), 'no role is a superuser or may create roles');
+});
+
+t.test('SP-17: migrations are the superuser\'s: a runtime role starts on a current schema and cannot migrate (42501)', async (t) => {
+  const { url } = await migratedDatabase(t, ['gateway']);
+  await migrateToLatest(runtimeDb(t, url, RUNTIME_ROLES.gateway, 1), 'gateway', MIGRATION_FOLDERS.gateway);
+  t.pass('the gateway\'s role finds nothing pending (MIGRATE_ON_START needs no DDL right)');
+  await t.rejects(migrateToLatest(runtimeDb(t, url, RUNTIME_ROLES.vault, 1), 'vault', MIGRATION_FOLDERS.vault),
+    PERMISSION_DENIED(/permission denied for database/), 'the vault\'s role cannot create its schema');
 });
