@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { FileMigrationProvider, Kysely, Migrator, PostgresDialect } from 'kysely';
+import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import type { Logger } from './logger.js';
 
 // int8 and numeric come back as strings by default; counts and money here are integers that fit.
@@ -70,15 +70,25 @@ export async function migrateToLatest(
   migrationFolder: string,
   log?: Logger,
 ): Promise<void> {
+  const provider = new FileMigrationProvider({ fs, path, migrationFolder });
+  // A process running as its runtime role (deploy/postgres/grants.sql) may read the bookkeeping
+  // but neither create a schema nor take the migration lock: with nothing pending it is done here,
+  // and a pending migration fails with 42501 until an operator runs it as the superuser.
+  if (await upToDate(db, schema, provider)) return;
   await db.schema.createSchema(schema).ifNotExists().execute();
-  const migrator = new Migrator({
-    db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder }),
-    migrationTableSchema: schema,
-  });
+  const migrator = new Migrator({ db, provider, migrationTableSchema: schema });
   const { error, results } = await migrator.migrateToLatest();
   for (const r of results ?? []) {
     log?.info({ migration: r.migrationName, status: r.status }, 'migration');
   }
   if (error) throw error instanceof Error ? error : new Error(String(error));
+}
+
+async function upToDate(db: Kysely<any>, schema: string, provider: FileMigrationProvider): Promise<boolean> {
+  const table = `${schema}.kysely_migration`;
+  const { rows: [found] } = await sql<{ t: string | null }>`select to_regclass(${table})::text as t`.execute(db);
+  if (!found?.t) return false;
+  const { rows } = await sql<{ name: string }>`select name from ${sql.table(table)}`.execute(db);
+  const applied = new Set(rows.map((r) => r.name));
+  return Object.keys(await provider.getMigrations()).every((name) => applied.has(name));
 }

@@ -2,10 +2,14 @@
 // PostgreSQL that `npm start` runs under DATA_DIR (scripts/embedded-postgres.ts records its port
 // and password there). Deployments always set DATABASE_URL (or the process's own setting), and
 // then this never looks anywhere else. The command says which database it used, so an operator
-// never acts on a database by surprise.
-import { existsSync, readFileSync } from 'node:fs';
+// never acts on a database by surprise. Each command logs in as its own role (roles.sql):
+// migrate as the superuser (it then hands the schemas to their owners), audit:verify as the
+// worker's pgw_audit_worker, audit:retention as pgw_audit_retention, vault:rotate-key as pgw_vault.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { RUNTIME_ROLES, urlAs, type RuntimeRole } from '../lib/db-roles.js';
 import { dataDir } from '../lib/paths.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -21,6 +25,27 @@ export function embeddedPortFile(data: string): string {
 export function embeddedPasswordFile(data: string): string {
   return join(data, 'pg-password');
 }
+
+/** The embedded database's passwords of the runtime roles (scripts/embedded-postgres.ts sets them). */
+export function embeddedRolesFile(data: string): string {
+  return join(data, 'pg-roles.json');
+}
+
+/** The runtime roles' passwords for the embedded database, made on first use (0600). */
+export function embeddedRolePasswords(data: string): Record<RuntimeRole, string> {
+  const file = embeddedRolesFile(data);
+  const known: Partial<Record<RuntimeRole, string>> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const all = Object.fromEntries(Object.values(RUNTIME_ROLES).map((role) => [role, known[role] ?? randomBytes(18).toString('base64url')])) as Record<RuntimeRole, string>;
+  if (Object.values(RUNTIME_ROLES).some((role) => !known[role])) writeFileSync(file, JSON.stringify(all), { mode: 0o600 });
+  return all;
+}
+
+/** The role each operations command runs as on the embedded database; none: the superuser. */
+const COMMAND_ROLES: Readonly<Record<string, RuntimeRole>> = {
+  'audit:verify': RUNTIME_ROLES.audit,
+  'audit:retention': RUNTIME_ROLES.auditRetention,
+  'vault:rotate-key': RUNTIME_ROLES.vault,
+};
 
 function embeddedPort(env: Env, data: string): number {
   if (env.EMBEDDED_PG_PORT) return Number(env.EMBEDDED_PG_PORT);
@@ -44,8 +69,8 @@ export async function withLocalDatabase(env: Env, command: string, settings: rea
   }
   const port = embeddedPort(env, data);
   const password = readFileSync(passwordFile, 'utf8').trim();
-  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
-  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  const superuserUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
+  const probe = new pg.Client({ connectionString: superuserUrl, connectionTimeoutMillis: 3_000 });
   try {
     await probe.connect();
   } catch (err) {
@@ -54,9 +79,15 @@ export async function withLocalDatabase(env: Env, command: string, settings: rea
   } finally {
     await probe.end().catch(() => undefined);
   }
+  const role = COMMAND_ROLES[command];
+  const rolePassword = role && existsSync(embeddedRolesFile(data)) ? (JSON.parse(readFileSync(embeddedRolesFile(data), 'utf8')) as Record<string, string>)[role] : undefined;
+  if (role && !rolePassword) {
+    throw new NoDatabase(`config error: set ${wanted}; the embedded database of \`npm start\` in ${data} has no password for ${role}: restart \`npm start\``);
+  }
+  const url = role ? urlAs(superuserUrl, role, rolePassword) : superuserUrl;
   return {
     env: { ...env, DATABASE_URL: url },
-    note: `${command}: using the embedded database of \`npm start\` (postgres@127.0.0.1:${port}/${EMBEDDED_DATABASE}, DATA_DIR ${data})`,
+    note: `${command}: using the embedded database of \`npm start\` (${role ?? 'postgres'}@127.0.0.1:${port}/${EMBEDDED_DATABASE}, DATA_DIR ${data})`,
   };
 }
 

@@ -79,16 +79,21 @@ try {
   const redis = await ensureRedis(process.env.REDIS_URL, Number(process.env.LOCAL_REDIS_PORT ?? 6380), say);
   services.push(redis);
   env.REDIS_URL = redis.url;
-  env.DATABASE_URL = process.env.DATABASE_URL ?? String((await postgres!).url);
+  // Embedded: each process logs in as its own role (deploy/postgres/roles.sql), migrated already.
+  // An external DATABASE_URL serves all three as before (each one's own setting, VAULT_DATABASE_URL
+  // or AUDIT_DATABASE_URL, still wins), and they migrate themselves unless MIGRATE_ON_START=false.
+  const embedded = postgres ? (await postgres).roles as Record<'gateway' | 'vault' | 'audit', string> : undefined;
+  const own = (url: string | undefined, setting?: string): NodeJS.ProcessEnv =>
+    url ? { ...env, DATABASE_URL: url, ...(setting ? { [setting]: url } : {}), MIGRATE_ON_START: 'false' } : env;
 
   const [, worker] = await Promise.all([
-    startChild('vault', 'vault/src/server.ts', env),
-    startChild('audit-worker', 'audit-worker/src/worker.ts', env),
+    startChild('vault', 'vault/src/server.ts', own(embedded?.vault, 'VAULT_DATABASE_URL')),
+    startChild('audit-worker', 'audit-worker/src/worker.ts', own(embedded?.audit, 'AUDIT_DATABASE_URL')),
   ]);
   // The gateway asks the worker for investigation exports (SP-20) where the worker listens.
   const exportHost = process.env.AUDIT_EXPORT_HOST ?? '127.0.0.1';
   const gateway = await startChild('gateway', 'gateway/src/server.ts', {
-    ...env,
+    ...own(embedded?.gateway),
     AUDIT_EXPORT_URL: process.env.AUDIT_EXPORT_URL ?? `https://${exportHost}:${String(worker.exportPort)}`,
   });
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

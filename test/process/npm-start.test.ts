@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { Agent, request } from 'undici';
 import { loadPublicKey } from '../../lib/audit/chain.js';
 import { verifyAuditExport } from '../../lib/audit/export.js';
@@ -83,6 +84,19 @@ t.test('npm start: clean start, ready, clean stop', async (t) => {
   t.equal(exported.statusCode, 200, trail);
   t.match(verifyAuditExport(trail, loadPublicKey(readFileSync(join(data, 'keys', 'audit-signing.pub')))), { ok: true, records: 0 });
   t.match(output, new RegExp(`\\[start\\] audit: +https://127\\.0\\.0\\.1:${exportPort}`));
+
+  // SP-17: each process is connected as its own role of deploy/postgres/roles.sql, none as the superuser.
+  const superuser = new pg.Client({
+    connectionString: `postgres://postgres:${encodeURIComponent(readFileSync(join(data, 'pg-password'), 'utf8').trim())}@127.0.0.1:${pgPort}/gateway`,
+  });
+  await superuser.connect();
+  const { rows: sessions } = await superuser.query<{ application_name: string; usename: string }>(
+    `select distinct application_name, usename from pg_stat_activity
+     where datname = 'gateway' and application_name in ('gateway', 'vault', 'audit-worker') order by 1`);
+  await superuser.end();
+  const roleOf: Record<string, string> = { gateway: 'pgw_gateway', vault: 'pgw_vault', 'audit-worker': 'pgw_audit_worker' };
+  t.ok(sessions.some((s) => s.application_name === 'gateway'), `the processes' sessions are seen: ${JSON.stringify(sessions)}`);
+  t.same(sessions.filter((s) => roleOf[s.application_name] !== s.usename), [], 'every session of a process logs in as that process\'s role');
 
   const tree = descendants(child.pid!);
   t.ok(tree.length >= 4, 'gateway, vault, worker and PostgreSQL run under the supervisor');

@@ -10,7 +10,8 @@ import { ensureDevSecrets } from '../../scripts/dev-secrets.js';
 import { freePort } from '../support/net.js';
 import { runToExit, startProcess } from '../support/processes.js';
 
-const USING = /using the embedded database of `npm start` \(postgres@127\.0\.0\.1:\d+\/gateway, DATA_DIR /;
+// Each command as its own role (deploy/postgres/roles.sql); migrate as the superuser.
+const using = (role: string) => new RegExp(`using the embedded database of \`npm start\` \\(${role}@127\\.0\\.0\\.1:\\d+/gateway, DATA_DIR `);
 
 t.test('SP-21: migrate, audit:verify, audit:retention --dry-run and vault:rotate-key --status use the embedded database', async (t) => {
   const data = mkdtempSync(join(tmpdir(), 'pgw-ops-'));
@@ -22,16 +23,16 @@ t.test('SP-21: migrate, audit:verify, audit:retention --dry-run and vault:rotate
   // Started on a port of its own; the commands are not told it: they read what it recorded.
   await startProcess(t, 'scripts/embedded-postgres.ts', { ...base, EMBEDDED_PG_PORT: String(await freePort()) }, 120_000);
 
-  const run = async (entry: string, args: string[]) => {
+  const run = async (entry: string, args: string[], role: string) => {
     const { code, output } = await runToExit(entry, base, args);
-    t.match(output, USING, `${entry} ${args.join(' ')} names the database it used`);
+    t.match(output, using(role), `${entry} ${args.join(' ')} names the database and role it used`);
     t.equal(code, 0, `${entry} ${args.join(' ')} succeeds:\n${output}`);
     return output;
   };
-  await run('scripts/migrate.ts', ['gateway', 'vault', 'audit']);
-  t.match(await run('scripts/audit-verify.ts', []), /intact: 0 records/);
-  t.match(await run('scripts/audit-retention.ts', ['--dry-run']), /dry run: nothing would be dropped/);
-  t.match(await run('scripts/vault-rotate-key.ts', ['--status']), /active KEK version: 1/);
+  await run('scripts/migrate.ts', ['gateway', 'vault', 'audit'], 'postgres');
+  t.match(await run('scripts/audit-verify.ts', [], 'pgw_audit_worker'), /intact: 0 records/);
+  t.match(await run('scripts/audit-retention.ts', ['--dry-run'], 'pgw_audit_retention'), /dry run: nothing would be dropped/);
+  t.match(await run('scripts/vault-rotate-key.ts', ['--status'], 'pgw_vault'), /active KEK version: 1/);
 });
 
 t.test('SP-21: with no database setting and no embedded database, each command says what to set', async (t) => {

@@ -1,10 +1,13 @@
 // Each test file gets its own PostgreSQL database on the machine's server (DATABASE_URL, or
 // 127.0.0.1:5432/test), dropped when the test ends. Never a mock: the real server, isolated.
+// Migrations run as the superuser, then deploy/postgres/grants.sql hands the schemas to their
+// owner roles; the processes the support helpers build connect as their runtime roles
+// (deploy/postgres/roles.sql), so a missing grant fails the tests as it would a deployment.
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Kysely } from 'kysely';
-import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
+import { createDb, createPool } from '../../lib/db.js';
+import { applyRoles, migrateWithGrants, MIGRATION_FOLDERS, RUNTIME_ROLES, urlAs, type Component, type RuntimeRole } from '../../lib/db-roles.js';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -32,17 +35,62 @@ export async function freshDatabaseUrl(t: Teardown): Promise<string> {
   return url.toString();
 }
 
-export const MIGRATIONS = {
-  gateway: fileURLToPath(new URL('../../gateway/src/migrations', import.meta.url)),
-  vault: fileURLToPath(new URL('../../vault/src/migrations', import.meta.url)),
-  audit: fileURLToPath(new URL('../../audit-worker/src/migrations', import.meta.url)),
-} as const;
+export const MIGRATIONS = MIGRATION_FOLDERS;
+export type { Component };
+export { RUNTIME_ROLES };
 
-export type Component = keyof typeof MIGRATIONS;
+let rolesReady: Promise<void> | undefined;
+
+/** Applies deploy/postgres/roles.sql once per test process (roles are cluster-wide; the file is race-safe). */
+export function ensureRoles(): Promise<void> {
+  rolesReady ??= (async () => {
+    const db = createDb<any>(createPool(ADMIN_URL, { max: 1, applicationName: 'test-roles' }));
+    try {
+      await applyRoles(db);
+    } finally {
+      await db.destroy();
+    }
+  })();
+  return rolesReady;
+}
+
+/** `url` (any user) as the superuser of the test server: for migrations and deliberate inspection. */
+export function superuserUrl(url: string): string {
+  const u = new URL(url);
+  const admin = new URL(ADMIN_URL);
+  u.username = admin.username;
+  u.password = admin.password;
+  u.searchParams.delete('options');
+  return u.toString();
+}
+
+/** `url` (any user) logged in as a runtime role (trust auth: no password). */
+export function runtimeUrl(url: string, role: RuntimeRole): string {
+  return urlAs(url, role);
+}
+
+/** A kysely handle on `url` as `role`, destroyed at teardown. */
+export function runtimeDb<DB = any>(t: Teardown, url: string, role: RuntimeRole, poolSize = 10): Kysely<DB> {
+  const db = createDb<DB>(createPool(runtimeUrl(url, role), { max: poolSize, applicationName: `test-${role}` }));
+  t.teardown(() => db.destroy());
+  return db;
+}
+
+/** Migrates `components` of the database at `url` as the superuser and applies the grants. */
+export async function migrateDatabase(url: string, components: readonly Component[]): Promise<void> {
+  await ensureRoles();
+  const db = createDb<any>(createPool(superuserUrl(url), { max: 2, applicationName: 'test-migrate' }));
+  try {
+    await migrateWithGrants(db, components);
+  } finally {
+    await db.destroy();
+  }
+}
 
 /**
- * A fresh database with the named components' migrations applied, and a kysely handle on it
- * (destroyed at teardown). Pass every component whose tables the test touches.
+ * A fresh database with the named components' migrations applied and the deployment's grants,
+ * and a superuser kysely handle on it (destroyed at teardown), for tests that call services
+ * directly or inspect any schema. Pass every component whose tables the test touches.
  */
 export async function migratedDatabase<DB = any>(
   t: Teardown,
@@ -50,8 +98,22 @@ export async function migratedDatabase<DB = any>(
   poolSize = 20,
 ): Promise<{ url: string; db: Kysely<DB> }> {
   const url = await freshDatabaseUrl(t);
+  await migrateDatabase(url, components);
   const db = createDb<DB>(createPool(url, { max: poolSize, applicationName: 'test' }));
   t.teardown(() => db.destroy());
-  for (const component of components) await migrateToLatest(db, component, MIGRATIONS[component]);
   return { url, db };
+}
+
+/**
+ * migratedDatabase with a process's view: `db` connects as `role` (what the process itself would
+ * use), `superuserDb` only for a test that deliberately looks at another schema.
+ */
+export async function migratedDatabaseAs<DB = any>(
+  t: Teardown,
+  role: RuntimeRole,
+  components: Component[] = ['gateway', 'vault', 'audit'],
+  poolSize = 20,
+): Promise<{ url: string; roleUrl: string; db: Kysely<DB>; superuserDb: Kysely<DB> }> {
+  const { url, db: superuserDb } = await migratedDatabase<DB>(t, components, 4);
+  return { url, roleUrl: runtimeUrl(url, role), db: runtimeDb<DB>(t, url, role, poolSize), superuserDb };
 }

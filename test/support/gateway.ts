@@ -1,5 +1,6 @@
 // Builds the gateway's public and admin apps for a test: a fresh migrated database, a unique
 // Redis prefix and audit queue, the test PKI, an injectable clock. Drive them with app.inject().
+// The gateway connects as its runtime role pgw_gateway (deploy/postgres/roles.sql), like a deployment.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
 import { Redis } from 'ioredis';
 import { ManualClock } from '../../lib/clock.js';
-import { createDb, createPool } from '../../lib/db.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { createVaultClient, type VaultClient } from '../../lib/vault-client.js';
 import { createAuditClient } from '../../lib/audit-client.js';
@@ -20,7 +20,7 @@ import { trustProxyOption } from '../../gateway/src/plugins/client-ip.js';
 import { adminApp } from '../../gateway/src/admin/admin.app.js';
 import { createSmsProvider } from '../../gateway/src/identity/sms.provider.js';
 import { createPasswordHasher } from '../../gateway/src/identity/passwords.hasher.js';
-import { freshDatabaseUrl, migratedDatabase } from './database.js';
+import { freshDatabaseUrl, migrateDatabase, migratedDatabaseAs, RUNTIME_ROLES, runtimeDb, runtimeUrl } from './database.js';
 import { startProcess, type Started } from './processes.js';
 import { testDataDir } from './pki.js';
 import { testRedis, TEST_REDIS_URL, uniqueName } from './redis.js';
@@ -33,8 +33,12 @@ export interface TestGateway {
   app: FastifyInstance;
   admin: FastifyInstance;
   ctx: GatewayContext;
+  /** The gateway's own handle (role pgw_gateway): schema `gateway` only. */
   db: Kysely<GatewayDatabase>;
+  /** The superuser, for a test that deliberately plants or inspects outside the gateway's grants. */
+  superuserDb: Kysely<any>;
   clock: ManualClock;
+  /** The database, as the superuser (hand it to another component's helper); env.DATABASE_URL is the gateway's role. */
   databaseUrl: string;
   env: Record<string, string>;
 }
@@ -59,17 +63,17 @@ export function fastifyLogging(log: FastifyBaseLogger | undefined) {
 
 /** The database of `shared` and its Redis server, over new connections (closed at teardown); the env carries its key prefix. */
 function sharedStores(t: Teardown, shared: TestGateway) {
-  const db = createDb<GatewayDatabase>(createPool(shared.databaseUrl, { max: 20, applicationName: 'test' }));
-  t.teardown(() => db.destroy());
+  const db = runtimeDb<GatewayDatabase>(t, shared.databaseUrl, RUNTIME_ROLES.gateway, 20);
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
   t.teardown(() => redis.disconnect());
-  return { url: shared.databaseUrl, db, redis };
+  return { url: shared.databaseUrl, db, superuserDb: shared.superuserDb, redis };
 }
 
 export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {}): Promise<TestGateway> {
   if (opts.instanceOf) return buildInstance(t, { ...opts.instanceOf.env, ...opts.env }, sharedStores(t, opts.instanceOf), opts.vault, opts.clock ?? opts.instanceOf.clock, opts.log);
   // GATEWAY_DB_POOL sizes the test gateway's pool as it does the real one's (a pool-exhaustion test sets it small).
-  const { url, db } = await migratedDatabase<GatewayDatabase>(t, ['gateway', 'vault', 'audit'], Number(opts.env?.GATEWAY_DB_POOL ?? 20));
+  const { url, roleUrl, db, superuserDb } = await migratedDatabaseAs<GatewayDatabase>(
+    t, RUNTIME_ROLES.gateway, ['gateway', 'vault', 'audit'], Number(opts.env?.GATEWAY_DB_POOL ?? 20));
   const { redis, prefix } = testRedis(t);
   // Each test gateway writes its SMS to its own outbox file (test/support/clients.ts reads it).
   const scratch = mkdtempSync(join(tmpdir(), 'pgw-gw-'));
@@ -78,7 +82,7 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATA_DIR: testDataDir(),
-    DATABASE_URL: url,
+    DATABASE_URL: roleUrl,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
     AUDIT_QUEUE: uniqueName('audit'),
@@ -91,18 +95,18 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     PASSWORD_HASH_NICE: '0', // tests on a busy machine: do not starve the light test hashes
     ...opts.env,
   };
-  return buildInstance(t, env, { url, db, redis }, opts.vault, opts.clock ?? new ManualClock(), opts.log);
+  return buildInstance(t, env, { url, db, superuserDb, redis }, opts.vault, opts.clock ?? new ManualClock(), opts.log);
 }
 
 async function buildInstance(
   t: Teardown,
   env: Record<string, string>,
-  stores: { url: string; db: Kysely<GatewayDatabase>; redis: Redis },
+  stores: { url: string; db: Kysely<GatewayDatabase>; superuserDb: Kysely<any>; redis: Redis },
   vaultClient: VaultClient | undefined,
   clock: ManualClock,
   log: FastifyBaseLogger | undefined,
 ): Promise<TestGateway> {
-  const { url, db, redis } = stores;
+  const { url, db, superuserDb, redis } = stores;
   const config = loadGatewayConfig(env);
   // A vault client passed in belongs to its creator (startTestVault closes it); close only our own.
   const vault = vaultClient ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
@@ -125,19 +129,22 @@ async function buildInstance(
     await Promise.all([app.close(), admin.close()]);
     await ctx.sms.close();
   });
-  return { app, admin, ctx, db, clock, databaseUrl: url, env };
+  return { app, admin, ctx, db, superuserDb, clock, databaseUrl: url, env };
 }
 
 /**
- * The real gateway process (gateway/src/server.ts) on 127.0.0.1 with a fresh database and no
- * reachable vault, for tests of what its listeners show the network; `env` adds or overrides.
+ * The real gateway process (gateway/src/server.ts) on 127.0.0.1 with a fresh database (migrated
+ * by the superuser; the process runs as pgw_gateway) and no reachable vault, for tests of what its
+ * listeners show the network; `env` adds or overrides.
  */
 export async function startGatewayProcess(t: Teardown, env: Record<string, string> = {}): Promise<Started> {
+  const url = await freshDatabaseUrl(t);
+  await migrateDatabase(url, ['gateway']);
   return startProcess(t, 'gateway/src/server.ts', {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     DATA_DIR: testDataDir(),
-    DATABASE_URL: await freshDatabaseUrl(t),
+    DATABASE_URL: runtimeUrl(url, RUNTIME_ROLES.gateway),
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: `${uniqueName('t')}:`,
     AUDIT_QUEUE: uniqueName('audit'),

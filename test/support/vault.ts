@@ -1,17 +1,17 @@
 // The real vault app in-process on a real mutual-TLS listener (127.0.0.1, random port), with its
 // own fresh database unless given one, and its own test keys. `client` is the gateway's real vault
-// client with the gateway certificate: pass it as buildTestGateway(t, { vault: client }).
+// client with the gateway certificate: pass it as buildTestGateway(t, { vault: client }). The vault
+// connects as its runtime role pgw_vault (deploy/postgres/roles.sql), like a deployment.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Queue } from 'bullmq';
 import type { Kysely } from 'kysely';
 import { ManualClock, type Clock } from '../../lib/clock.js';
-import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
+import { createDb, createPool } from '../../lib/db.js';
 import { createLogger, type Logger } from '../../lib/logger.js';
 import { mutualTlsServerOptions } from '../../lib/mtls.js';
 import { createRedis } from '../../lib/redis.js';
@@ -23,7 +23,7 @@ import { createVaultContext, type VaultContext } from '../../vault/src/context.j
 import { checkKekVersions } from '../../vault/src/kek-versions.js';
 import type { Processor } from '../../vault/src/processor/processor.js';
 import type { VaultDatabase } from '../../vault/src/storage/database.js';
-import { freshDatabaseUrl } from './database.js';
+import { freshDatabaseUrl, migrateDatabase, RUNTIME_ROLES, runtimeUrl, superuserUrl } from './database.js';
 import { pkiFile, testDataDir } from './pki.js';
 import { TEST_REDIS_URL, uniqueName } from './redis.js';
 import { startProcess, type Started } from './processes.js';
@@ -33,7 +33,7 @@ interface Teardown {
 }
 
 export interface TestVaultOptions {
-  /** Use this database (e.g. the gateway test's); the vault migrations are applied to it. */
+  /** Use this database (e.g. the gateway test's, any user); the vault migrations are applied to it. */
   databaseUrl?: string;
   clock?: Clock;
   /** Extra vault settings (VAULT_CARD_BRANDS …). */
@@ -55,8 +55,12 @@ export interface TestVault {
   url: string;
   client: VaultClient;
   ctx: VaultContext;
+  /** The vault's own handle (role pgw_vault): schema `vault` only. */
   db: Kysely<VaultDatabase>;
+  /** The superuser, for a test that deliberately plants or inspects outside the vault's grants. */
+  superuserDb: Kysely<any>;
   clock: Clock;
+  /** The database, as the superuser; env.DATABASE_URL is the vault's role. */
   databaseUrl: string;
   /** The settings this vault runs with: pass them back (with databaseUrl) to "restart" it. */
   env: Record<string, string>;
@@ -66,8 +70,6 @@ export interface TestVault {
   log: Logger;
   stop(): Promise<void>;
 }
-
-const MIGRATIONS = fileURLToPath(new URL('../../vault/src/migrations', import.meta.url));
 
 /** A fresh KEK file and fingerprint key for one test vault (deleted at teardown). */
 function testKeys(t: Teardown): { dir: string; kekFile: string; fingerprintFile: string } {
@@ -81,14 +83,15 @@ function testKeys(t: Teardown): { dir: string; kekFile: string; fingerprintFile:
 }
 
 export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): Promise<TestVault> {
-  const databaseUrl = opts.databaseUrl ?? await freshDatabaseUrl(t);
+  const databaseUrl = superuserUrl(opts.databaseUrl ?? await freshDatabaseUrl(t));
+  await migrateDatabase(databaseUrl, ['vault']);
   const keys = testKeys(t);
   const auditQueue = uniqueName('vault-audit');
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: opts.logStream ? 'trace' : 'silent',
     DATA_DIR: testDataDir(),
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: runtimeUrl(databaseUrl, RUNTIME_ROLES.vault),
     REDIS_URL: TEST_REDIS_URL,
     AUDIT_QUEUE: auditQueue,
     VAULT_PORT: '0',
@@ -101,14 +104,14 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
     ...opts.env,
   };
   const config = loadVaultConfig(env);
-  const db = createDb<VaultDatabase>(createPool(databaseUrl, { max: 10, applicationName: 'test-vault' }));
-  await migrateToLatest(db, 'vault', MIGRATIONS);
+  const db = createDb<VaultDatabase>(createPool(config.databaseUrl, { max: 10, applicationName: 'test-vault' }));
+  const superuserDb = createDb<any>(createPool(databaseUrl, { max: 2, applicationName: 'test-superuser' }));
   const clock = opts.clock ?? new ManualClock();
   const ctx = createVaultContext(config, db, clock);
   if (opts.processor) ctx.processor = opts.processor;
   // The boot check server.ts runs: a KEK that fails its key check stops this vault too.
   await checkKekVersions(db, ctx.keys).catch(async (err: unknown) => {
-    await db.destroy();
+    await Promise.all([db.destroy(), superuserDb.destroy()]);
     throw err;
   });
 
@@ -148,22 +151,25 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
     await app.close();
     await stopRelay?.();
     ctx.cvv.clear();
-    await db.destroy();
+    await Promise.all([db.destroy(), superuserDb.destroy()]);
   };
   t.teardown(stop);
-  return { url, client, ctx, db, clock, databaseUrl, env, kekFile: config.kekFile, auditQueue, log, stop };
+  return { url, client, ctx, db, superuserDb, clock, databaseUrl, env, kekFile: config.kekFile, auditQueue, log, stop };
 }
 
 /**
- * The real vault process (vault/src/server.ts) on 127.0.0.1 with a fresh database and the
- * development keys, for tests of what its listener shows the network; `env` adds or overrides.
+ * The real vault process (vault/src/server.ts) on 127.0.0.1 with a fresh database (migrated by
+ * the superuser; the process runs as pgw_vault) and the development keys, for tests of what its
+ * listener shows the network; `env` adds or overrides.
  */
 export async function startVaultProcess(t: Teardown, env: Record<string, string> = {}): Promise<Started> {
+  const url = await freshDatabaseUrl(t);
+  await migrateDatabase(url, ['vault']);
   return startProcess(t, 'vault/src/server.ts', {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     DATA_DIR: testDataDir(),
-    DATABASE_URL: await freshDatabaseUrl(t),
+    DATABASE_URL: runtimeUrl(url, RUNTIME_ROLES.vault),
     REDIS_URL: TEST_REDIS_URL,
     AUDIT_QUEUE: uniqueName('audit'),
     VAULT_PORT: '0',

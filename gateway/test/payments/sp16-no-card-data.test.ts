@@ -192,13 +192,14 @@ t.test('SP-16: the gateway at trace level, through payment, repeat, 3-D Secure, 
     t.ok(columns.rows.length > 0, 'the gateway schema has columns');
     t.notOk(columns.rows.some((r) => /pan|cvv|cvc|card_number/i.test(r.column_name)), 'no column is meant for a PAN or CVV');
 
-    await sql`create schema canary_control`.execute(gw.db);
-    t.teardown(() => sql`drop schema if exists canary_control cascade`.execute(gw.db));
-    await sql`create table canary_control.planted (note text, doc jsonb, raw bytea)`.execute(gw.db);
+    // A scratch schema is DDL, which the gateway's role may not do: the superuser plants it.
+    await sql`create schema canary_control`.execute(gw.superuserDb);
+    t.teardown(() => sql`drop schema if exists canary_control cascade`.execute(gw.superuserDb));
+    await sql`create table canary_control.planted (note text, doc jsonb, raw bytea)`.execute(gw.superuserDb);
     await sql`insert into canary_control.planted (note, doc, raw) values
       (${planted.panDashed}, ${planted.cvvNamed}::jsonb, ${planted.bodyHmac}),
-      (${planted.panSha.toString('hex')}, ${JSON.stringify({ h: planted.cvvHmac.toString('base64') })}::jsonb, ${Buffer.from(AMEX.cvv)})`.execute(gw.db);
-    const control = await scanDatabase(gw.db, search, { schemas: ['canary_control'] });
+      (${planted.panSha.toString('hex')}, ${JSON.stringify({ h: planted.cvvHmac.toString('base64') })}::jsonb, ${Buffer.from(AMEX.cvv)})`.execute(gw.superuserDb);
+    const control = await scanDatabase(gw.superuserDb, search, { schemas: ['canary_control'] });
     for (const finding of [
       `canary_control.planted.note: PAN ${masked(AMEX.pan)} with dashes`,
       `canary_control.planted.doc: CVV of ${masked(VISA.pan)} next to its name`,
@@ -207,7 +208,7 @@ t.test('SP-16: the gateway at trace level, through payment, repeat, 3-D Secure, 
       `canary_control.planted.doc: HMAC-SHA256 under ${otpKey.name} of CVV of ${masked(AMEX.pan)} in base64`,
       `canary_control.planted.raw: CVV of ${masked(AMEX.pan)} standing alone`,
     ]) t.ok(control.findings.includes(finding), `the database scan finds ${finding}`);
-    await sql`drop schema canary_control cascade`.execute(gw.db);
+    await sql`drop schema canary_control cascade`.execute(gw.superuserDb);
 
     const scan = await scanDatabase(gw.db, search, { schemas: ['gateway'] });
     for (const column of ['gateway.idempotency_keys.request_hash', 'gateway.audit_outbox.payload', 'gateway.cards.fingerprint', 'gateway.otps.code_hash']) {
