@@ -12,6 +12,7 @@ import { mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import pg from 'pg';
 import { Queue } from 'bullmq';
 import { generateDevPki } from '../lib/pki.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
@@ -153,7 +154,20 @@ async function run(): Promise<void> {
     ['their PostgreSQL backends', async () => [...await backendPids(gatewayDb), ...await backendPids(vaultDb)]],
   ];
 
+  // SP-21 audit volume: nothing drains the gateway's outbox here (no audit-worker), so its rows
+  // counted around a scenario are the events that scenario recorded.
+  const outboxRows = async () => {
+    const client = new pg.Client({ connectionString: gatewayDb });
+    await client.connect();
+    try {
+      return Number((await client.query<{ n: string }>('select count(*) as n from gateway.audit_outbox')).rows[0]!.n);
+    } finally {
+      await client.end();
+    }
+  };
+
   async function measure(name: string, watched: Watched, iteration: (vu: number, n: number) => Promise<boolean>) {
+    const rowsBefore = watched === bareServer ? 0 : await outboxRows();
     const pids = await Promise.all(watched.map(([, list]) => (typeof list === 'function' ? list() : list)));
     const cpuBefore = pids.map(cpuSeconds);
     const latencies: number[] = [];
@@ -177,6 +191,10 @@ async function run(): Promise<void> {
       // The ceiling those processes alone set, with nothing else (client, Redis) on the cores.
       process.stdout.write(`${''.padEnd(44)} CPU per iteration: ${watched.map(([label], i) => `${label} ${perOp[i]!.toFixed(2)} ms`).join(', ')}`
         + `${watched.length > 1 ? `; total ${total.toFixed(2)} ms` : ''}, so at most ${Math.round((cpus().length * 1000) / total)}/s on ${cpus().length} otherwise idle cores\n`);
+      if (watched !== bareServer) {
+        const events = (await outboxRows()) - rowsBefore;
+        process.stdout.write(`${''.padEnd(44)} audit events: ${(events / (latencies.length + failed)).toFixed(2)} per iteration (${events})\n`);
+      }
     }
   }
 
@@ -202,6 +220,11 @@ async function run(): Promise<void> {
   }));
   await measure('payments: saved card (create + confirm)', paymentServers, async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'saved', n)).ok);
   await measure('payments: card entered (tokenize + create + confirm)', paymentServers, async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'entered', n)).ok);
+  // SP-21: every read is recorded too, one INSERT each on top of the session check and the read.
+  await measure('reads: GET /v1/me + GET /v1/payments (audited)', paymentServers, async (vu) => {
+    const c = clients[vu % clients.length]!;
+    return (await call('GET', '/v1/me', undefined, c.auth)).status === 200 && (await call('GET', '/v1/payments?limit=5', undefined, c.auth)).status === 200;
+  });
   process.stdout.write('\ntarget on a 2-core machine: >= 300 completed payments/s with p99 <= 150 ms\n');
 }
 

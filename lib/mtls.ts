@@ -60,12 +60,13 @@ export interface PeerRefusal {
 }
 
 /** onRequest hook: 403 before any route runs unless the peer's certificate passes the policy. */
-export function requireAllowedPeer(policy: PeerPolicy, onRefused?: (r: PeerRefusal) => void) {
+/** `onRefused` is awaited before the 403 is sent: a refusal it must record is recorded first. */
+export function requireAllowedPeer(policy: PeerPolicy, onRefused?: (r: PeerRefusal, request: FastifyRequest) => void | Promise<void>) {
   const allow = new Set(policy.allowed);
   return async function allowListedPeer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const cert = verifiedPeer(request);
     if (allowedPeer(cert, policy, allow)) return;
-    onRefused?.({ identity: cert ? commonName(cert) ?? uriNames(cert)[0] : undefined, ip: request.ip, url: request.url });
+    await onRefused?.({ identity: cert ? commonName(cert) ?? uriNames(cert)[0] : undefined, ip: request.ip, url: request.url }, request);
     await reply.code(403).type('application/problem+json').send({
       type: '/problems/peer_not_allowed',
       title: 'Client certificate not allowed',

@@ -32,12 +32,27 @@ async function coveringCheckpoint(db: Kysely<AuditDatabase>, seq: number): Promi
   return row?.signed;
 }
 
+/**
+ * The phones a client has been known by, from the store itself (events naming both, such as
+ * client.registered and session.login): the worker reads no other process's data. Searched over
+ * all time, not the export's range, since a registration years ago still names the phone of a
+ * refusal today. An event naming a phone and no client id (a code sent, a locked login, a reset
+ * asked for before the client was known) belongs to the client's trail; one naming another
+ * client id does not.
+ */
+async function clientPhones(db: Kysely<AuditDatabase>, clientId: string): Promise<string[]> {
+  const rows = await sql<{ phone: string }>`select distinct payload #>> '{targets,phone}' as phone from audit.events
+    where payload #>> '{targets,clientId}' = ${clientId} and payload #>> '{targets,phone}' is not null`.execute(db);
+  return rows.rows.map((r) => r.phone);
+}
+
 /** The export as JSON Lines; `from` inclusive, `to` exclusive, by the time each event occurred. */
 export async function buildAuditExport(source: ExportSource, subject: ExportSubject, from: Date, to: Date): Promise<string> {
   const { db } = source;
   const match = 'clientId' in subject
     ? sql<boolean>`(payload #>> '{targets,clientId}' = ${subject.clientId}
-           or (payload #>> '{actor,id}' = ${subject.clientId} and payload #>> '{actor,type}' = 'client'))`
+           or (payload #>> '{actor,id}' = ${subject.clientId} and payload #>> '{actor,type}' = 'client')
+           or (payload #>> '{targets,clientId}' is null and payload #>> '{targets,phone}' = any(${await clientPhones(db, subject.clientId)}::text[])))`
     : sql<boolean>`payload #>> '{targets,paymentId}' = ${subject.paymentId}`;
   // recorded_at >= occurred_at, so the lower bound also prunes partitions.
   const rows = await db.selectFrom('audit.events')

@@ -14,7 +14,7 @@ import { appendAuditEvent } from '../../lib/audit/outbox.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { buildTestGateway } from '../../test/support/gateway.js';
 import { listenAdmin } from '../../test/support/admin.js';
-import { registerClient } from '../../test/support/clients.js';
+import { randomKzPhone, registerClient } from '../../test/support/clients.js';
 import { runToExit } from '../../test/support/processes.js';
 import { pkiFile, testDataDir } from '../../test/support/pki.js';
 import { freePort } from '../../test/support/net.js';
@@ -61,7 +61,8 @@ t.test('SP-20 a client trail exports as signed JSON Lines from the worker, every
   t.ok(actions.includes('client.registered') && actions.includes('session.login'), 'the real registration and login are there');
   t.equal(actions.filter((a) => a === 'payment.confirm').length, 7, 'and the 7 test events');
   t.ok(records.length >= 9, 'registration, login and the 7 test events at least');
-  t.ok(records.every((r) => r.event.targets.clientId === alice.clientId || r.event.actor.id === alice.clientId), 'only this client');
+  t.ok(records.every((r) => r.event.targets.clientId === alice.clientId || r.event.actor.id === alice.clientId
+    || (r.event.targets.clientId === undefined && r.event.targets.phone === alice.phone)), 'only this client (by id, or by phone before the id was known)');
   t.notOk(res.text.includes(bob.clientId), "no other client's events");
   t.notOk(res.text.includes(alice.password), 'no password in the export');
   t.same(lines[0].seqs, records.map((r) => r.seq), 'the signed header lists every record in order');
@@ -114,6 +115,37 @@ t.test('SP-20 a client trail exports as signed JSON Lines from the worker, every
   const { rows: failed } = await sql<{ n: number }>`select count(*)::int as n from gateway.audit_outbox where payload->>'action' = 'audit.exported'
     and payload->>'outcome' = 'failure'`.execute(gw.db);
   t.equal(failed[0]!.n, 1, 'the failed export is audited too');
+});
+
+t.test('SP-20: a client export also holds what was recorded under the phone before the client id was known', async (t) => {
+  const { gw } = await gatewayWithWorker(t);
+  const writer = dbAs(t, gw.databaseUrl, 'audit_writer');
+  const login = (phone: string, password: string) => gw.app.inject({ method: 'POST', url: '/v1/sessions', payload: { phone, password } });
+  // The phone is locked before its client ever logs in: three wrong passwords, then a refusal.
+  const phone = randomKzPhone();
+  for (let i = 0; i < 3; i++) await login(phone, 'Wrong-Horse-77');
+  t.equal((await login(phone, 'Wrong-Horse-77')).statusCode, 423, 'locked before the client exists');
+  gw.clock.advance(3_600_000);
+  const alice = await registerClient(gw, { phone });
+  const stranger = randomKzPhone();
+  for (let i = 0; i < 4; i++) await login(stranger, 'Wrong-Horse-77');
+  await storeWaiting(writer, gw.clock);
+
+  const admin = await listenAdmin(t, gw.ctx);
+  const from = new Date(gw.clock.now().getTime() - 2 * 3600_000).toISOString();
+  const to = new Date(gw.clock.now().getTime() + 3600_000).toISOString();
+  const res = await admin.call('GET', `/v1/clients/${alice.clientId}/audit?${q(from, to)}`);
+  t.equal(res.status, 200);
+  const records = res.text.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'record');
+  const byPhone = records.filter((r) => r.event.targets.clientId === undefined);
+  t.ok(byPhone.length > 0, 'events found by phone');
+  const seen = byPhone.map((r) => `${r.event.action}/${r.event.outcome}/${r.event.details?.reason ?? ''}`);
+  t.ok(seen.includes('session.login/refused/login_locked'), 'the lock refusal recorded before the client was known');
+  t.ok(seen.includes('otp.sent/success/'), 'the verification code sent before registration');
+  t.ok(seen.includes('verification.confirmed/success/'), 'the verification confirmed before registration');
+  t.ok(byPhone.every((r) => r.event.targets.phone === phone), 'only this phone');
+  t.notOk(res.text.includes(stranger), "another phone's refusals are not in it");
+  t.match(verifyAuditExport(res.text, testPublicKey()), { ok: true, records: records.length });
 });
 
 t.test('SP-20 an empty trail is a signed export of no records', async (t) => {

@@ -7,6 +7,7 @@ import clientIp from './plugins/client-ip.js';
 import allowedHosts from './plugins/allowed-hosts.js';
 import securityHeaders from './plugins/security-headers.js';
 import publicRateLimit from './plugins/rate-limit.js';
+import requestAudit, { publicActor } from './audit/request-audit.js';
 import healthRoutes from './health/health.routes.js';
 import authenticate from './identity/authenticate.js';
 import identityRoutes from './identity/identity.routes.js';
@@ -17,6 +18,7 @@ export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContex
   installProblemHandlers(app);
   // First: every hook and route after it reads a client IP that is an IP literal.
   await app.register(clientIp);
+  await app.register(requestAudit, { ctx: opts.ctx, actorOf: publicActor });
   await app.register(allowedHosts);
   await app.register(securityHeaders);
   await app.register(publicRateLimit);

@@ -6,9 +6,9 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { requireAllowedPeer } from '../../lib/mtls.js';
 import type { VaultContext } from './context.js';
-import { recordVaultAudit } from './audit.js';
+import { callerAudited, recordVaultAudit } from './audit.js';
 import { callerOf } from './caller.js';
-import { installErrorHandler, problem, refusedBeforeService } from './errors.js';
+import { installErrorHandler, problem } from './errors.js';
 import { tokensRoutes } from './tokens.routes.js';
 import { authorizationsRoutes } from './authorizations.routes.js';
 import { challengesRoutes } from './challenges.routes.js';
@@ -53,11 +53,24 @@ export function hardenTlsListener(server: Server, ctx: VaultContext, log: Fastif
   });
 }
 
-const CARD_ROUTE_ACTIONS = new Map([
+const ROUTE_ACTIONS = new Map([
   ['/v1/tokens', 'vault.card.tokenize'],
   ['/v1/authorizations', 'vault.card.authorize'],
   ['/v1/tokens/:token', 'vault.card.deleted'],
+  ['/v1/refunds', 'vault.refund'],
+  ['/v1/challenges/:ref', 'vault.challenge.read'],
+  ['/v1/challenges/:ref/complete', 'vault.challenge.complete'],
 ]);
+
+function problemCodeOf(payload: unknown): string | undefined {
+  if (typeof payload !== 'string') return undefined;
+  try {
+    const code = (JSON.parse(payload) as { code?: unknown }).code;
+    return typeof code === 'string' && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Fastify options the vault's server needs: unknown body fields are refused, not silently dropped;
@@ -74,12 +87,14 @@ export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }
   zeroingJsonParser(app);
   installErrorHandler(app);
   // Every refused request is audited, so a misconfigured client repeating itself fills the audit
-  // log: accepted, as each refusal is evidence of who knocked and how often.
-  const allowListed = requireAllowedPeer({ kind: 'service', allowed: ctx.config.listener.allowedIdentities }, (refusal) => {
+  // log: accepted, as each refusal is evidence of who knocked and how often (only certificates of
+  // the internal CA get this far). Recorded before the 403 leaves; if it cannot be, the answer is 500.
+  const allowListed = requireAllowedPeer({ kind: 'service', allowed: ctx.config.listener.allowedIdentities }, async (refusal, request) => {
     app.log.warn({ peer: refusal.identity ?? null, ip: refusal.ip }, 'vault refused a client certificate');
-    recordVaultAudit(ctx.db, ctx.clock, { identity: refusal.identity ?? 'unknown', ip: refusal.ip }, {
+    const caller = Object.assign(callerOf(request), { identity: refusal.identity ?? 'unknown' });
+    await recordVaultAudit(ctx.db, ctx.clock, caller, {
       action: 'vault.connection.refused', outcome: 'refused', details: { reason: 'peer_not_allowed' },
-    }).catch((err: unknown) => app.log.error({ err }, 'could not record a refused connection'));
+    });
   });
   // The peer certificate of a connection cannot change (renegotiation is disabled by
   // hardenTlsListener), so a kept-alive connection is checked on its first request only.
@@ -92,14 +107,24 @@ export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }
     allowedConnections.add(socket);
     return undefined;
   });
-  // A card request refused by its schema, or with an unreadable body, never reaches the service
-  // that audits every outcome: it is audited here, so every tokenize and authorization attempt
-  // leaves its one event (SP-17).
-  app.addHook('onError', async (request, _reply, err) => {
-    const action = CARD_ROUTE_ACTIONS.get(request.routeOptions.url ?? '');
-    if (action === undefined || !refusedBeforeService(err)) return;
-    await recordVaultAudit(ctx.db, ctx.clock, callerOf(request), { action, outcome: 'refused', details: { reason: 'validation_failed' } })
-      .catch((auditErr: unknown) => request.log.error({ err: auditErr }, 'could not record a refused card request'));
+  // SP-17: every refusal leaves its one event. Services record what they decide (in their
+  // transaction, or after it rolled back); a request refused before any service ran (schema,
+  // unreadable body, unknown route) or refused by one that records nothing (an unknown challenge)
+  // is recorded here, awaited before the answer leaves: a refusal that cannot be recorded is
+  // answered 500. The caller is marked before the write, so that 500 is not recorded twice.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode < 400) return payload;
+    const caller = callerOf(request);
+    if (callerAudited(caller)) return payload;
+    const route = request.routeOptions.url;
+    const action = ROUTE_ACTIONS.get(route ?? '') ?? 'vault.request';
+    const code = problemCodeOf(payload);
+    await recordVaultAudit(ctx.db, ctx.clock, caller, {
+      action,
+      outcome: reply.statusCode < 500 ? 'refused' : 'failure',
+      details: { status: reply.statusCode, ...(code ? { reason: code } : {}), ...(action === 'vault.request' ? { method: request.method } : {}) },
+    });
+    return payload;
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).type('application/problem+json').send(problem('not_found', 'no such route')));
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -26,8 +26,16 @@ export interface VaultAuditInput {
 
 export const fingerprintPrefix = (fingerprint: string) => fingerprint.slice(0, 12);
 
+const onRecord = new WeakSet<Caller>();
+
+/** True once an event names this caller (its request's one record is written or being written). */
+export function callerAudited(caller: Caller): boolean {
+  return onRecord.has(caller);
+}
+
 /** The event for one vault access, stamped by the vault's clock and validated. */
 export function vaultAuditEvent(clock: Clock, caller: Caller, input: VaultAuditInput): AuditEvent {
+  onRecord.add(caller);
   // A refused peer's certificate name may be anything; only a well-formed one becomes the actor id.
   const idOk = ID.test(caller.identity);
   const details = { ...(input.details ?? {}), ...(idOk ? {} : { peer: caller.identity.slice(0, 200) }) };

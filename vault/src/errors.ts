@@ -44,15 +44,6 @@ export function problemCode(err: unknown): VaultErrorCode {
   return 'internal_error';
 }
 
-/**
- * True for a request refused before any service ran: its body failed the route's schema or could
- * not be read. Services throw VaultErrors (and audit them themselves); these come from Fastify.
- */
-export function refusedBeforeService(err: FastifyError | Error): boolean {
-  if (err instanceof VaultError) return false;
-  const { validation, statusCode } = err as FastifyError;
-  return validation !== undefined || (statusCode !== undefined && statusCode < 500);
-}
 
 export function problem(code: VaultErrorCode, detail: string) {
   return problemOf(code, VAULT_ERROR_STATUS[code], detail);

@@ -2,7 +2,10 @@
 // not be revoked (INTERNAL_CRL_FILE), be a staff certificate (clientAuth, no service URI), and its
 // common name must be on ADMIN_ALLOWED_IDENTITIES and becomes the actor of every audited staff call.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { mutualTlsServerOptions, peerIdentity, requireAllowedPeer } from '../../../lib/mtls.js';
+import { mutualTlsServerOptions, peerIdentity, requireAllowedPeer, type PeerRefusal } from '../../../lib/mtls.js';
+import { floodGuard } from '../audit/flood-guard.js';
+import { recordAudit } from '../audit/record.js';
+import requestAudit from '../audit/request-audit.js';
 import type { GatewayContext } from '../context.js';
 import { installProblemHandlers } from '../errors.js';
 import clientsAdminRoutes from './clients.routes.js';
@@ -25,12 +28,38 @@ export function adminTlsOptions(listener: GatewayContext['config']['adminListene
   return mutualTlsServerOptions({ cert: listener.cert, key: listener.key, ca: listener.ca, crl: listener.crl });
 }
 
+const ID = /^[A-Za-z0-9._:@+-]{1,128}$/;
+
+/**
+ * A certificate of the internal CA that is not an allow-listed staff certificate (SP-17, SP-21).
+ * Recorded before the 403 leaves, in its own statement (nothing else happens). A flood of such
+ * requests from one certificate and address is recorded once a minute (floodGuard): each repeat
+ * would say nothing the first does not, and the outbox must not be what a refused peer can fill.
+ */
+async function recordRefusedCertificate(ctx: GatewayContext, request: FastifyRequest, refusal: PeerRefusal): Promise<void> {
+  const name = refusal.identity;
+  if (!(await floodGuard(ctx, `staff-refused:${name ?? ''}:${refusal.ip}`))) return;
+  const idOk = name !== undefined && ID.test(name);
+  await recordAudit(ctx.db, ctx.clock, request, {
+    actor: { type: 'staff', id: idOk ? name : 'unknown' },
+    action: 'staff.connection.refused',
+    outcome: 'refused',
+    targets: {},
+    // A name the schema cannot hold as an id is kept, cut short, as a detail: it is the evidence.
+    details: { reason: 'peer_not_allowed', ...(name !== undefined && !idOk ? { peer: name.slice(0, 200) } : {}) },
+  });
+}
+
 export async function adminApp(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
   app.decorate('ctx', opts.ctx);
   app.decorateRequest('staffIdentity', '');
   installProblemHandlers(app);
-  app.addHook('onRequest', requireAllowedPeer({ kind: 'staff', allowed: opts.ctx.config.adminListener.allowedIdentities }, (refusal) => {
+  const { ctx } = opts;
+  await app.register(requestAudit, { ctx, actorOf: (request) => ({ type: 'staff', id: request.staffIdentity || 'unknown' }) });
+  app.addHook('onRequest', requireAllowedPeer({ kind: 'staff', allowed: ctx.config.adminListener.allowedIdentities }, async (refusal, request) => {
     app.log.warn({ peer: refusal.identity ?? null, ip: refusal.ip }, 'admin listener refused a client certificate');
+    request.auditRecorded = true;
+    await recordRefusedCertificate(ctx, request, refusal);
   }));
   app.addHook('onRequest', async (request) => {
     request.staffIdentity = peerIdentity(request) ?? '';

@@ -29,11 +29,12 @@ async function auditExport(ctx: GatewayContext, request: FastifyRequest, subject
 
 const auditExportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const routes = [
-    { url: '/v1/clients/:id/audit', subject: (id: string): ExportSubject => ({ clientId: id }) },
-    { url: '/v1/payments/:id/audit', subject: (id: string): ExportSubject => ({ paymentId: id }) },
+    { url: '/v1/clients/:id/audit', subject: (id: string): ExportSubject => ({ clientId: id }), idTarget: 'clientId' as const },
+    { url: '/v1/payments/:id/audit', subject: (id: string): ExportSubject => ({ paymentId: id }), idTarget: 'paymentId' as const },
   ];
   for (const route of routes) {
     app.get(route.url, {
+      config: { audit: { action: 'audit.exported', idTarget: route.idTarget } },
       schema: { params: Type.Object({ id: ExportUuid }), querystring: ExportRangeQuery, response: { 200: Ndjson, ...errors } },
     }, async (request, reply) => {
       const { ctx } = app;

@@ -19,6 +19,7 @@ const clientsAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.setValidatorCompiler(strictValidatorCompiler);
   for (const blocked of [true, false]) {
     app.post(`/v1/clients/:clientId/${blocked ? 'block' : 'unblock'}`, {
+      config: { audit: { action: blocked ? 'client.blocked' : 'client.unblocked', idTarget: 'clientId' } },
       schema: { params: Params, body: Body, response: { 200: BlockState, ...errors } },
     }, async (request) => {
       const { ctx } = app;

@@ -15,6 +15,7 @@ const errors = { 400: Problem, 403: Problem, 404: Problem, 409: Problem };
 const adminDisputesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.setValidatorCompiler(strictValidatorCompiler);
   app.get('/v1/disputes', {
+    config: { audit: { action: 'disputes.listed' } },
     schema: {
       querystring: Type.Object({
         status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved')])),
@@ -27,10 +28,12 @@ const adminDisputesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }));
 
   app.get('/v1/disputes/:id', {
+    config: { audit: { action: 'dispute.case_read', idTarget: 'disputeId' } },
     schema: { params: Params, response: { 200: CaseFile, ...errors } },
   }, async (request) => caseFile(app.ctx, request.params.id));
 
   app.post('/v1/disputes/:id/notes', {
+    config: { audit: { action: 'dispute.note_added', idTarget: 'disputeId' } },
     schema: {
       params: Params,
       body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false }),
@@ -39,6 +42,7 @@ const adminDisputesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => reply.code(201).send(await annotateCase(app.ctx, request, request.staffIdentity, request.params.id, request.body.text)));
 
   app.post('/v1/disputes/:id/resolve', {
+    config: { audit: { action: 'dispute.resolved', idTarget: 'disputeId' } },
     schema: {
       params: Params,
       body: Type.Object({

@@ -32,6 +32,7 @@ const StaffRefundView = Type.Object({
 const adminRefundsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.setValidatorCompiler(strictValidatorCompiler);
   app.get('/v1/refunds', {
+    config: { audit: { action: 'refunds.listed' } },
     schema: {
       querystring: Type.Object({
         status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
@@ -55,6 +56,7 @@ const adminRefundsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }));
 
   app.post('/v1/payments/:id/refunds', {
+    config: { audit: { action: 'refund.requested', idTarget: 'paymentId' } },
     schema: {
       params: Type.Object({ id: Uuid }),
       body: Type.Object({ amount: Type.Optional(Money) }, { additionalProperties: false }),

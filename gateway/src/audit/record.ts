@@ -6,6 +6,15 @@ import { makeAuditEvent, type AuditEvent, type NewAuditEvent } from '../../../li
 import { appendAuditEvent, appendAuditEvents } from '../../../lib/audit/outbox.js';
 import type { Clock } from '../../../lib/clock.js';
 import { clientIp } from '../plugins/client-ip.js';
+import type {} from './request-audit.js';
+
+/**
+ * The request's events are on their way to the outbox: request-audit.ts then adds none of its own
+ * (a request is recorded once, by whoever knows the most about it).
+ */
+export function markRecorded(request: FastifyRequest | undefined): void {
+  if (request) request.auditRecorded = true;
+}
 
 export type AuditInput = Omit<NewAuditEvent, 'component' | 'ip' | 'userAgent' | 'requestId'>;
 
@@ -32,6 +41,7 @@ export async function recordAudit(
 ): Promise<AuditEvent> {
   const event = gatewayEvent(clock, request, input);
   await appendAuditEvent(db, 'gateway', event);
+  markRecorded(request);
   return event;
 }
 
@@ -57,6 +67,7 @@ export class AuditBatch {
 
   /** Takes the events out, for a statement that writes them with its own change (moveStatusAudited). */
   take(): AuditEvent[] {
+    if (this.events.length > 0) markRecorded(this.request);
     return this.events.splice(0);
   }
 }

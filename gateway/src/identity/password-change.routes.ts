@@ -11,6 +11,7 @@ const passwordChangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.authenticate);
 
   app.post('/v1/password-changes', {
+    config: { audit: { action: 'password_change.requested' } },
     schema: { body: PasswordChangeBody, response: { 202: PasswordChangeStarted, ...errors } },
   }, async (request, reply) => {
     const started = await startPasswordChange(app.ctx, request, request.client, request.body);
@@ -18,6 +19,7 @@ const passwordChangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.post('/v1/password-changes/:id/confirm', {
+    config: { audit: { action: 'password.changed', idTarget: 'passwordChangeId' } },
     schema: { params: IdParams, body: ConfirmBody, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
     await confirmPasswordChange(app.ctx, request, request.client, request.params.id, request.body.code);

@@ -13,7 +13,7 @@ const errors = { '4xx': Problem, '5xx': Problem };
 
 const publicSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/sessions', {
-    config: { rateLimit: { max: app.ctx.config.identity.rateLimits.loginPerMinute, timeWindow: 60_000 } },
+    config: { rateLimit: { max: app.ctx.config.identity.rateLimits.loginPerMinute, timeWindow: 60_000 }, audit: { action: 'session.login' } },
     schema: { body: LoginBody, response: { 201: SessionOpened, ...errors } },
   }, async (request, reply) => {
     const phone = requirePhone(request.body.phone);
@@ -26,6 +26,7 @@ const clientSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.authenticate);
 
   app.delete('/v1/sessions/current', {
+    config: { audit: { action: 'session.logout' } },
     schema: { response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
     const { ctx } = app;
@@ -37,6 +38,7 @@ const clientSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/v1/me', {
+    config: { audit: { action: 'profile.read' } },
     schema: { response: { 200: Profile, ...errors } },
   }, async (request) => {
     const row = await findClientById(app.ctx.db, request.client.id);

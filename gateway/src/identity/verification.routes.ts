@@ -16,7 +16,7 @@ const verificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const limited = { rateLimit: { max: perMinute, timeWindow: 60_000 } };
 
   app.post('/v1/verifications', {
-    config: limited,
+    config: { ...limited, audit: { action: 'otp.sent' } },
     schema: { body: StartVerificationBody, response: { 202: VerificationStarted, ...errors } },
   }, async (request, reply) => {
     const started = await startVerification(app.ctx, request, request.body.phone, request.body.purpose ?? 'verification');
@@ -24,17 +24,17 @@ const verificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.post('/v1/verifications/:id/confirm', {
-    config: limited,
+    config: { ...limited, audit: { action: 'verification.confirmed', idTarget: 'verificationId' } },
     schema: { params: IdParams, body: ConfirmBody, response: { 200: VerificationConfirmed, ...errors } },
   }, async (request) => confirmPhone(app.ctx, request, request.params.id, request.body.code));
 
   app.post('/v1/registrations', {
-    config: limited,
+    config: { ...limited, audit: { action: 'client.registered' } },
     schema: { body: RegistrationBody, response: { 201: Registered, ...errors } },
   }, async (request, reply) => reply.code(201).send(await register(app.ctx, request, request.body)));
 
   app.post('/v1/password-resets', {
-    config: limited,
+    config: { ...limited, audit: { action: 'password.reset' } },
     schema: { body: PasswordResetBody, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
     await resetPassword(app.ctx, request, request.body);

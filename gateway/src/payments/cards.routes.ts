@@ -22,6 +22,7 @@ const CardView = Type.Object({
 
 const cardsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/cards', {
+    config: { audit: { action: 'cards.listed' } },
     schema: { response: { 200: Type.Object({ data: Type.Array(CardView) }), 401: Problem, 403: Problem } },
   }, async (request) => {
     const rows = await listClientCards(app.ctx.db, request.client.id);
@@ -34,6 +35,7 @@ const cardsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.delete('/v1/cards/:id', {
+    config: { audit: { action: 'card.removed', idTarget: 'cardId' } },
     schema: { params: Type.Object({ id: Uuid }), response: { 204: Type.Null(), 401: Problem, 403: Problem, 404: Problem } },
   }, async (request, reply) => {
     const { ctx } = app;

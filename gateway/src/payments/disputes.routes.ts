@@ -6,6 +6,7 @@ import { OpenDisputeBody, OpenedDispute } from './disputes.schema.js';
 
 const disputesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/disputes', {
+    config: { audit: { action: 'dispute.opened' } },
     schema: {
       body: OpenDisputeBody,
       response: { 201: OpenedDispute, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem },

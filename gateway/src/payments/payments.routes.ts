@@ -21,6 +21,7 @@ function replayable(err: unknown): err is DomainError {
 
 const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/payments', {
+    config: { audit: { action: 'payment.create' } },
     schema: { body: CreatePaymentBody, headers: IdempotencyHeaders, response: { 201: PaymentView, ...errors } },
   }, async (request, reply) => {
     const { ctx } = app;
@@ -59,6 +60,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.post('/v1/payments/:id/confirm', {
+    config: { audit: { action: 'payment.confirm', idTarget: 'paymentId' } },
     schema: { params: PaymentParams, body: ConfirmBody, response: { 200: PaymentView, ...errors } },
   }, async (request) => confirmPayment(app.ctx, request, { id: request.client.id, phone: request.client.phone }, {
     paymentId: request.params.id,
@@ -67,6 +69,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }));
 
   app.get('/v1/payments/:id', {
+    config: { audit: { action: 'payment.read', idTarget: 'paymentId' } },
     schema: { params: PaymentParams, response: { 200: PaymentView, ...errors } },
   }, async (request) => {
     const row = await currentPayment(app.ctx, request.params.id, request.client.id);
@@ -75,6 +78,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/v1/payments', {
+    config: { audit: { action: 'payments.listed' } },
     schema: { querystring: ListQuery, response: { 200: PaymentList, ...errors } },
   }, async (request) => {
     const limit = request.query.limit ?? 20;

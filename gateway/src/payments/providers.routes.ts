@@ -17,6 +17,7 @@ const ProviderView = Type.Object({
 
 const providersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/providers', {
+    config: { audit: { action: 'providers.listed' } },
     schema: { response: { 200: Type.Array(ProviderView), 401: Problem, 403: Problem } },
   }, async () => providers(app.ctx.db));
 };

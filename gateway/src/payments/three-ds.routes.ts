@@ -46,7 +46,7 @@ const OUTCOME_TEXT: Record<string, string> = {
 
 /** The sandbox ACS page, on the public listener without a session. */
 export const threeDsPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/v1/3ds/challenges/:ref', { schema: { params: Params } }, async (request, reply) => {
+  app.get('/v1/3ds/challenges/:ref', { config: { audit: { action: 'three_ds.challenge_viewed' } }, schema: { params: Params } }, async (request, reply) => {
     const found = await findPaymentByChallengeRef(app.ctx.db, request.params.ref);
     const payment = found ? await currentPayment(app.ctx, found.id) : undefined;
     if (!payment) return page(reply, 404, 'Unknown authentication request', '<p>This link is not valid.</p>');
@@ -66,6 +66,7 @@ to <strong>${escapeHtml(challenge.merchant)}</strong> with card *${escapeHtml(ch
 export const threeDsAnswerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem };
   app.post('/v1/payments/:id/3ds', {
+    config: { audit: { action: 'payment.three_ds_answer', idTarget: 'paymentId' } },
     schema: { params: PaymentParams, body: AnswerBody, response: { 200: PaymentView, ...errors } },
   }, async (request) => completeThreeDs(app.ctx, request, { id: request.client.id, phone: request.client.phone }, {
     paymentId: request.params.id, result: request.body.result,

@@ -150,7 +150,8 @@ t.test('SP-13: a client blocked after the challenge started cannot complete it',
   t.equal(res.json().code, 'client_blocked');
   t.equal(await paymentStatus(id), 'requires_action', 'nothing changed');
   t.equal(await vaultOutcome(id), 'challenge_required', 'the vault was never asked');
-  t.equal((await auditEvents(gw, 'payment.three_ds_answer')).filter((e) => e.targets.paymentId === id).length, 0);
+  t.same((await auditEvents(gw, 'payment.three_ds_answer')).filter((e) => e.targets.paymentId === id).map((e) => [e.outcome, e.details?.reason]),
+    [['refused', 'client_blocked']], 'SP-21: only the refusal is on record');
 });
 
 t.test('SP-18: an expiry sweep racing the completion never leaves money authorized on an expired payment', async (t) => {

@@ -89,7 +89,8 @@ t.test('SP-20: staff list, annotate and resolve cases on the admin listener; the
   t.equal((await admin.call('GET', `/v1/disputes/${d.id}`, undefined, 'gateway')).status, 403, 'only allow-listed staff');
   const staff = (await auditEvents(gw)).filter((e) => e.targets.disputeId === d.id && e.actor.type === 'staff');
   // (The ManualClock stands still, so event ids of one millisecond are not ordered: compare as a set.)
-  t.same(staff.map((e) => `${e.action} by ${e.actor.id}`).sort(), ['dispute.note_added by admin', 'dispute.resolved by admin']);
+  t.same(staff.map((e) => `${e.action} ${e.outcome} by ${e.actor.id}`).sort(),
+    ['dispute.note_added success by admin', 'dispute.resolved refused by admin', 'dispute.resolved success by admin'], 'SP-21: the refused second resolution is on record too');
 });
 
 t.test('SP-20: staff refund partly, then fully, never more than was paid', async (t) => {

@@ -1,0 +1,84 @@
+// SP-21: every request to an audited route leaves exactly one record of what was asked and how it
+// ended. A route names its action in its config (`config: { audit: { action } }`); a service that
+// records the request's events itself (recordAudit / AuditBatch with the request, in the
+// transaction that makes the change) marks the request, and this hook then adds nothing. Every
+// other ending (a read, a refusal decided before any service ran: validation, no session, a
+// blocked client, rate limit, not found) is written here in ONE insert before the answer leaves:
+// a request whose record cannot be written is answered 500, never served unrecorded.
+import fp from 'fastify-plugin';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditEvent } from '../../../lib/audit/event.js';
+import type { GatewayContext } from '../context.js';
+import { recordAudit, type AuditInput } from './record.js';
+import { floodGuard } from './flood-guard.js';
+
+type TargetKey = keyof AuditEvent['targets'];
+
+export interface RouteAudit {
+  /** The action recorded when no service recorded the request itself. */
+  action: string;
+  /** The target a route's `:id` param names (paymentId, cardId, disputeId…). */
+  idTarget?: TargetKey;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    audit?: RouteAudit;
+  }
+  interface FastifyRequest {
+    /** Set once an event of this request is on its way to the outbox (record.ts). */
+    auditRecorded: boolean;
+  }
+}
+
+const ID = /^[A-Za-z0-9._:@+-]{1,128}$/;
+
+function problemCode(reply: FastifyReply, payload: unknown): string | undefined {
+  if (reply.statusCode < 400 || typeof payload !== 'string') return undefined;
+  try {
+    const code = (JSON.parse(payload) as { code?: unknown }).code;
+    return typeof code === 'string' && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type ActorOf = (request: FastifyRequest) => AuditInput['actor'];
+
+/** The client of a public request once `authenticate` has set it; a visitor before. */
+export const publicActor: ActorOf = (request) => (request.client ? { type: 'client', id: request.client.id } : { type: 'visitor' });
+
+export function requestAuditInput(request: FastifyRequest, reply: FastifyReply, payload: unknown, route: RouteAudit, actorOf: ActorOf): AuditInput {
+  const status = reply.statusCode;
+  const code = problemCode(reply, payload);
+  const targets: AuditEvent['targets'] = {};
+  if (request.client) targets.clientId = request.client.id;
+  const id = (request.params as Record<string, unknown> | undefined)?.['id'] ?? (request.params as Record<string, unknown> | undefined)?.['clientId'];
+  if (route.idTarget && typeof id === 'string' && ID.test(id)) (targets as Record<string, string>)[route.idTarget] = id;
+  return {
+    actor: actorOf(request),
+    action: route.action,
+    outcome: status < 400 ? 'success' : status < 500 ? 'refused' : 'failure',
+    targets,
+    details: { status, ...(code ? { reason: code } : {}) },
+  };
+}
+
+/**
+ * Installs the hook on an encapsulation context (the public or the staff app). A 429 is the answer
+ * to a flood: only the first one per client address and route in a minute is recorded (floodGuard),
+ * the rest would record nothing the first does not.
+ */
+export default fp<{ ctx: GatewayContext; actorOf: ActorOf }>(async function requestAudit(app, opts) {
+  const { ctx, actorOf } = opts;
+  app.decorateRequest('auditRecorded', false);
+  app.addHook('onSend', async (request, reply, payload) => {
+    const route = request.routeOptions.config.audit;
+    if (!route || request.auditRecorded) return payload;
+    // Set first: if the write fails, the 500 it turns into passes here again and must not retry.
+    request.auditRecorded = true;
+    if (reply.statusCode === 429 && !(await floodGuard(ctx, `rl:${route.action}:${request.ip}`))) return payload;
+    await recordAudit(ctx.db, ctx.clock, request, requestAuditInput(request, reply, payload, route, actorOf));
+    return payload;
+  });
+}, { name: 'request-audit' });
