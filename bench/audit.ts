@@ -9,7 +9,7 @@
 //              measured rate (capped at 5,000/s); then the backlog's drain time once Redis is back.
 // Uses its own database on DATABASE_URL's server (default 127.0.0.1:5432) and its own Redis.
 import { spawn, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +22,7 @@ import { createDb, createPool, migrateToLatest } from '../lib/db.js';
 import { makeAuditEvent } from '../lib/audit/event.js';
 import { appendAuditEvent, startOutboxRelay, type AuditJob } from '../lib/audit/outbox.js';
 import { repoRoot } from '../lib/paths.js';
-import { generateDevPki } from '../lib/pki.js';
+import { generateDevPki, issueCertificate } from '../lib/pki.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 import { freePort } from '../test/support/net.js';
 import { costProbe } from './cost.js';
@@ -75,6 +75,13 @@ url.pathname = `/${name}`;
 const db = createDb<any>(createPool(url.toString(), { max: PRODUCERS + 4, applicationName: 'bench' }));
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-audit-'));
 generateDevPki(join(dataDir, 'pki'));
+// The worker runs as in production, which refuses the development CA: its export listener gets a
+// certificate from a CA of the bank's kind instead (the bench never calls that listener).
+const bankCa = issueCertificate({ commonName: 'Bank Internal CA', usage: 'ca', organization: 'Bank' });
+const exportCert = issueCertificate({ commonName: 'audit', usage: 'server', issuer: bankCa, organization: 'Bank', ipAddresses: ['127.0.0.1'] });
+writeFileSync(join(dataDir, 'pki', 'ca.crt'), bankCa.certPem);
+writeFileSync(join(dataDir, 'pki', 'audit.crt'), exportCert.certPem);
+writeFileSync(join(dataDir, 'pki', 'audit.key'), exportCert.keyPem);
 ensureDevSecrets(dataDir);
 let worker: ChildProcess | undefined;
 let redis: ChildProcess | undefined;
