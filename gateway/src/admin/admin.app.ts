@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { mutualTlsServerOptions, peerIdentity, requireAllowedPeer, type PeerRefusal } from '../../../lib/mtls.js';
 import { floodGuard } from '../audit/flood-guard.js';
-import { recordAudit } from '../audit/record.js';
+import { originOf, recordAudit, type RequestOrigin } from '../audit/record.js';
 import requestAudit from '../audit/request-audit.js';
 import type { GatewayContext } from '../context.js';
 import { installProblemHandlers } from '../errors.js';
@@ -36,11 +36,11 @@ const ID = /^[A-Za-z0-9._:@+-]{1,128}$/;
  * requests from one certificate and address is recorded once a minute (floodGuard): each repeat
  * would say nothing the first does not, and the outbox must not be what a refused peer can fill.
  */
-async function recordRefusedCertificate(ctx: GatewayContext, request: FastifyRequest, refusal: PeerRefusal): Promise<void> {
+async function recordRefusedCertificate(ctx: GatewayContext, origin: RequestOrigin, refusal: PeerRefusal): Promise<void> {
   const name = refusal.identity;
   if (!(await floodGuard(ctx, `staff-refused:${name ?? ''}:${refusal.ip}`))) return;
   const idOk = name !== undefined && ID.test(name);
-  await recordAudit(ctx.db, ctx.clock, request, {
+  await recordAudit(ctx.db, ctx.clock, origin, {
     actor: { type: 'staff', id: idOk ? name : 'unknown' },
     action: 'staff.connection.refused',
     outcome: 'refused',
@@ -58,8 +58,9 @@ export async function adminApp(app: FastifyInstance, opts: { ctx: GatewayContext
   await app.register(requestAudit, { ctx, actorOf: (request) => ({ type: 'staff', id: request.staffIdentity || 'unknown' }) });
   app.addHook('onRequest', requireAllowedPeer({ kind: 'staff', allowed: ctx.config.adminListener.allowedIdentities }, async (refusal, request) => {
     app.log.warn({ peer: refusal.identity ?? null, ip: refusal.ip }, 'admin listener refused a client certificate');
-    request.auditRecorded = true;
-    await recordRefusedCertificate(ctx, request, refusal);
+    const origin = originOf(request);
+    origin.recorded = true;
+    await recordRefusedCertificate(ctx, origin, refusal);
   }));
   app.addHook('onRequest', async (request) => {
     request.staffIdentity = peerIdentity(request) ?? '';

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { ExportRangeQuery, ExportUuid, parseExportRange, type ExportSubject } from '../../../lib/audit/export.js';
 import { AuditUnavailable } from '../../../lib/audit-client.js';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, originOf } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import { DomainError, Problem } from '../errors.js';
 
@@ -18,7 +18,7 @@ const Ndjson = Type.Unsafe<Readable>({ type: 'string' });
 
 async function auditExport(ctx: GatewayContext, request: FastifyRequest, subject: ExportSubject,
   range: { from: Date; to: Date }, outcome: 'success' | 'failure', reason?: string): Promise<void> {
-  await ctx.db.transaction().execute((trx) => recordAudit(trx, ctx.clock, request, {
+  await ctx.db.transaction().execute((trx) => recordAudit(trx, ctx.clock, originOf(request), {
     actor: { type: 'staff', id: request.staffIdentity },
     action: 'audit.exported',
     outcome,

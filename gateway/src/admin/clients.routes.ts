@@ -3,7 +3,7 @@
 // revokes every live session. The staff certificate's identity is the audited actor.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, originOf } from '../audit/record.js';
 import { DomainError, Problem } from '../errors.js';
 import { setBlock } from '../identity/clients.repository.js';
 import { revokeClientSessions } from '../identity/sessions.repository.js';
@@ -31,7 +31,7 @@ const clientsAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
           throw new DomainError('not_found', 'no such client');
         }
         const revoked = blocked ? await revokeClientSessions(trx, clientId, now) : 0;
-        await recordAudit(trx, ctx.clock, request, {
+        await recordAudit(trx, ctx.clock, originOf(request), {
           actor: { type: 'staff', id: request.staffIdentity },
           action: blocked ? 'client.blocked' : 'client.unblocked',
           outcome: 'success',

@@ -9,7 +9,7 @@ import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEvent } from '../../../lib/audit/event.js';
 import type { GatewayContext } from '../context.js';
-import { recordAudit, type AuditInput } from './record.js';
+import { originOf, recordAudit, type AuditInput } from './record.js';
 import { floodGuard } from './flood-guard.js';
 
 type TargetKey = keyof AuditEvent['targets'];
@@ -24,10 +24,6 @@ export interface RouteAudit {
 declare module 'fastify' {
   interface FastifyContextConfig {
     audit?: RouteAudit;
-  }
-  interface FastifyRequest {
-    /** Set once an event of this request is on its way to the outbox (record.ts). */
-    auditRecorded: boolean;
   }
 }
 
@@ -71,14 +67,14 @@ export function requestAuditInput(request: FastifyRequest, reply: FastifyReply, 
  */
 export default fp<{ ctx: GatewayContext; actorOf: ActorOf }>(async function requestAudit(app, opts) {
   const { ctx, actorOf } = opts;
-  app.decorateRequest('auditRecorded', false);
   app.addHook('onSend', async (request, reply, payload) => {
     const route = request.routeOptions.config.audit;
-    if (!route || request.auditRecorded) return payload;
+    const origin = originOf(request);
+    if (!route || origin.recorded) return payload;
     // Set first: if the write fails, the 500 it turns into passes here again and must not retry.
-    request.auditRecorded = true;
+    origin.recorded = true;
     if (reply.statusCode === 429 && !(await floodGuard(ctx, `rl:${route.action}:${request.ip}`))) return payload;
-    await recordAudit(ctx.db, ctx.clock, request, requestAuditInput(request, reply, payload, route, actorOf));
+    await recordAudit(ctx.db, ctx.clock, origin, requestAuditInput(request, reply, payload, route, actorOf));
     return payload;
   });
 }, { name: 'request-audit' });

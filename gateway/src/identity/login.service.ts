@@ -3,10 +3,9 @@
 // 423 login_locked with Retry-After; attempts refused only because others are in flight get a
 // retryable 429. Unknown phones take the same path against a dummy hash (no enumeration, no timing
 // oracle). A blocked client (SP-13) with the right password gets client_blocked.
-import type { FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { DomainError } from '../errors.js';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, type RequestOrigin } from '../audit/record.js';
 import { findClientForLogin, setPasswordHash } from './clients.repository.js';
 import { lockedUntil, recordFailure, recordSuccess, releaseAttempt, reserveAttempt } from './login.repository.js';
 import { normalisePassword } from './passwords.policy.js';
@@ -51,19 +50,19 @@ export function refusal(ev: Exclude<Evaluation, { kind: 'evaluated' }>, now: Dat
   return new DomainError('rate_limited', 'another login attempt for this phone is in progress; retry', { 'retry-after': '1' });
 }
 
-export async function login(ctx: GatewayContext, request: FastifyRequest, phone: string, password: string) {
+export async function login(ctx: GatewayContext, origin: RequestOrigin, phone: string, password: string) {
   const ev = await evaluatePassword(ctx, phone, password);
   const now = ctx.clock.now();
   const actor = { type: 'visitor' as const };
   const targets = { phone, ...(ev.kind === 'evaluated' && ev.client ? { clientId: ev.client.id } : {}) };
   if (ev.kind !== 'evaluated') {
-    await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'session.login', outcome: 'refused', targets, details: { reason: ev.kind === 'locked' ? 'login_locked' : 'in_flight' } });
+    await recordAudit(ctx.db, ctx.clock, origin, { actor, action: 'session.login', outcome: 'refused', targets, details: { reason: ev.kind === 'locked' ? 'login_locked' : 'in_flight' } });
     throw refusal(ev, now);
   }
   if (!ev.right || !ev.client) {
     const { lockedUntil: until } = await ctx.db.transaction().execute(async (trx) => {
       const result = await recordFailure(trx, phone, now);
-      await recordAudit(trx, ctx.clock, request, { actor, action: 'session.login', outcome: 'failure', targets, details: { reason: 'invalid_credentials', locked: result.lockedUntil !== null } });
+      await recordAudit(trx, ctx.clock, origin, { actor, action: 'session.login', outcome: 'failure', targets, details: { reason: 'invalid_credentials', locked: result.lockedUntil !== null } });
       return result;
     });
     if (until) throw refusal({ kind: 'locked', until }, now);
@@ -73,14 +72,14 @@ export async function login(ctx: GatewayContext, request: FastifyRequest, phone:
   if (client.blocked_at !== null) {
     await ctx.db.transaction().execute(async (trx) => {
       await recordSuccess(trx, phone, now);
-      await recordAudit(trx, ctx.clock, request, { actor: { type: 'client', id: client.id }, action: 'session.login', outcome: 'refused', targets, details: { reason: 'client_blocked' } });
+      await recordAudit(trx, ctx.clock, origin, { actor: { type: 'client', id: client.id }, action: 'session.login', outcome: 'refused', targets, details: { reason: 'client_blocked' } });
     });
     throw new DomainError('client_blocked', 'access to this account is blocked by the bank');
   }
   const session = await ctx.db.transaction().execute(async (trx) => {
     await recordSuccess(trx, phone, now);
-    const opened = await openSession(trx, ctx, { clientId: client.id, ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 512) ?? null });
-    await recordAudit(trx, ctx.clock, request, { actor: { type: 'client', id: client.id }, action: 'session.login', outcome: 'success', targets: { ...targets, sessionId: opened.sessionId } });
+    const opened = await openSession(trx, ctx, { clientId: client.id, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null });
+    await recordAudit(trx, ctx.clock, origin, { actor: { type: 'client', id: client.id }, action: 'session.login', outcome: 'success', targets: { ...targets, sessionId: opened.sessionId } });
     return opened;
   });
   if (ctx.passwords.needsRehash(client.password_hash)) {

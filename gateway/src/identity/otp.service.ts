@@ -7,10 +7,9 @@
 // Issuing stores the code and returns the SMS; the caller sends it with deliverOtp AFTER its
 // transaction commits, so a slow SMS provider holds no database connection or row lock.
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
-import { recordAudit, type AuditInput } from '../audit/record.js';
+import { recordAudit, type AuditInput, type RequestOrigin } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { chargeSmsCaps } from './otp.caps.js';
@@ -92,11 +91,11 @@ export async function issueOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext,
  * the client simply starts a new one. A message the provider delivered despite a time-out still
  * confirms a payment that a replayed Idempotency-Key shows.
  */
-export async function deliverOtp(ctx: GatewayContext, request: FastifyRequest, otp: IssuedOtp, who: Pick<AuditInput, 'actor' | 'targets'>): Promise<void> {
+export async function deliverOtp(ctx: GatewayContext, origin: RequestOrigin, otp: IssuedOtp, who: Pick<AuditInput, 'actor' | 'targets'>): Promise<void> {
   try {
     await ctx.sms.send(otp.sms);
   } catch (err) {
-    await recordAudit(ctx.db, ctx.clock, request, {
+    await recordAudit(ctx.db, ctx.clock, origin, {
       actor: who.actor, action: 'otp.send_failed', outcome: 'failure', targets: who.targets, details: { purpose: otp.purpose, otpId: otp.otpId },
     });
     throw err;

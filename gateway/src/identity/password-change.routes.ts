@@ -1,6 +1,7 @@
 // SP-8 / SP-10 password change for a logged-in client.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { originOf } from '../audit/record.js';
 import { Problem } from '../errors.js';
 import { ConfirmBody, IdParams, PasswordChangeBody, PasswordChangeStarted } from './identity.schema.js';
 import { confirmPasswordChange, startPasswordChange } from './password-change.service.js';
@@ -14,7 +15,7 @@ const passwordChangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { audit: { action: 'password_change.requested' } },
     schema: { body: PasswordChangeBody, response: { 202: PasswordChangeStarted, ...errors } },
   }, async (request, reply) => {
-    const started = await startPasswordChange(app.ctx, request, request.client, request.body);
+    const started = await startPasswordChange(app.ctx, originOf(request), request.client, request.body);
     return reply.code(202).send({ passwordChangeId: started.passwordChangeId, expiresAt: started.expiresAt.toISOString() });
   });
 
@@ -22,7 +23,7 @@ const passwordChangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { audit: { action: 'password.changed', idTarget: 'passwordChangeId' } },
     schema: { params: IdParams, body: ConfirmBody, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
-    await confirmPasswordChange(app.ctx, request, request.client, request.params.id, request.body.code);
+    await confirmPasswordChange(app.ctx, originOf(request), request.client, request.params.id, request.body.code);
     return reply.code(204).send(null);
   });
 };

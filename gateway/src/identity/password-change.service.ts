@@ -2,9 +2,8 @@
 // code (bound to this request's id); only that code confirms it, and an older request's code
 // is refused. The current password goes through the SP-11 lockout like a login. Confirming sets
 // the new password and revokes the client's other sessions.
-import type { FastifyRequest } from 'fastify';
 import { uuidv7 } from '../../../lib/uuidv7.js';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, type RequestOrigin } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import { setPasswordHash } from './clients.repository.js';
@@ -15,7 +14,7 @@ import { assertPasswordPolicy, normalisePassword } from './passwords.policy.js';
 import { revokeClientSessions } from './sessions.repository.js';
 import type { AuthenticatedClient } from './sessions.service.js';
 
-export async function startPasswordChange(ctx: GatewayContext, request: FastifyRequest, client: AuthenticatedClient, input: {
+export async function startPasswordChange(ctx: GatewayContext, origin: RequestOrigin, client: AuthenticatedClient, input: {
   currentPassword: string; newPassword: string;
 }): Promise<{ passwordChangeId: string; expiresAt: Date }> {
   const actor = { type: 'client' as const, id: client.id };
@@ -24,13 +23,13 @@ export async function startPasswordChange(ctx: GatewayContext, request: FastifyR
   const ev = await evaluatePassword(ctx, client.phone, input.currentPassword);
   const now = ctx.clock.now();
   if (ev.kind !== 'evaluated') {
-    await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'password_change.requested', outcome: 'refused', targets, details: { reason: ev.kind === 'locked' ? 'login_locked' : 'in_flight' } });
+    await recordAudit(ctx.db, ctx.clock, origin, { actor, action: 'password_change.requested', outcome: 'refused', targets, details: { reason: ev.kind === 'locked' ? 'login_locked' : 'in_flight' } });
     throw refusal(ev, now);
   }
   if (!ev.right || ev.client?.id !== client.id) {
     const { lockedUntil } = await ctx.db.transaction().execute(async (trx) => {
       const result = await recordFailure(trx, client.phone, now);
-      await recordAudit(trx, ctx.clock, request, { actor, action: 'password_change.requested', outcome: 'failure', targets, details: { reason: 'password_incorrect' } });
+      await recordAudit(trx, ctx.clock, origin, { actor, action: 'password_change.requested', outcome: 'failure', targets, details: { reason: 'password_incorrect' } });
       return result;
     });
     if (lockedUntil) throw refusal({ kind: 'locked', until: lockedUntil }, now);
@@ -48,22 +47,22 @@ export async function startPasswordChange(ctx: GatewayContext, request: FastifyR
       subjectId: passwordChangeId,
       clientId: client.id,
       phone: client.phone,
-      ip: request.ip,
+      ...(origin.ip ? { ip: origin.ip } : {}),
       message: (code) => `${code} is your code to CHANGE YOUR PASSWORD. Valid ${OTP_TTL_MS / 60_000} minutes. If you did not ask for it, call the bank.`,
     });
-    await recordAudit(trx, ctx.clock, request, { actor, action: 'otp.sent', outcome: 'success', targets: { ...targets, passwordChangeId }, details: { purpose: 'password_change' } });
+    await recordAudit(trx, ctx.clock, origin, { actor, action: 'otp.sent', outcome: 'success', targets: { ...targets, passwordChangeId }, details: { purpose: 'password_change' } });
     return { passwordChangeId, otp };
   }).catch(async (err: unknown) => {
     if (err instanceof DomainError && err.code === 'rate_limited') {
-      await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'password_change.requested', outcome: 'refused', targets, details: { reason: 'rate_limited' } });
+      await recordAudit(ctx.db, ctx.clock, origin, { actor, action: 'password_change.requested', outcome: 'refused', targets, details: { reason: 'rate_limited' } });
     }
     throw err;
   });
-  await deliverOtp(ctx, request, started.otp, { actor, targets: { ...targets, passwordChangeId: started.passwordChangeId } });
+  await deliverOtp(ctx, origin, started.otp, { actor, targets: { ...targets, passwordChangeId: started.passwordChangeId } });
   return { passwordChangeId: started.passwordChangeId, expiresAt: started.otp.expiresAt };
 }
 
-export async function confirmPasswordChange(ctx: GatewayContext, request: FastifyRequest, client: AuthenticatedClient, id: string, code: string): Promise<void> {
+export async function confirmPasswordChange(ctx: GatewayContext, origin: RequestOrigin, client: AuthenticatedClient, id: string, code: string): Promise<void> {
   const actor = { type: 'client' as const, id: client.id };
   const targets = { clientId: client.id, passwordChangeId: id };
   const change = await ctx.db.selectFrom('gateway.password_changes').select(['id', 'new_password_hash', 'confirmed_at'])
@@ -73,10 +72,10 @@ export async function confirmPasswordChange(ctx: GatewayContext, request: Fastif
   const check = await verifyOtp(ctx.db, ctx, { purpose: 'password_change', subjectId: id, clientId: client.id, code });
   if (!check.ok) {
     if (check.retryAfterSeconds !== undefined) {
-      await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.failed', outcome: 'refused', targets, details: { purpose: 'password_change', reason: 'daily_wrong_codes' } });
+      await recordAudit(ctx.db, ctx.clock, origin, { actor, action: 'otp.failed', outcome: 'refused', targets, details: { purpose: 'password_change', reason: 'daily_wrong_codes' } });
       throw new DomainError(check.reason, `too many wrong codes today; retry in ${check.retryAfterSeconds} s`, { 'retry-after': String(check.retryAfterSeconds) });
     }
-    await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.failed', outcome: 'failure', targets, details: { purpose: 'password_change', reason: check.reason } });
+    await recordAudit(ctx.db, ctx.clock, origin, { actor, action: 'otp.failed', outcome: 'failure', targets, details: { purpose: 'password_change', reason: check.reason } });
     throw new DomainError(check.reason, 'the code is wrong or no longer valid');
   }
   await ctx.db.transaction().execute(async (trx) => {
@@ -86,6 +85,6 @@ export async function confirmPasswordChange(ctx: GatewayContext, request: Fastif
     if (!done) throw new DomainError('otp_invalid', 'the code is wrong or no longer valid');
     await setPasswordHash(trx, client.id, change.new_password_hash, now, true);
     const revoked = await revokeClientSessions(trx, client.id, now, client.sessionId);
-    await recordAudit(trx, ctx.clock, request, { actor, action: 'password.changed', outcome: 'success', targets, details: { sessionsRevoked: revoked } });
+    await recordAudit(trx, ctx.clock, origin, { actor, action: 'password.changed', outcome: 'success', targets, details: { sessionsRevoked: revoked } });
   });
 }

@@ -5,9 +5,8 @@
 // is compared, and the third wrong one ends the token. Minimum age: CLIENT_MINIMUM_AGE_YEARS (18 by default,
 // the age of full legal capacity in Kazakhstan for opening a banking relationship alone).
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import { uuidv7 } from '../../../lib/uuidv7.js';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, type RequestOrigin } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import { giveBackSlot, takeSlot } from './capped-counter.js';
@@ -47,7 +46,7 @@ function sameDate(given: string, stored: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export async function register(ctx: GatewayContext, request: FastifyRequest, input: {
+export async function register(ctx: GatewayContext, origin: RequestOrigin, input: {
   verificationToken: string; name: string; birthDate: string; password: string;
 }): Promise<{ clientId: string }> {
   const name = input.name.normalize('NFKC').trim();
@@ -64,7 +63,7 @@ export async function register(ctx: GatewayContext, request: FastifyRequest, inp
     if (!(await insertClient(trx, { id: clientId, phone: spent.phone, name, birthDate: input.birthDate, passwordHash, now }))) {
       throw new DomainError('phone_registered', 'this phone is already registered; log in or reset the password');
     }
-    await recordAudit(trx, ctx.clock, request, { actor: { type: 'visitor' }, action: 'client.registered', outcome: 'success', targets: { clientId, phone: spent.phone, verificationId: spent.id } });
+    await recordAudit(trx, ctx.clock, origin, { actor: { type: 'visitor' }, action: 'client.registered', outcome: 'success', targets: { clientId, phone: spent.phone, verificationId: spent.id } });
     return { clientId };
   });
 }
@@ -73,7 +72,7 @@ export async function register(ctx: GatewayContext, request: FastifyRequest, inp
  * Forgotten password: a verification of the login phone made for a reset, and the birth date
  * given at registration, set a new password and end every session.
  */
-export async function resetPassword(ctx: GatewayContext, request: FastifyRequest, input: {
+export async function resetPassword(ctx: GatewayContext, origin: RequestOrigin, input: {
   verificationToken: string; birthDate: string; newPassword: string;
 }): Promise<void> {
   const { id: verificationId, phone, hash } = await liveToken(ctx, input.verificationToken, 'password_reset');
@@ -85,14 +84,14 @@ export async function resetPassword(ctx: GatewayContext, request: FastifyRequest
   const triesKey = `${ctx.config.redisKeyPrefix}reset-birth-date:${verificationId}`;
   const tries = await takeSlot(ctx.redis, triesKey, RESET_BIRTH_DATE_TRIES, 2 * VERIFICATION_TOKEN_TTL_MS);
   if (tries === 0) {
-    await recordAudit(ctx.db, ctx.clock, request, { actor: visitor, action: 'password.reset', outcome: 'refused', targets, details: { reason: 'birth_date_tries_exceeded' } });
+    await recordAudit(ctx.db, ctx.clock, origin, { actor: visitor, action: 'password.reset', outcome: 'refused', targets, details: { reason: 'birth_date_tries_exceeded' } });
     throw new DomainError('verification_invalid', 'the verification token is unknown, used or expired; verify the phone again');
   }
   if (!sameDate(input.birthDate, client.birth_date)) {
     const revoked = tries >= RESET_BIRTH_DATE_TRIES;
     await ctx.db.transaction().execute(async (trx) => {
       if (revoked) await revokeToken(trx, verificationId, ctx.clock.now());
-      await recordAudit(trx, ctx.clock, request, { actor: visitor, action: 'password.reset', outcome: 'failure', targets, details: { reason: 'birth_date_mismatch', tokenRevoked: revoked } });
+      await recordAudit(trx, ctx.clock, origin, { actor: visitor, action: 'password.reset', outcome: 'failure', targets, details: { reason: 'birth_date_mismatch', tokenRevoked: revoked } });
     });
     throw new DomainError('invalid_credentials', revoked
       ? 'the birth date is not the one given at registration; too many tries: verify the phone again'
@@ -109,6 +108,6 @@ export async function resetPassword(ctx: GatewayContext, request: FastifyRequest
     if (!spent) throw new DomainError('verification_invalid', 'the verification token is unknown, used or expired; verify the phone again');
     await setPasswordHash(trx, client.id, passwordHash, now, true);
     const revoked = await revokeClientSessions(trx, client.id, now);
-    await recordAudit(trx, ctx.clock, request, { actor: { type: 'client', id: client.id }, action: 'password.reset', outcome: 'success', targets: { clientId: client.id, phone, verificationId: spent.id }, details: { sessionsRevoked: revoked } });
+    await recordAudit(trx, ctx.clock, origin, { actor: { type: 'client', id: client.id }, action: 'password.reset', outcome: 'success', targets: { clientId: client.id, phone, verificationId: spent.id }, details: { sessionsRevoked: revoked } });
   });
 }

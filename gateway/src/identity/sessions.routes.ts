@@ -1,7 +1,7 @@
 // SP-11 login, logout and the client's profile.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, originOf } from '../audit/record.js';
 import { DomainError, Problem } from '../errors.js';
 import { findClientById } from './clients.repository.js';
 import { LoginBody, Profile, SessionOpened } from './identity.schema.js';
@@ -17,7 +17,7 @@ const publicSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { body: LoginBody, response: { 201: SessionOpened, ...errors } },
   }, async (request, reply) => {
     const phone = requirePhone(request.body.phone);
-    const session = await login(app.ctx, request, phone, request.body.password);
+    const session = await login(app.ctx, originOf(request), phone, request.body.password);
     return reply.code(201).send({ token: session.token, expiresAt: session.expiresAt.toISOString() });
   });
 };
@@ -32,7 +32,7 @@ const clientSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { ctx } = app;
     await ctx.db.transaction().execute(async (trx) => {
       await revokeSession(trx, request.client.sessionId, ctx.clock.now());
-      await recordAudit(trx, ctx.clock, request, { actor: { type: 'client', id: request.client.id }, action: 'session.logout', outcome: 'success', targets: { clientId: request.client.id, sessionId: request.client.sessionId } });
+      await recordAudit(trx, ctx.clock, originOf(request), { actor: { type: 'client', id: request.client.id }, action: 'session.logout', outcome: 'success', targets: { clientId: request.client.id, sessionId: request.client.sessionId } });
     });
     return reply.code(204).send(null);
   });

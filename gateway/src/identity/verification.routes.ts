@@ -1,6 +1,7 @@
 // SP-5 routes: phone verification, registration, forgotten-password reset (visitor side).
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { originOf } from '../audit/record.js';
 import { Problem } from '../errors.js';
 import {
   ConfirmBody, IdParams, PasswordResetBody, Registered, RegistrationBody, StartVerificationBody,
@@ -19,25 +20,32 @@ const verificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { ...limited, audit: { action: 'otp.sent' } },
     schema: { body: StartVerificationBody, response: { 202: VerificationStarted, ...errors } },
   }, async (request, reply) => {
-    const started = await startVerification(app.ctx, request, request.body.phone, request.body.purpose ?? 'verification');
+    const purpose = request.body.purpose ?? 'verification';
+    const started = await startVerification(app.ctx, originOf(request), request.body.phone, purpose);
+    // Sent and verified counts per purpose, for the SMS-pumping alarm (sent-to-verified ratio).
+    request.log.info({ sms: 'otp_sent', purpose }, 'verification code sent');
     return reply.code(202).send({ verificationId: started.verificationId, expiresAt: started.expiresAt.toISOString() });
   });
 
   app.post('/v1/verifications/:id/confirm', {
     config: { ...limited, audit: { action: 'verification.confirmed', idTarget: 'verificationId' } },
     schema: { params: IdParams, body: ConfirmBody, response: { 200: VerificationConfirmed, ...errors } },
-  }, async (request) => confirmPhone(app.ctx, request, request.params.id, request.body.code));
+  }, async (request) => {
+    const { verificationToken, registered, purpose } = await confirmPhone(app.ctx, originOf(request), request.params.id, request.body.code);
+    request.log.info({ sms: 'otp_verified', purpose }, 'verification code confirmed');
+    return { verificationToken, registered };
+  });
 
   app.post('/v1/registrations', {
     config: { ...limited, audit: { action: 'client.registered' } },
     schema: { body: RegistrationBody, response: { 201: Registered, ...errors } },
-  }, async (request, reply) => reply.code(201).send(await register(app.ctx, request, request.body)));
+  }, async (request, reply) => reply.code(201).send(await register(app.ctx, originOf(request), request.body)));
 
   app.post('/v1/password-resets', {
     config: { ...limited, audit: { action: 'password.reset' } },
     schema: { body: PasswordResetBody, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
-    await resetPassword(app.ctx, request, request.body);
+    await resetPassword(app.ctx, originOf(request), request.body);
     return reply.code(204).send(null);
   });
 };

@@ -2,9 +2,8 @@
 // registered (no account enumeration: the client table is not even read). Confirming with the
 // code yields a single-use verificationToken (15 minutes) for registration or a password reset.
 import { randomBytes } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import { uuidv7 } from '../../../lib/uuidv7.js';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, type RequestOrigin } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import { phoneRegistered } from './clients.repository.js';
@@ -26,7 +25,7 @@ const MESSAGES: Record<VerificationPurpose, (code: string) => string> = {
   password_reset: (code) => `${code} is your code to RESET YOUR PASSWORD for online banking. Valid ${OTP_TTL_MS / 60_000} minutes. Never share it.`,
 };
 
-export async function startVerification(ctx: GatewayContext, request: FastifyRequest, phoneInput: string, purpose: VerificationPurpose) {
+export async function startVerification(ctx: GatewayContext, origin: RequestOrigin, phoneInput: string, purpose: VerificationPurpose) {
   const phone = requirePhone(phoneInput);
   const actor = { type: 'visitor' as const };
   try {
@@ -37,25 +36,23 @@ export async function startVerification(ctx: GatewayContext, request: FastifyReq
         purpose,
         subjectId: verificationId,
         phone,
-        ip: request.ip,
+        ...(origin.ip ? { ip: origin.ip } : {}),
         message: MESSAGES[purpose],
       });
-      await recordAudit(trx, ctx.clock, request, { actor, action: 'otp.sent', outcome: 'success', targets: { phone, verificationId }, details: { purpose } });
+      await recordAudit(trx, ctx.clock, origin, { actor, action: 'otp.sent', outcome: 'success', targets: { phone, verificationId }, details: { purpose } });
       return { verificationId, otp };
     });
-    await deliverOtp(ctx, request, started.otp, { actor, targets: { phone, verificationId: started.verificationId } });
-    // Sent and verified counts per purpose, for the SMS-pumping alarm (sent-to-verified ratio).
-    request.log.info({ sms: 'otp_sent', purpose }, 'verification code sent');
+    await deliverOtp(ctx, origin, started.otp, { actor, targets: { phone, verificationId: started.verificationId } });
     return { verificationId: started.verificationId, expiresAt: started.otp.expiresAt };
   } catch (err) {
     if (err instanceof DomainError && err.code === 'rate_limited') {
-      await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.sent', outcome: 'refused', targets: { phone }, details: { purpose, reason: 'rate_limited' } });
+      await recordAudit(ctx.db, ctx.clock, origin, { actor, action: 'otp.sent', outcome: 'refused', targets: { phone }, details: { purpose, reason: 'rate_limited' } });
     }
     throw err;
   }
 }
 
-export async function confirmPhone(ctx: GatewayContext, request: FastifyRequest, verificationId: string, code: string) {
+export async function confirmPhone(ctx: GatewayContext, origin: RequestOrigin, verificationId: string, code: string) {
   const verification = await findVerification(ctx.db, verificationId);
   const actor = { type: 'visitor' as const };
   if (!verification || verification.confirmed_at !== null) {
@@ -65,7 +62,7 @@ export async function confirmPhone(ctx: GatewayContext, request: FastifyRequest,
   const check = await verifyOtp(ctx.db, ctx, { purpose, subjectId: verificationId, code });
   const targets = { phone: verification.phone, verificationId };
   if (!check.ok) {
-    await recordAudit(ctx.db, ctx.clock, request, { actor, action: 'otp.failed', outcome: 'failure', targets, details: { purpose, reason: check.reason } });
+    await recordAudit(ctx.db, ctx.clock, origin, { actor, action: 'otp.failed', outcome: 'failure', targets, details: { purpose, reason: check.reason } });
     throw new DomainError(check.reason, 'the code is wrong or no longer valid');
   }
   const token = randomBytes(32).toString('base64url');
@@ -75,8 +72,7 @@ export async function confirmPhone(ctx: GatewayContext, request: FastifyRequest,
       throw new DomainError('otp_invalid', 'the code is wrong or no longer valid');
     }
     const registered = await phoneRegistered(trx, verification.phone);
-    await recordAudit(trx, ctx.clock, request, { actor, action: 'verification.confirmed', outcome: 'success', targets, details: { registered } });
-    request.log.info({ sms: 'otp_verified', purpose }, 'verification code confirmed');
-    return { verificationToken: token, registered };
+    await recordAudit(trx, ctx.clock, origin, { actor, action: 'verification.confirmed', outcome: 'success', targets, details: { registered } });
+    return { verificationToken: token, registered, purpose };
   });
 }

@@ -3,7 +3,7 @@
 // Another client's card id answers 404, exactly like an id that does not exist.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, originOf } from '../audit/record.js';
 import { DomainError, Problem } from '../errors.js';
 import { listClientCards, removeClientCard } from './cards.repository.js';
 import { purgeToken } from './card-purge.js';
@@ -43,7 +43,7 @@ const cardsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const removed = await ctx.db.transaction().execute(async (trx) => {
       const row = await removeClientCard(trx, clientId, request.params.id, ctx.clock.now());
       if (row) {
-        await recordAudit(trx, ctx.clock, request, {
+        await recordAudit(trx, ctx.clock, originOf(request), {
           actor: { type: 'client', id: clientId }, action: 'card.removed', outcome: 'success',
           targets: { clientId, cardId: row.id }, details: { last4: row.last4 },
         });

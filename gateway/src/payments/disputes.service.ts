@@ -6,7 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, originOf } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
@@ -56,12 +56,12 @@ export async function openDispute(
     });
     if (!inserted) throw new DomainError('dispute_exists', 'this payment is already disputed');
     const targets = { clientId: payer.id, paymentId: p.id, disputeId: id, cardId: p.card_id };
-    await recordAudit(trx, ctx.clock, request, {
+    await recordAudit(trx, ctx.clock, originOf(request), {
       actor, action: 'dispute.opened', outcome: 'success', targets,
       details: { reason: input.reason, threeDsResult: p.three_ds_result, threeDsEnrolled: p.three_ds_enrolled },
     });
     if (input.reason === 'lost_card' && (await blockCard(trx, p.card_id, now))) {
-      await recordAudit(trx, ctx.clock, request, { actor, action: 'card.blocked', outcome: 'success', targets, details: { reason: 'lost_card' } });
+      await recordAudit(trx, ctx.clock, originOf(request), { actor, action: 'card.blocked', outcome: 'success', targets, details: { reason: 'lost_card' } });
     }
     let reserved: ReservedRefund | undefined;
     const bypassedEnrolled = p.three_ds_result === 'bypassed' && p.three_ds_enrolled === true;
@@ -101,7 +101,7 @@ async function resolveIn(
   const done = await resolveDispute(trx, id, outcome, actor.id, now);
   if (!done) return false;
   if (note) await insertNote(trx, { id: uuidv7(now), disputeId: id, author: actor.id, text: note, now });
-  await recordAudit(trx, ctx.clock, request, {
+  await recordAudit(trx, ctx.clock, originOf(request), {
     actor, action: 'dispute.resolved', outcome: 'success',
     targets: { clientId: done.client_id, paymentId: done.payment_id, disputeId: id }, details: { outcome },
   });
@@ -125,7 +125,7 @@ export async function annotateCase(ctx: GatewayContext, request: FastifyRequest,
     if (!dispute) throw new DomainError('not_found', 'no such dispute');
     const noteId = uuidv7(now);
     await insertNote(trx, { id: noteId, disputeId: id, author: staff, text, now });
-    await recordAudit(trx, ctx.clock, request, {
+    await recordAudit(trx, ctx.clock, originOf(request), {
       actor: { type: 'staff', id: staff }, action: 'dispute.note_added', outcome: 'success',
       targets: { clientId: dispute.client_id, paymentId: dispute.payment_id, disputeId: id },
     });

@@ -13,7 +13,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Secret } from '../../../lib/secret.js';
 import type { AuditEvent } from '../../../lib/audit/event.js';
-import { AuditBatch } from '../audit/record.js';
+import { AuditBatch, originOf } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
@@ -62,7 +62,7 @@ export async function confirmPayment(
   input: { paymentId: string; code: string; cvv?: string },
 ): Promise<PaymentView> {
   const claimed = await ctx.db.transaction().execute(async (trx) => {
-    const audit = new AuditBatch(ctx.clock, request);
+    const audit = new AuditBatch(ctx.clock, originOf(request));
     const decided = await confirmLocked(trx, ctx, audit, payer, input);
     await audit.flush(trx);
     return decided;
@@ -187,7 +187,7 @@ export async function recordAuthorization(
       : opts.challenged ? 'failed' : 'declined';
   if (to === 'requires_action' && !result.challenge?.ref) throw new Error('vault asked for a challenge without a challenge ref');
   const targets = { clientId: p.client_id, paymentId: p.id, cardId: p.card_id };
-  const audit = new AuditBatch(ctx.clock, request);
+  const audit = new AuditBatch(ctx.clock, originOf(request));
   const action = to === 'succeeded' ? 'payment.authorized' : to === 'requires_action' ? 'payment.challenge_required' : 'payment.declined';
   audit.add({
     actor, action, outcome: to === 'succeeded' || to === 'requires_action' ? 'success' : 'failure', targets,

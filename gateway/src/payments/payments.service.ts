@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import { Secret } from '../../../lib/secret.js';
-import { AuditBatch, recordAudit } from '../audit/record.js';
+import { AuditBatch, recordAudit, originOf } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
@@ -43,7 +43,7 @@ function notExpired(expMonth: number, expYear: number, now: Date): boolean {
 }
 
 async function refused(ctx: GatewayContext, request: FastifyRequest, payer: Payer, reason: string, targets: { cardId?: string } = {}) {
-  await recordAudit(ctx.db, ctx.clock, request, {
+  await recordAudit(ctx.db, ctx.clock, originOf(request), {
     actor: { type: 'client', id: payer.id },
     action: 'payment.create',
     outcome: 'refused',
@@ -116,7 +116,7 @@ export async function createPayment(
   const actor = { type: 'client' as const, id: payer.id };
   try {
     const created = await ctx.db.transaction().execute(async (trx) => {
-      const audit = new AuditBatch(ctx.clock, request);
+      const audit = new AuditBatch(ctx.clock, originOf(request));
       let card: { id: string; brand: string; last4: string; fingerprint: string };
       if (plan.source === 'entered') {
         const saved = await saveEnteredCard(trx, payer.id, plan.card, now);
@@ -159,7 +159,7 @@ export async function createPayment(
       return { view, otp };
     });
     // After the commit: a slow SMS provider holds no connection and no lock (see deliverOtp).
-    await deliverOtp(ctx, request, created.otp, { actor, targets: { clientId: payer.id, paymentId } });
+    await deliverOtp(ctx, originOf(request), created.otp, { actor, targets: { clientId: payer.id, paymentId } });
     return created.view;
   } catch (err) {
     if (err instanceof DomainError && (err.code === 'card_limit_reached' || err.code === 'card_blocked')) {

@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import type { AuditActor } from '../../../lib/audit/event.js';
 import type { Static } from '@sinclair/typebox';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, originOf } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
@@ -55,7 +55,7 @@ export async function reserveRefund(
   const now = ctx.clock.now();
   const id = uuidv7(now);
   await insertRefund(trx, { id, paymentId: p.id, disputeId: input.disputeId, amount, currency: p.currency, requestedBy: input.actor.id ?? input.actor.type, now });
-  await recordAudit(trx, ctx.clock, request, {
+  await recordAudit(trx, ctx.clock, originOf(request), {
     actor: input.actor, action: 'refund.requested', outcome: 'success',
     targets: { clientId: p.client_id, paymentId: p.id, refundId: id, ...(input.disputeId ? { disputeId: input.disputeId } : {}) },
     details: { amount, currency: p.currency },
@@ -96,7 +96,7 @@ export async function executeRefund(ctx: GatewayContext, r: ReservedRefund, step
     const completed = await completeRefund(trx, r.id, outcome, now);
     if (!completed) return undefined;
     if (completed.status === 'succeeded') await addRefunded(trx, r.paymentId, r.amount, now);
-    await recordAudit(trx, ctx.clock, step.request, {
+    await recordAudit(trx, ctx.clock, originOf(step.request), {
       actor: step.actor, action: completed.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed',
       outcome: completed.status === 'succeeded' ? 'success' : 'failure',
       targets: { clientId: r.clientId, paymentId: r.paymentId, refundId: r.id },

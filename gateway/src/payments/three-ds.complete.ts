@@ -10,7 +10,7 @@
 // 3. record the outcome from `processing`. A vault that cannot be reached leaves the payment
 //    claimed: the client's retry, or the payments sweep (payment-retry.ts), asks again.
 import type { FastifyRequest } from 'fastify';
-import { AuditBatch } from '../audit/record.js';
+import { AuditBatch, originOf } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import { failPayment, isDue, recordAuthorization, settled } from './payments.confirm.js';
@@ -32,7 +32,7 @@ export async function completeThreeDs(
   input: { paymentId: string; result: ChallengeAnswer },
 ): Promise<PaymentView> {
   const claimed = await ctx.db.transaction().execute(async (trx) => {
-    const audit = new AuditBatch(ctx.clock, request);
+    const audit = new AuditBatch(ctx.clock, originOf(request));
     const now = ctx.clock.now();
     // Another client's payment is not found: the session, not the challenge ref, is the authority.
     const p = await lockPayment(trx, input.paymentId, payer.id);
