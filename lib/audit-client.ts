@@ -4,16 +4,11 @@
 // A transport failure or a worker 5xx is an AuditUnavailable; a 4xx comes back to the caller.
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
-import { mutualTlsAgent } from './mtls-agent.js';
+import { mutualTlsAgent, type MutualTlsAgentOptions } from './mtls-agent.js';
 import type { ExportSubject } from './audit/export.js';
 
-export interface AuditClientOptions {
-  url: URL;
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-  timeoutMs: number;
-}
+/** Where the worker's export listener is and the gateway's client certificate (lib/mtls-agent.ts). */
+export type AuditClientOptions = Omit<MutualTlsAgentOptions, 'connections' | 'keepAliveMaxTimeoutMs'>;
 
 export class AuditUnavailable extends Error {
   constructor(reason: string) {

@@ -2,16 +2,10 @@
 // costs no handshake once connections are up. Transport failures and vault 5xx become a
 // VaultUnavailable; 4xx answers come back to the caller, who maps the vault's problem code.
 import { request } from 'undici';
-import { mutualTlsAgent } from './mtls-agent.js';
+import { mutualTlsAgent, type MutualTlsAgentOptions } from './mtls-agent.js';
 
-export interface VaultClientOptions {
-  url: URL;
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-  timeoutMs: number;
-  connections: number;
-}
+/** Where the vault is and the gateway's client certificate (lib/mtls-agent.ts). */
+export type VaultClientOptions = Omit<MutualTlsAgentOptions, 'keepAliveMaxTimeoutMs'>;
 
 export interface VaultResponse<T> {
   status: number;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import pino from 'pino';
 import { systemClock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
@@ -23,17 +24,18 @@ import { testDataDir } from '../../test/support/pki.js';
 import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
 import { startConsumer } from '../src/consumer.js';
 import { verifyChain } from '../src/verify.js';
+import { CHAIN_LOCK } from '../src/store.js';
 import { appendEvents, dbAs, testPublicKey } from './support.js';
 import { ownRedis } from './redis-server.js';
 import { ownPostgres } from './own-postgres.js';
 
 const log = pino({ level: 'silent' });
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, pollMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
@@ -186,15 +188,25 @@ t.test('SP-21 the worker killed during a batch: no loss, no duplicate; health re
     AUDIT_BATCH_SIZE: '100', AUDIT_CHECKPOINT_INTERVAL_MS: '300', AUDIT_CHECKPOINT_FILE: join(scratch, 'checkpoints.jsonl'),
   };
   const first = await startProcess(t, 'audit-worker/src/worker.ts', env);
-  // Kill it with batches committed behind it and one open in the database.
-  await until('a batch in flight', async () => {
-    if ((await counts(db)).stored < 200) return false;
+  // Kill it with batches committed behind it and one open in the database: once some batches are
+  // stored, the test takes the chain lock, so the worker's next batch waits inside its transaction.
+  await until('batches stored', async () => (await counts(db)).stored >= 200, 30_000, 10);
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  t.teardown(() => holder.end());
+  await holder.query('begin');
+  await holder.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+  await until('a batch waiting on the chain lock', async () => {
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and application_name = 'audit-worker' and xact_start is not null`.execute(db);
+      where datname = current_database() and application_name = 'audit-worker' and xact_start is not null
+        and wait_event_type = 'Lock'`.execute(db);
     return rows[0]!.n > 0;
   }, 30_000);
+  const atKill = await counts(db);
   await first.stop('SIGKILL');
+  await holder.query('commit');
   const afterKill = await counts(db);
+  t.equal(afterKill.stored, atKill.stored, 'the open batch was not committed');
   t.ok(afterKill.stored < total, `killed with ${afterKill.stored} of ${total} stored`);
 
   const second = await startProcess(t, 'audit-worker/src/worker.ts', env);
