@@ -3,6 +3,7 @@ import type { ColumnType } from 'kysely';
 import type {
   CardMonthsTable, CardsTable, DisputeNotesTable, DisputesTable, IdempotencyKeysTable, PaymentsTable, ProvidersTable, RefundsTable,
 } from './payments/payments.table.js';
+import type { MerchantEventsTable, MerchantsTable } from './merchants/merchants.table.js';
 
 export interface AuditOutboxTable {
   event_id: string;
@@ -95,4 +96,6 @@ export interface GatewayDatabase {
   'gateway.disputes': DisputesTable;
   'gateway.dispute_notes': DisputeNotesTable;
   'gateway.refunds': RefundsTable;
+  'gateway.merchants': MerchantsTable;
+  'gateway.merchant_events': MerchantEventsTable;
 }
