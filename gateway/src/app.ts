@@ -12,6 +12,8 @@ import healthRoutes from './health/health.routes.js';
 import authenticate from './identity/authenticate.js';
 import identityRoutes from './identity/identity.routes.js';
 import paymentsPlugin from './payments/payments.plugin.js';
+import merchantAuth from './merchants/merchant-auth.js';
+import merchantRoutes from './merchants/merchant.routes.js';
 
 export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
   app.decorate('ctx', opts.ctx);
@@ -24,6 +26,8 @@ export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContex
   await app.register(publicRateLimit);
   await app.register(healthRoutes);
   await app.register(authenticate);
+  await app.register(merchantAuth);
   await app.register(identityRoutes);
   await app.register(paymentsPlugin);
+  await app.register(merchantRoutes);
 }

@@ -21,6 +21,8 @@ export interface GatewayConfig {
   redisKeyPrefix: string;
   auditQueue: string;
   rateLimit: { max: number; windowMs: number };
+  /** Merchant API keys: failed attempts per client address, requests per key, in one window. */
+  merchantAuth: { failuresMax: number; keyRateMax: number; windowMs: number };
   /** Addresses and CIDR ranges of the bank's proxies in front of the public listener; empty: none. */
   trustProxy: string[];
   identity: IdentityConfig;
@@ -85,6 +87,11 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     rateLimit: {
       max: int(env, 'RATE_LIMIT_MAX', 300, 1, 1_000_000),
       windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
+    },
+    merchantAuth: {
+      failuresMax: int(env, 'MERCHANT_AUTH_FAILURES_MAX', 20, 1, 100_000),
+      keyRateMax: int(env, 'MERCHANT_KEY_RATE_MAX', 6_000, 1, 10_000_000),
+      windowMs: int(env, 'MERCHANT_AUTH_WINDOW_MS', 60_000, 1_000, 86_400_000),
     },
     trustProxy: trustedProxies(env),
     identity: loadIdentityConfig(env, data, mode),

@@ -3,7 +3,7 @@ import type { ColumnType } from 'kysely';
 import type {
   CardMonthsTable, CardsTable, DisputeNotesTable, DisputesTable, IdempotencyKeysTable, PaymentsTable, ProvidersTable, RefundsTable,
 } from './payments/payments.table.js';
-import type { MerchantEventsTable, MerchantsTable } from './merchants/merchants.table.js';
+import type { MerchantEventsTable, MerchantKeysTable, MerchantsTable } from './merchants/merchants.table.js';
 
 export interface AuditOutboxTable {
   event_id: string;
@@ -98,4 +98,5 @@ export interface GatewayDatabase {
   'gateway.refunds': RefundsTable;
   'gateway.merchants': MerchantsTable;
   'gateway.merchant_events': MerchantEventsTable;
+  'gateway.merchant_keys': MerchantKeysTable;
 }

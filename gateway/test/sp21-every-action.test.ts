@@ -13,6 +13,7 @@ import { listenAdmin, type AdminClient } from '../../test/support/admin.js';
 import { buildTestGateway, type TestGateway } from '../../test/support/gateway.js';
 import { lastSmsCode, randomKzPhone, verifyPhone, type OutboxEvent } from '../../test/support/clients.js';
 import { startAuditWorkerProcess } from '../../test/support/audit-worker.js';
+import { bearer, createTestKey, createTestMerchant } from '../../test/support/merchants.js';
 import { freePort } from '../../test/support/net.js';
 import { CARDS, confirm, create, entered, kzCard, newClient, pay, paymentBody, paymentsWorld, type Client } from './payments/world.js';
 
@@ -36,6 +37,8 @@ interface Row {
   action?: string;
   /** Behind app.authenticate: also called with no session (401) and a blocked client's (403). */
   auth?: true;
+  /** Behind app.authenticateMerchant: also called with no key and with a revoked one (401). */
+  merchantAuth?: true;
   cases: Case[];
 }
 
@@ -85,7 +88,7 @@ const pub = (method: string, url: string, opts: { headers?: Record<string, strin
   const res = await g.app.inject({ method: method as 'GET', url, ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.payload ? { payload: opts.payload } : {}) });
   return { status: res.statusCode, text: res.body };
 };
-const staff = (method: 'GET' | 'POST', url: string, body?: unknown, as: 'admin' | 'gateway' = 'admin', client: AdminClient = admin) => async (): Promise<Res> => {
+const staff = (method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, as: 'admin' | 'gateway' = 'admin', client: AdminClient = admin) => async (): Promise<Res> => {
   const res = await client.call(method, url, body, as);
   return { status: res.status, text: res.text };
 };
@@ -115,6 +118,10 @@ const blocked = await newClient(gw);
 if ((await admin.call('POST', `/v1/clients/${blocked.clientId}/block`, { reason: 'table test' })).status !== 200) throw new Error('block failed');
 const B = await newClient(gw);
 const NOPE = '01900000-0000-7000-8000-000000000000';
+const M = await createTestMerchant(admin);
+const revokedKey = await createTestKey(admin, M.id);
+if ((await admin.call('DELETE', `/v1/merchants/${M.id}/keys/${revokedKey.id}`)).status !== 204) throw new Error('revoke failed');
+let keyToRevoke = '';
 
 async function pendingPayment(c: Client, card: object): Promise<string> {
   const res = await create(gw, c, paymentBody(card));
@@ -370,6 +377,42 @@ const rows: Row[] = [
       { name: 'validation', status: 400, expect: [['refund.requested', 'refused', 'validation_failed']], run: staff('POST', `/v1/payments/${NOPE}/refunds`, { amount: 5 }) },
     ],
   },
+  {
+    listener: 'staff', method: 'POST', url: '/v1/merchants', action: 'merchant.created', cases: [
+      { name: 'create', status: 201, expect: [['merchant.created', 'success']], run: staff('POST', '/v1/merchants', { name: 'Table Shop', providerId: 'kcell', returnOrigins: ['https://table.example'] }) },
+      { name: 'unknown provider', status: 400, expect: [['merchant.created', 'refused', 'provider_unknown']], run: staff('POST', '/v1/merchants', { name: 'Table Shop', providerId: 'no-such', returnOrigins: ['https://table.example'] }) },
+      { name: 'validation', status: 400, expect: [['merchant.created', 'refused', 'validation_failed']], run: staff('POST', '/v1/merchants', { name: 'Table Shop', providerId: 'kcell', returnOrigins: ['http://table.example'] }) },
+    ],
+  },
+  {
+    listener: 'staff', method: 'POST', url: '/v1/merchants/:id/keys', action: 'merchant_key.created', cases: [
+      { name: 'create', status: 201, expect: [['merchant_key.created', 'success']], run: async () => {
+        const res = await admin.call('POST', `/v1/merchants/${M.id}/keys`, { mode: 'live' });
+        keyToRevoke = res.json().id;
+        return { status: res.status, text: res.text };
+      } },
+      { name: 'unknown merchant', status: 404, expect: [['merchant_key.created', 'refused', 'not_found']], run: staff('POST', `/v1/merchants/${NOPE}/keys`, { mode: 'test' }) },
+      { name: 'validation', status: 400, expect: [['merchant_key.created', 'refused', 'validation_failed']], run: staff('POST', `/v1/merchants/${M.id}/keys`, { mode: 'prod' }) },
+    ],
+  },
+  {
+    listener: 'staff', method: 'GET', url: '/v1/merchants/:id/keys', action: 'merchant_keys.listed', cases: [
+      { name: 'list', status: 200, expect: [['merchant_keys.listed', 'success']], run: staff('GET', `/v1/merchants/${M.id}/keys`) },
+      { name: 'unknown merchant', status: 404, expect: [['merchant_keys.listed', 'refused', 'not_found']], run: staff('GET', `/v1/merchants/${NOPE}/keys`) },
+    ],
+  },
+  {
+    listener: 'staff', method: 'DELETE', url: '/v1/merchants/:id/keys/:keyId', action: 'merchant_key.revoked', cases: [
+      { name: 'revoke', status: 204, expect: [['merchant_key.revoked', 'success']], run: async () => staff('DELETE', `/v1/merchants/${M.id}/keys/${keyToRevoke}`)() },
+      { name: 'already revoked', status: 404, expect: [['merchant_key.revoked', 'refused', 'not_found']], run: staff('DELETE', `/v1/merchants/${M.id}/keys/${revokedKey.id}`) },
+      { name: 'validation', status: 400, expect: [['merchant_key.revoked', 'refused', 'validation_failed']], run: staff('DELETE', `/v1/merchants/${M.id}/keys/42`) },
+    ],
+  },
+  {
+    listener: 'public', method: 'GET', url: '/v1/merchant', action: 'merchant.read', merchantAuth: true, cases: [
+      { name: 'read', status: 200, changes: true, expect: [['merchant.read', 'success']], run: pub('GET', '/v1/merchant', { headers: bearer(M.secret) }) },
+    ],
+  },
   ...(['clients', 'payments'] as const).map((kind): Row => {
     const id = kind === 'clients' ? A.clientId : paidA.created.id;
     const range = 'from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z';
@@ -403,18 +446,26 @@ for (const row of rows) {
       await check(t, gw, { name: 'no session', status: 401, expect: [[row.action!, 'refused', 'unauthorized']], run: pub(row.method, url, { ...(payload ? { payload } : {}) }) });
       await check(t, gw, { name: 'blocked client', status: 403, expect: [[row.action!, 'refused', 'client_blocked']], run: pub(row.method, url, { headers: blocked.auth, ...(payload ? { payload } : {}) }) });
     }
+    if (row.merchantAuth) {
+      const url = row.url.replace(':id', NOPE);
+      const payload = row.method === 'GET' || row.method === 'DELETE' ? undefined : {};
+      await check(t, gw, { name: 'no key', status: 401, expect: [[row.action!, 'refused', 'api_key_invalid']], run: pub(row.method, url, { ...(payload ? { payload } : {}) }) });
+      await check(t, gw, { name: 'a client session', status: 401, expect: [[row.action!, 'refused', 'api_key_invalid']], run: pub(row.method, url, { headers: A.auth, ...(payload ? { payload } : {}) }) });
+      await check(t, gw, { name: 'revoked key', status: 401, expect: [[row.action!, 'refused', 'api_key_revoked']], run: pub(row.method, url, { headers: bearer(revokedKey.secret), ...(payload ? { payload } : {}) }) });
+    }
   });
 }
 
 t.test('SP-21: a 429 is recorded once per client address, route and minute, not once per refused request', async (t) => {
   // Another instance of the same gateway (same database and Redis counters) whose limits the
-  // traffic so far has passed. Routes behind a session are called with one: app.authenticate runs first.
+  // traffic so far has passed. Routes behind a session or a key are called with one: their
+  // authentication runs first.
   const limited = await buildTestGateway(t, { instanceOf: gw, vault: gw.ctx.vault, env: { RATE_LIMIT_MAX: '1', VERIFICATION_RATE_LIMIT_PER_MINUTE: '1', LOGIN_RATE_LIMIT_PER_MINUTE: '1' } });
   const audited = rows.filter((r) => r.listener === 'public' && r.action);
   t.ok(audited.length > 10, 'public audited routes');
   for (const row of audited) {
     const url = row.url.replace(':id', NOPE).replace(':ref', 'chl_AAAAAAAAAAAAAAAAAAAAAA');
-    const run = pub(row.method, url, row.auth ? { headers: A.auth } : {}, limited);
+    const run = pub(row.method, url, row.auth ? { headers: A.auth } : row.merchantAuth ? { headers: bearer(M.secret) } : {}, limited);
     await check(t, gw, { name: `${row.method} ${row.url} flooded`, status: 429, expect: [[row.action!, 'refused', 'rate_limited']], run });
     await check(t, gw, { name: `${row.method} ${row.url} flooded again`, status: 429, expect: [], run });
   }

@@ -8,7 +8,7 @@ import { uuidv7 } from '../uuidv7.js';
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@+-]+$' });
 
 export const AuditActor = Type.Object({
-  type: Type.Union([Type.Literal('client'), Type.Literal('visitor'), Type.Literal('staff'), Type.Literal('system')]),
+  type: Type.Union([Type.Literal('client'), Type.Literal('visitor'), Type.Literal('staff'), Type.Literal('merchant'), Type.Literal('system')]),
   id: Type.Optional(Id),
 }, { additionalProperties: false });
 
@@ -25,6 +25,11 @@ export const AuditTargets = Type.Object({
   disputeId: Type.Optional(Id),
   refundId: Type.Optional(Id),
   keyVersion: Type.Optional(Type.Integer({ minimum: 0 })),
+  merchantId: Type.Optional(Id),
+  merchantKeyId: Type.Optional(Id),
+  checkoutSessionId: Type.Optional(Id),
+  webhookEndpointId: Type.Optional(Id),
+  webhookDeliveryId: Type.Optional(Id),
 }, { additionalProperties: false });
 
 const DetailValue = Type.Union([Type.String({ maxLength: 500 }), Type.Number(), Type.Boolean(), Type.Null()]);

@@ -12,6 +12,7 @@ import clientsAdminRoutes from './clients.routes.js';
 import adminDisputesRoutes from './disputes.routes.js';
 import adminRefundsRoutes from './refunds.routes.js';
 import auditExportRoutes from './audit-export.routes.js';
+import adminMerchantsRoutes from './merchants.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -70,4 +71,5 @@ export async function adminApp(app: FastifyInstance, opts: { ctx: GatewayContext
   await app.register(adminDisputesRoutes);
   await app.register(adminRefundsRoutes);
   await app.register(auditExportRoutes);
+  await app.register(adminMerchantsRoutes);
 }

@@ -41,14 +41,19 @@ function problemCode(reply: FastifyReply, payload: unknown): string | undefined 
 
 export type ActorOf = (request: FastifyRequest) => AuditInput['actor'];
 
-/** The client of a public request once `authenticate` has set it; a visitor before. */
-export const publicActor: ActorOf = (request) => (request.client ? { type: 'client', id: request.client.id } : { type: 'visitor' });
+/** The client (or merchant) of a public request once authenticated; a visitor before. */
+export const publicActor: ActorOf = (request) => {
+  if (request.client) return { type: 'client', id: request.client.id };
+  if (request.merchant) return { type: 'merchant', id: request.merchant.id };
+  return { type: 'visitor' };
+};
 
 export function requestAuditInput(request: FastifyRequest, reply: FastifyReply, payload: unknown, route: RouteAudit, actorOf: ActorOf): AuditInput {
   const status = reply.statusCode;
   const code = problemCode(reply, payload);
   const targets: AuditEvent['targets'] = {};
   if (request.client) targets.clientId = request.client.id;
+  if (request.merchant) targets.merchantId = request.merchant.id;
   const id = (request.params as Record<string, unknown> | undefined)?.['id'] ?? (request.params as Record<string, unknown> | undefined)?.['clientId'];
   if (route.idTarget && typeof id === 'string' && ID.test(id)) (targets as Record<string, string>)[route.idTarget] = id;
   return {

@@ -19,3 +19,17 @@ export interface MerchantEventsTable {
   created_at: ColumnType<Date, Date, never>;
   dispatched_at: Date | null;
 }
+
+export interface MerchantKeysTable {
+  id: string;
+  merchant_id: string;
+  livemode: boolean;
+  secret_hash: Buffer;
+  last4: string;
+  created_at: ColumnType<Date, Date, never>;
+  created_by: string;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  revoked_by: string | null;
+  last_used_at: Date | null;
+}
