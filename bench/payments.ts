@@ -8,7 +8,7 @@
 // Settings: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (5), BENCH_CONCURRENCY (32), BENCH_CLIENTS (= concurrency), GATEWAY_DB_POOL;
 // PostgreSQL from TEST_DATABASE_URL (127.0.0.1:5432/test), Redis from TEST_REDIS_URL.
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -19,6 +19,7 @@ import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 import { freshDatabaseUrl } from '../test/support/database.js';
 import { startProcess } from '../test/support/processes.js';
 import { randomCard } from '../test/support/cards.js';
+import { smsReader } from '../test/support/sms-reader.js';
 import { backendPids, cpuSeconds } from './cpu.js';
 import { TEST_REDIS_URL, uniqueName } from '../test/support/redis.js';
 
@@ -34,34 +35,6 @@ async function cleanup() {
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
-}
-
-/** Follows the SMS outbox file and keeps the newest code per phone. */
-function smsReader(file: string) {
-  const codes = new Map<string, string>();
-  let offset = 0;
-  let rest = '';
-  let fd: number | undefined;
-  const buffer = Buffer.alloc(1 << 20);
-  return {
-    code(phone: string): string | undefined {
-      fd ??= openSync(file, 'r');
-      for (;;) {
-        const n = readSync(fd, buffer, 0, buffer.length, offset);
-        if (n === 0) break;
-        offset += n;
-        const lines = (rest + buffer.subarray(0, n).toString('utf8')).split('\n');
-        rest = lines.pop()!;
-        for (const line of lines) {
-          const m = JSON.parse(line) as { to: string; text: string };
-          codes.set(m.to, m.text.match(/\b\d{6}\b/)![0]);
-        }
-      }
-      const c = codes.get(phone);
-      codes.delete(phone);
-      return c;
-    },
-  };
 }
 
 interface Client { phone: string; auth: string; cards: string[]; savedCardId: string }
