@@ -11,6 +11,7 @@ import type { AuditEvent } from '../../../lib/audit/event.js';
 import type { GatewayContext } from '../context.js';
 import { originOf, recordAudit, type AuditInput } from './record.js';
 import { floodGuard } from './flood-guard.js';
+import { problemBody } from '../errors.js';
 
 type TargetKey = keyof AuditEvent['targets'];
 
@@ -28,6 +29,9 @@ declare module 'fastify' {
 }
 
 const ID = /^[A-Za-z0-9._:@+-]{1,128}$/;
+
+// What belonged to the answer being replaced; the security headers stay.
+const ANSWER_HEADERS = ['location', 'retry-after', 'www-authenticate', 'idempotent-replayed', 'cache-control', 'content-disposition'];
 
 function problemCode(reply: FastifyReply, payload: unknown): string | undefined {
   if (reply.statusCode < 400 || typeof payload !== 'string') return undefined;
@@ -78,8 +82,18 @@ export default fp<{ ctx: GatewayContext; actorOf: ActorOf }>(async function requ
     if (!route || origin.recorded) return payload;
     // Set first: if the write fails, the 500 it turns into passes here again and must not retry.
     origin.recorded = true;
-    if (reply.statusCode === 429 && !(await floodGuard(ctx, `rl:${route.action}:${request.ip}`))) return payload;
-    await recordAudit(ctx.db, ctx.clock, origin, requestAuditInput(request, reply, payload, route, actorOf));
-    return payload;
+    try {
+      if (reply.statusCode === 429 && !(await floodGuard(ctx, `rl:${route.action}:${request.ip}`))) return payload;
+      await recordAudit(ctx.db, ctx.clock, origin, requestAuditInput(request, reply, payload, route, actorOf));
+      return payload;
+    } catch (err) {
+      // The answer is replaced here rather than thrown: an error thrown by an onSend hook while an
+      // error answer is being sent falls through to Fastify's default handler, which would put
+      // the driver's message (addresses, database state) in the body.
+      request.log.error({ err }, 'the audit record of this request could not be written: answered 500');
+      for (const name of ANSWER_HEADERS) reply.removeHeader(name);
+      reply.code(500).type('application/problem+json');
+      return JSON.stringify(problemBody('internal_error', 'internal error'));
+    }
   });
 }, { name: 'request-audit' });
