@@ -8,6 +8,7 @@ import { dataDir, repoRoot } from '../../lib/paths.js';
 import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
 import { Secret } from '../../lib/secret.js';
 import { BRANDS, type Brand } from './card-number.js';
+import type { Pkcs11Settings } from './crypto/pkcs11-key-provider.js';
 
 export interface VaultConfig {
   env: 'development' | 'test' | 'production';
@@ -22,8 +23,10 @@ export interface VaultConfig {
   migrateOnStart: boolean;
   redisUrl: string;
   auditQueue: string;
-  /** KEK file read by the file KeyProvider (development; a KMS/HSM provider replaces it). */
+  /** KEK file read by the file KeyProvider (development; the PKCS#11 provider replaces it). */
   kekFile: string;
+  /** Where the KEKs are: the development key file, or a PKCS#11 token (an HSM). */
+  keyProvider: { kind: 'file' } | ({ kind: 'pkcs11' } & Pkcs11Settings);
   fingerprintKey: Secret<Buffer>;
   binTableFile: string;
   cardBrands: Brand[];
@@ -41,6 +44,25 @@ function fingerprintKey(env: Env, data: string): Secret<Buffer> {
   raw.fill(0);
   if (key.length < 32) throw new ConfigError('VAULT_FINGERPRINT_KEY_FILE', 'must hold at least 32 random bytes, base64');
   return new Secret(key);
+}
+
+const DEFAULT_PKCS11_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
+
+function keyProvider(env: Env, data: string): VaultConfig['keyProvider'] {
+  const kind = oneOf(env, 'VAULT_KEY_PROVIDER', ['file', 'pkcs11'] as const, 'file');
+  if (kind === 'file') return { kind };
+  const tokenLabel = str(env, 'VAULT_PKCS11_TOKEN_LABEL', '');
+  if (!tokenLabel) throw new ConfigError('VAULT_PKCS11_TOKEN_LABEL', 'is required with VAULT_KEY_PROVIDER=pkcs11');
+  if (!env.VAULT_PKCS11_PIN_FILE) throw new ConfigError('VAULT_PKCS11_PIN_FILE', 'is required with VAULT_KEY_PROVIDER=pkcs11');
+  const pin = secretFile(env, 'VAULT_PKCS11_PIN_FILE', data);
+  if (pin.toString('utf8').trim().length < 4) throw new ConfigError('VAULT_PKCS11_PIN_FILE', 'must hold the token user PIN');
+  return {
+    kind,
+    library: file(env, 'VAULT_PKCS11_LIBRARY', data, DEFAULT_PKCS11_LIBRARY),
+    tokenLabel,
+    pin: new Secret(pin),
+    keyLabel: str(env, 'VAULT_PKCS11_KEY_LABEL', 'vault-kek'),
+  };
 }
 
 function cardBrands(env: Env): Brand[] {
@@ -98,6 +120,7 @@ export function loadVaultConfig(env: Env): Readonly<VaultConfig> {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),
     auditQueue: str(env, 'AUDIT_QUEUE', 'audit-events'),
     kekFile: file(env, 'VAULT_KEK_FILE', data, join(data, 'keys', 'vault-kek.json')),
+    keyProvider: keyProvider(env, data),
     fingerprintKey: fingerprintKey(env, data),
     binTableFile: file(env, 'VAULT_BIN_TABLE_FILE', repoRoot, join(repoRoot, 'vault', 'data', 'bin-ranges.csv')),
     cardBrands: cardBrands(env),

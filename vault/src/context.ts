@@ -4,7 +4,8 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../lib/clock.js';
 import type { VaultConfig } from './config.js';
-import { FileKeyProvider, type KeyProvider } from './crypto/key-provider.js';
+import { FileKeyProvider, type KeyProvider, type ManagedKeyProvider } from './crypto/key-provider.js';
+import { Pkcs11KeyProvider } from './crypto/pkcs11-key-provider.js';
 import { fingerprinter, type Fingerprinter } from './crypto/fingerprint.js';
 import { RegisteredKeyProvider } from './kek-versions.js';
 import { loadBinTable, type BinTable } from './bin-table.js';
@@ -42,13 +43,19 @@ declare module 'fastify' {
 // and PostgreSQL less than overlapping commits save. 500 rows keep a statement's parameters small.
 const CARD_GROUP_COMMIT = { maxInFlight: 1, maxBatch: 500 };
 
+/** The configured KEK store: fails closed (ConfigError naming the setting, or KeyError) when it cannot be used. */
+export function createKeyProvider(config: Readonly<VaultConfig>, opts: { allowEmpty?: boolean } = {}): ManagedKeyProvider {
+  const { keyProvider } = config;
+  return keyProvider.kind === 'pkcs11' ? new Pkcs11KeyProvider(keyProvider, opts) : new FileKeyProvider(config.kekFile);
+}
+
 /** The production wiring of a context from validated config; tests may swap single parts. */
 export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<VaultDatabase>, clock: Clock): VaultContext {
   return {
     config,
     db,
     clock,
-    keys: new RegisteredKeyProvider(new FileKeyProvider(config.kekFile), db, clock),
+    keys: new RegisteredKeyProvider(createKeyProvider(config), db, clock),
     fingerprint: fingerprinter(config.fingerprintKey),
     bins: loadBinTable(config.binTableFile),
     brands: new Set(config.cardBrands),

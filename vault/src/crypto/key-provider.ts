@@ -2,7 +2,7 @@
 // HSM replaces the development key file: the vault only ever asks it to wrap or unwrap a data key,
 // never for key material. Records name the KEK version that wrapped them (PCI DSS 3.6, 3.7).
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { DecryptionFailed, KEY_BYTES, open, seal } from './encryption.js';
 
 export interface WrappedKey {
@@ -23,6 +23,32 @@ export interface KeyProvider {
   generation(): string;
   wrap(dataKey: Buffer, context: Buffer): Promise<WrappedKey>;
   unwrap(key: WrappedKey, context: Buffer): Promise<Buffer>;
+}
+
+/**
+ * A KeyProvider that can also manage its versions (rotation, retirement, a key ceremony's import)
+ * and show each version's key check value; `npm run vault:rotate-key` and `vault:key-ceremony`
+ * use it, whichever provider the vault is configured with.
+ */
+export interface ManagedKeyProvider extends KeyProvider {
+  /** Makes a fresh KEK the next, active version; returns its version. */
+  addVersion(): number;
+  /** Stores `key` (which the caller zeroes) as the next, active version; returns its version. */
+  importVersion(key: Buffer): number;
+  /** Removes a retired version's key; refuses the active one. */
+  removeVersion(version: number): void;
+  /** The version's key check value: AES of a zero block under it, first 3 bytes in hex. */
+  checkValue(version: number): string;
+  /** Where the keys are, for operators' messages (never key material). */
+  describe(): string;
+  close(): void;
+}
+
+/** The classic AES key check value of a key in this process (a ceremony's components, the file provider). */
+export function keyCheckValue(key: Buffer): string {
+  const cipher = createCipheriv(`aes-${key.length * 8}-ecb`, key, null);
+  cipher.setAutoPadding(false);
+  return cipher.update(Buffer.alloc(16)).subarray(0, 3).toString('hex').toUpperCase();
 }
 
 /** A KEK problem: the vault refuses to go on rather than guess (fail closed). */
@@ -98,13 +124,13 @@ function fileVersion(path: string): string {
   return `${st.ino}:${st.mtimeMs}:${st.size}`;
 }
 
-const wrapContext = (context: Buffer, version: number) => Buffer.concat([context, Buffer.from(`|kek:${version}`)]);
+export const wrapContext = (context: Buffer, version: number) => Buffer.concat([context, Buffer.from(`|kek:${version}`)]);
 
 /**
  * Development KeyProvider over a KEK file. It notices a changed file (a rotation added a version)
  * within `reloadMs`, so running vaults wrap under the new version and can unwrap re-wrapped rows.
  */
-export class FileKeyProvider implements KeyProvider {
+export class FileKeyProvider implements ManagedKeyProvider {
   #active: number;
   #keys: Map<number, Buffer>;
   #version: string;
@@ -163,6 +189,41 @@ export class FileKeyProvider implements KeyProvider {
       throw err;
     }
   }
+
+  addVersion(): number {
+    const version = addKekVersion(this.path);
+    this.#reloadIfChanged(true);
+    return version;
+  }
+
+  importVersion(key: Buffer): number {
+    if (key.length !== KEY_BYTES) throw new KeyError(`a KEK is ${KEY_BYTES} bytes`);
+    const { keys } = readKekFile(this.path);
+    const version = Math.max(...keys.keys()) + 1;
+    keys.set(version, Buffer.from(key));
+    writeKekFile(this.path, version, keys);
+    for (const k of keys.values()) k.fill(0);
+    this.#reloadIfChanged(true);
+    return version;
+  }
+
+  removeVersion(version: number): void {
+    removeKekVersion(this.path, version);
+    this.#reloadIfChanged(true);
+  }
+
+  checkValue(version: number): string {
+    this.#reloadIfChanged(!this.#keys.has(version));
+    const kek = this.#keys.get(version);
+    if (!kek) throw new KeyError(`KEK version ${version} is not in ${this.path}`);
+    return keyCheckValue(kek);
+  }
+
+  describe(): string {
+    return `key file ${this.path}`;
+  }
+
+  close(): void {}
 }
 
 /**
