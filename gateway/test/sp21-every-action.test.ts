@@ -324,6 +324,13 @@ const rows: Row[] = [
   },
   // ---- the staff listener ----
   { listener: 'staff', method: 'GET', url: '/healthz', cases: [{ name: 'liveness', status: 200, expect: [], run: staff('GET', '/healthz') }] },
+  {
+    listener: 'staff', method: 'GET', url: '/v1/sandbox/sms-codes/latest', action: 'sandbox.sms_code_read', cases: [
+      { name: 'latest code', status: 200, expect: [['sandbox.sms_code_read', 'success']], run: staff('GET', `/v1/sandbox/sms-codes/latest?phone=${encodeURIComponent(A.phone)}`) },
+      { name: 'no SMS to that phone', status: 404, expect: [['sandbox.sms_code_read', 'refused', 'not_found']], run: staff('GET', `/v1/sandbox/sms-codes/latest?phone=${encodeURIComponent(randomKzPhone())}`) },
+      { name: 'validation', status: 400, expect: [['sandbox.sms_code_read', 'refused', 'validation_failed']], run: staff('GET', '/v1/sandbox/sms-codes/latest?phone=12345') },
+    ],
+  },
   ...[true, false].map((block): Row => {
     const action = block ? 'client.blocked' : 'client.unblocked';
     const path = (id: string) => `/v1/clients/${id}/${block ? 'block' : 'unblock'}`;

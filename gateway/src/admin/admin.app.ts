@@ -13,6 +13,7 @@ import adminDisputesRoutes from './disputes.routes.js';
 import adminRefundsRoutes from './refunds.routes.js';
 import auditExportRoutes from './audit-export.routes.js';
 import adminMerchantsRoutes from './merchants.routes.js';
+import sandboxSmsRoutes from './sandbox-sms.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -72,4 +73,7 @@ export async function adminApp(app: FastifyInstance, opts: { ctx: GatewayContext
   await app.register(adminRefundsRoutes);
   await app.register(auditExportRoutes);
   await app.register(adminMerchantsRoutes);
+  // Load generators read codes here; never in production, never with a real SMS provider.
+  const sms = ctx.config.identity.sms;
+  if (ctx.config.env !== 'production' && sms.provider === 'outbox') await app.register(sandboxSmsRoutes, { outboxFile: sms.outboxFile });
 }
