@@ -9,6 +9,7 @@ import securityHeaders from './plugins/security-headers.js';
 import publicRateLimit from './plugins/rate-limit.js';
 import requestAudit, { publicActor } from './audit/request-audit.js';
 import healthRoutes from './health/health.routes.js';
+import openapi from './plugins/openapi.js';
 import authenticate from './identity/authenticate.js';
 import identityRoutes from './identity/identity.routes.js';
 import paymentsPlugin from './payments/payments.plugin.js';
@@ -24,6 +25,8 @@ export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContex
   await app.register(allowedHosts);
   await app.register(securityHeaders);
   await app.register(publicRateLimit);
+  // Before the routes: it collects them as they are added.
+  await app.register(openapi);
   await app.register(healthRoutes);
   await app.register(authenticate);
   await app.register(merchantAuth);

@@ -32,7 +32,7 @@ export const Registered = Type.Object({ clientId: Uuid });
 export const PasswordResetBody = Type.Object({ verificationToken: Token, birthDate: BirthDate, newPassword: PasswordInput }, { additionalProperties: false });
 
 export const LoginBody = Type.Object({ phone: PhoneInput, password: PasswordInput }, { additionalProperties: false });
-export const SessionOpened = Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }) });
+export const SessionOpened = Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }, { title: 'Session' });
 
 export const Profile = Type.Object({
   id: Uuid,
@@ -40,7 +40,7 @@ export const Profile = Type.Object({
   name: Type.String(),
   birthDate: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
-});
+}, { title: 'Profile' });
 
 export const PasswordChangeBody = Type.Object({ currentPassword: PasswordInput, newPassword: PasswordInput }, { additionalProperties: false });
 export const PasswordChangeStarted = Type.Object({ passwordChangeId: Uuid, expiresAt: Type.String({ format: 'date-time' }) });

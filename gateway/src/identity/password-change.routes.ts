@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { originOf } from '../audit/record.js';
 import { Problem } from '../errors.js';
+import { operation } from '../plugins/openapi-operation.js';
 import { ConfirmBody, IdParams, PasswordChangeBody, PasswordChangeStarted } from './identity.schema.js';
 import { confirmPasswordChange, startPasswordChange } from './password-change.service.js';
 
@@ -13,7 +14,11 @@ const passwordChangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/password-changes', {
     config: { audit: { action: 'password_change.requested' } },
-    schema: { body: PasswordChangeBody, response: { 202: PasswordChangeStarted, ...errors } },
+    schema: {
+      ...operation({ id: 'startPasswordChange', summary: 'Start a password change; sends an SMS code', tags: ['Sessions'], auth: 'sessionToken',
+        errors: ['password_incorrect', 'password_too_short', 'password_too_long', 'password_digits_only', 'password_too_common', 'password_contains_phone', 'service_unavailable'] }),
+      body: PasswordChangeBody, response: { 202: PasswordChangeStarted, ...errors },
+    },
   }, async (request, reply) => {
     const started = await startPasswordChange(app.ctx, originOf(request), request.client, request.body);
     return reply.code(202).send({ passwordChangeId: started.passwordChangeId, expiresAt: started.expiresAt.toISOString() });
@@ -21,7 +26,11 @@ const passwordChangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/password-changes/:id/confirm', {
     config: { audit: { action: 'password.changed', idTarget: 'passwordChangeId' } },
-    schema: { params: IdParams, body: ConfirmBody, response: { 204: Type.Null(), ...errors } },
+    schema: {
+      ...operation({ id: 'confirmPasswordChange', summary: 'Finish a password change with its SMS code', tags: ['Sessions'], auth: 'sessionToken',
+        errors: ['otp_invalid', 'otp_expired', 'otp_attempts_exceeded', 'not_found'] }),
+      params: IdParams, body: ConfirmBody, response: { 204: Type.Null(), ...errors },
+    },
   }, async (request, reply) => {
     await confirmPasswordChange(app.ctx, originOf(request), request.client, request.params.id, request.body.code);
     return reply.code(204).send(null);

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { recordAudit, originOf } from '../audit/record.js';
 import { DomainError, Problem } from '../errors.js';
+import { operation } from '../plugins/openapi-operation.js';
 import { findClientById } from './clients.repository.js';
 import { LoginBody, Profile, SessionOpened } from './identity.schema.js';
 import { login } from './login.service.js';
@@ -14,7 +15,11 @@ const errors = { '4xx': Problem, '5xx': Problem };
 const publicSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/sessions', {
     config: { rateLimit: { max: app.ctx.config.identity.rateLimits.loginPerMinute, timeWindow: 60_000 }, audit: { action: 'session.login' } },
-    schema: { body: LoginBody, response: { 201: SessionOpened, ...errors } },
+    schema: {
+      ...operation({ id: 'login', summary: 'Log in with phone and password (three wrong passwords lock it for 15 minutes)', tags: ['Sessions'],
+        errors: ['phone_invalid', 'invalid_credentials', 'login_locked', 'client_blocked', 'service_unavailable'] }),
+      body: LoginBody, response: { 201: SessionOpened, ...errors },
+    },
   }, async (request, reply) => {
     const phone = requirePhone(request.body.phone);
     const session = await login(app.ctx, originOf(request), phone, request.body.password);
@@ -27,7 +32,7 @@ const clientSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/v1/sessions/current', {
     config: { audit: { action: 'session.logout' } },
-    schema: { response: { 204: Type.Null(), ...errors } },
+    schema: { ...operation({ id: 'logout', summary: 'End the current session', tags: ['Sessions'], auth: 'sessionToken' }), response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
     const { ctx } = app;
     await ctx.db.transaction().execute(async (trx) => {
@@ -39,7 +44,7 @@ const clientSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/me', {
     config: { audit: { action: 'profile.read' } },
-    schema: { response: { 200: Profile, ...errors } },
+    schema: { ...operation({ id: 'getProfile', summary: 'The logged-in client\'s profile', tags: ['Sessions'], auth: 'sessionToken' }), response: { 200: Profile, ...errors } },
   }, async (request) => {
     const row = await findClientById(app.ctx.db, request.client.id);
     if (!row) throw new DomainError('unauthorized', 'the session is missing, expired or revoked');

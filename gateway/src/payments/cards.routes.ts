@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { recordAudit, originOf } from '../audit/record.js';
 import { DomainError, Problem } from '../errors.js';
+import { operation } from '../plugins/openapi-operation.js';
 import { listClientCards, removeClientCard } from './cards.repository.js';
 import { purgeToken } from './card-purge.js';
 import { Uuid } from './payments.schema.js';
@@ -18,12 +19,15 @@ const CardView = Type.Object({
   expYear: Type.Integer(),
   status: Type.Union([Type.Literal('active'), Type.Literal('blocked')]),
   createdAt: Type.String(),
-});
+}, { title: 'Card' });
 
 const cardsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/cards', {
     config: { audit: { action: 'cards.listed' } },
-    schema: { response: { 200: Type.Object({ data: Type.Array(CardView) }), 401: Problem, 403: Problem } },
+    schema: {
+      ...operation({ id: 'listCards', summary: 'The client\'s saved cards, masked', tags: ['Cards'], auth: 'sessionToken' }),
+      response: { 200: Type.Object({ data: Type.Array(CardView) }), 401: Problem, 403: Problem },
+    },
   }, async (request) => {
     const rows = await listClientCards(app.ctx.db, request.client.id);
     return {
@@ -36,7 +40,10 @@ const cardsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/v1/cards/:id', {
     config: { audit: { action: 'card.removed', idTarget: 'cardId' } },
-    schema: { params: Type.Object({ id: Uuid }), response: { 204: Type.Null(), 401: Problem, 403: Problem, 404: Problem } },
+    schema: {
+      ...operation({ id: 'removeCard', summary: 'Remove a saved card (its data is deleted in the vault)', tags: ['Cards'], auth: 'sessionToken', errors: ['not_found'] }),
+      params: Type.Object({ id: Uuid }), response: { 204: Type.Null(), 401: Problem, 403: Problem, 404: Problem },
+    },
   }, async (request, reply) => {
     const { ctx } = app;
     const clientId = request.client.id;

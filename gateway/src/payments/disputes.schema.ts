@@ -28,7 +28,7 @@ export const DisputeView = Type.Object({
   resolvedBy: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const OpenedDispute = Type.Composite([DisputeView, Type.Object({ refund: Type.Union([RefundView, Type.Null()]) })]);
+export const OpenedDispute = Type.Composite([DisputeView, Type.Object({ refund: Type.Union([RefundView, Type.Null()]) })], { title: 'Dispute' });
 
 export const NoteView = Type.Object({ id: Type.String(), author: Type.String(), text: Type.String(), createdAt: Type.String() });
 

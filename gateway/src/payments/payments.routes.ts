@@ -2,6 +2,7 @@
 // the code, read one, list. Thin: the rules live in payments.service.ts / payments.confirm.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, Problem, problemBody } from '../errors.js';
+import { operation } from '../plugins/openapi-operation.js';
 import { beginIdempotent, finishIdempotent, releaseIdempotent, requestDigest } from './idempotency.js';
 import { confirmPayment, currentPayment } from './payments.confirm.js';
 import { listClientPayments } from './payments.repository.js';
@@ -22,7 +23,14 @@ function replayable(err: unknown): err is DomainError {
 const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/payments', {
     config: { audit: { action: 'payment.create' } },
-    schema: { body: CreatePaymentBody, headers: IdempotencyHeaders, response: { 201: PaymentView, ...errors } },
+    schema: {
+      ...operation({
+        id: 'createPayment', summary: 'Start a payment; sends an SMS code naming amount, payee and card', tags: ['Payments'], auth: 'sessionToken',
+        description: 'A new card (`number`, `expMonth`, `expYear`, `cvv`) or a saved one (`cardId`, no CVV). The same `Idempotency-Key` with the same request replays the first answer (header `idempotent-replayed: true`); with another request it answers 409 `idempotency_conflict`.',
+        errors: ['provider_unknown', 'provider_params_invalid', 'amount_out_of_range', 'currency_not_supported', 'card_invalid', 'card_expired', 'card_not_kz', 'card_limit_reached', 'card_blocked', 'not_found', 'idempotency_conflict', 'vault_unavailable', 'service_unavailable'],
+      }),
+      body: CreatePaymentBody, headers: IdempotencyHeaders, response: { 201: PaymentView, ...errors },
+    },
   }, async (request, reply) => {
     const { ctx } = app;
     const payer = { id: request.client.id, phone: request.client.phone };
@@ -61,7 +69,14 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/payments/:id/confirm', {
     config: { audit: { action: 'payment.confirm', idTarget: 'paymentId' } },
-    schema: { params: PaymentParams, body: ConfirmBody, response: { 200: PaymentView, ...errors } },
+    schema: {
+      ...operation({
+        id: 'confirmPayment', summary: 'Confirm a payment with its SMS code', tags: ['Payments'], auth: 'sessionToken',
+        description: 'Answers the payment: `succeeded`, `declined`, or `requires_action` with `nextAction.url` for 3-D Secure. A saved card with no approved payment yet answers 422 `cvv_required`: send `{code, cvv}` again.',
+        errors: ['otp_invalid', 'otp_expired', 'otp_attempts_exceeded', 'not_found', 'payment_expired', 'card_blocked', 'card_removed', 'card_invalid', 'cvv_required', 'vault_unavailable'],
+      }),
+      params: PaymentParams, body: ConfirmBody, response: { 200: PaymentView, ...errors },
+    },
   }, async (request) => confirmPayment(app.ctx, request, { id: request.client.id, phone: request.client.phone }, {
     paymentId: request.params.id,
     code: request.body.code,
@@ -70,7 +85,10 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/payments/:id', {
     config: { audit: { action: 'payment.read', idTarget: 'paymentId' } },
-    schema: { params: PaymentParams, response: { 200: PaymentView, ...errors } },
+    schema: {
+      ...operation({ id: 'getPayment', summary: 'One of the client\'s payments', tags: ['Payments'], auth: 'sessionToken', errors: ['not_found'] }),
+      params: PaymentParams, response: { 200: PaymentView, ...errors },
+    },
   }, async (request) => {
     const row = await currentPayment(app.ctx, request.params.id, request.client.id);
     if (!row) throw new DomainError('not_found', 'no such payment');
@@ -79,7 +97,10 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/payments', {
     config: { audit: { action: 'payments.listed' } },
-    schema: { querystring: ListQuery, response: { 200: PaymentList, ...errors } },
+    schema: {
+      ...operation({ id: 'listPayments', summary: 'The client\'s payments, newest first (pass `nextBefore` as `before` for the next page)', tags: ['Payments'], auth: 'sessionToken' }),
+      querystring: ListQuery, response: { 200: PaymentList, ...errors },
+    },
   }, async (request) => {
     const limit = request.query.limit ?? 20;
     const rows = await listClientPayments(app.ctx.db, request.client.id, limit, request.query.before);

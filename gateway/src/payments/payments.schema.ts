@@ -7,7 +7,7 @@ export const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}
 export const Money = Type.Object({
   value: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }),
   currency: Type.String({ pattern: '^[A-Z]{3}$' }),
-}, { additionalProperties: false });
+}, { additionalProperties: false, title: 'Money', description: 'An amount in minor units with its ISO 4217 currency: {"value": 150000, "currency": "KZT"} is 1,500.00 ₸.' });
 
 // One object rather than a union: ajv's removeAdditional would strip a union's second branch.
 // The service requires either cardId alone, or number + expMonth + expYear + cvv.
@@ -17,7 +17,7 @@ export const CardChoice = Type.Object({
   expMonth: Type.Optional(Type.Integer({ minimum: 1, maximum: 12 })),
   expYear: Type.Optional(Type.Integer({ minimum: 2000, maximum: 2100 })),
   cvv: Type.Optional(Type.String({ pattern: '^[0-9]{3,4}$' })),
-}, { additionalProperties: false });
+}, { additionalProperties: false, title: 'CardChoice', description: 'A saved card (`cardId` alone) or a new one (`number`, `expMonth`, `expYear`, `cvv`).' });
 
 export const CreatePaymentBody = Type.Object({
   providerId: Type.String({ minLength: 1, maxLength: 40 }),
@@ -28,7 +28,10 @@ export const CreatePaymentBody = Type.Object({
 export type CreatePaymentBody = Static<typeof CreatePaymentBody>;
 
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' })),
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$',
+    description: 'A key of your choosing: a retry with the same key and request is answered once (kept 24 hours).',
+  })),
 });
 
 export const ConfirmBody = Type.Object({
@@ -61,10 +64,10 @@ export const PaymentView = Type.Object({
   nextAction: Type.Optional(Type.Object({ type: Type.Literal('redirect_to_url'), url: Type.String() })),
   expiresAt: Type.String(),
   createdAt: Type.String(),
-});
+}, { title: 'Payment' });
 export type PaymentView = Static<typeof PaymentView>;
 
-export const PaymentList = Type.Object({ data: Type.Array(PaymentView), nextBefore: Type.Union([Type.String(), Type.Null()]) });
+export const PaymentList = Type.Object({ data: Type.Array(PaymentView), nextBefore: Type.Union([Type.String(), Type.Null()]) }, { title: 'PaymentList' });
 
 export const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),

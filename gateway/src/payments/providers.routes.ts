@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Problem } from '../errors.js';
+import { operation } from '../plugins/openapi-operation.js';
 import { providers } from './providers.service.js';
 
 const ProviderView = Type.Object({
@@ -13,12 +14,15 @@ const ProviderView = Type.Object({
   minAmount: Type.Integer(),
   maxAmount: Type.Integer(),
   params: Type.Array(Type.Object({ name: Type.String(), label: Type.String(), pattern: Type.String(), example: Type.String() })),
-});
+}, { title: 'Provider' });
 
 const providersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/providers', {
     config: { audit: { action: 'providers.listed' } },
-    schema: { response: { 200: Type.Array(ProviderView), 401: Problem, 403: Problem } },
+    schema: {
+      ...operation({ id: 'listProviders', summary: 'Service providers and the parameters a payment to each needs', tags: ['Payments'], auth: 'sessionToken' }),
+      response: { 200: Type.Array(ProviderView), 401: Problem, 403: Problem },
+    },
   }, async () => providers(app.ctx.db));
 };
 

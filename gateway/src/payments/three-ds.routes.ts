@@ -12,6 +12,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { Problem } from '../errors.js';
+import { operation } from '../plugins/openapi-operation.js';
 import { currentPayment } from './payments.confirm.js';
 import { findPaymentByChallengeRef } from './payments.repository.js';
 import { PaymentParams, PaymentView } from './payments.schema.js';
@@ -46,7 +47,14 @@ const OUTCOME_TEXT: Record<string, string> = {
 
 /** The sandbox ACS page, on the public listener without a session. */
 export const threeDsPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/v1/3ds/challenges/:ref', { config: { audit: { action: 'three_ds.challenge_viewed' } }, schema: { params: Params } }, async (request, reply) => {
+  app.get('/v1/3ds/challenges/:ref', {
+    config: { audit: { action: 'three_ds.challenge_viewed' } },
+    schema: {
+      ...operation({ id: 'viewThreeDsChallenge', summary: 'The sandbox 3-D Secure challenge page', tags: ['3-D Secure (sandbox)'],
+        description: 'An HTML page (`text/html`) for the payer\'s browser: 200 shows what is authenticated, 404 an unknown ref, 409 a payment no longer waiting. Sandbox only (`THREE_DS_SANDBOX_PAGES`).' }),
+      params: Params,
+    },
+  }, async (request, reply) => {
     const found = await findPaymentByChallengeRef(app.ctx.db, request.params.ref);
     const payment = found ? await currentPayment(app.ctx, found.id) : undefined;
     if (!payment) return page(reply, 404, 'Unknown authentication request', '<p>This link is not valid.</p>');
@@ -67,7 +75,11 @@ export const threeDsAnswerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem };
   app.post('/v1/payments/:id/3ds', {
     config: { audit: { action: 'payment.three_ds_answer', idTarget: 'paymentId' } },
-    schema: { params: PaymentParams, body: AnswerBody, response: { 200: PaymentView, ...errors } },
+    schema: {
+      ...operation({ id: 'answerThreeDsChallenge', summary: 'Answer the sandbox 3-D Secure challenge in the payer\'s session', tags: ['3-D Secure (sandbox)'], auth: 'sessionToken',
+        errors: ['not_found', 'payment_expired', 'vault_unavailable'] }),
+      params: PaymentParams, body: AnswerBody, response: { 200: PaymentView, ...errors },
+    },
   }, async (request) => completeThreeDs(app.ctx, request, { id: request.client.id, phone: request.client.phone }, {
     paymentId: request.params.id, result: request.body.result,
   }));
