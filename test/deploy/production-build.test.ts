@@ -48,7 +48,7 @@ t.test('npm run build + npm pack + npm ci --omit=dev: the vault, audit-worker an
   const databaseUrl = superuserUrl(await freshDatabaseUrl(t));
   const migrated = await runToExit('dist/scripts/migrate.js', { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
     ['gateway', 'vault', 'audit'], { root, ...PLAIN_NODE });
-  t.equal(migrated.code, 0, `compiled migrations run from dist (lib/db-roles.ts MIGRATION_FOLDERS):\n${migrated.output}`);
+  t.equal(migrated.code, 0, 'compiled migrations run from dist (lib/db-roles.ts MIGRATION_FOLDERS)', { output: migrated.output });
 
   const common = { NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: testDataDir(), REDIS_URL: TEST_REDIS_URL, MIGRATE_ON_START: 'false' };
   const scratch = mkdtempSync(join(tmpdir(), 'pgw-release-run-'));
