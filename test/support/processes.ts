@@ -22,11 +22,19 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
+/** Where an entry lives and how it is run: the repository under tsx unless a test says otherwise. */
+export interface EntryOptions {
+  /** The package root holding `entry` (e.g. a production install of the build). */
+  root?: string;
+  /** Node's flags; `[]` runs compiled JavaScript with no loader, as production does. */
+  execArgv?: string[];
+}
+
 /** Forks `entry` (relative to the repository) under tsx with only `env`, collecting its output. */
-function forkEntry(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): { child: ChildProcess; output: () => string } {
-  const child = fork(join(repoRoot, entry), args, {
+function forkEntry(entry: string, env: NodeJS.ProcessEnv, args: string[] = [], opts: EntryOptions = {}): { child: ChildProcess; output: () => string } {
+  const child = fork(join(opts.root ?? repoRoot, entry), args, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    execArgv: ['--import', 'tsx'],
+    execArgv: opts.execArgv ?? ['--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
@@ -36,8 +44,10 @@ function forkEntry(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): 
 }
 
 /** Starts `entry` (relative to the repository) with `env`; resolves when it signals ready. */
-export async function startProcess(t: Teardown, entry: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Started> {
-  const { child, output } = forkEntry(entry, env);
+export async function startProcess(
+  t: Teardown, entry: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000, opts: EntryOptions = {},
+): Promise<Started> {
+  const { child, output } = forkEntry(entry, env, [], opts);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const exited = exitOf(child);
     child.kill(signal);
@@ -74,7 +84,9 @@ export async function startProcess(t: Teardown, entry: string, env: NodeJS.Proce
 }
 
 /** Runs `entry` to completion; resolves with its exit code and output. */
-export function runToExit(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number | null; output: string }> {
-  const { child, output } = forkEntry(entry, env, args);
+export function runToExit(
+  entry: string, env: NodeJS.ProcessEnv, args: string[] = [], opts: EntryOptions = {},
+): Promise<{ code: number | null; output: string }> {
+  const { child, output } = forkEntry(entry, env, args, opts);
   return exitOf(child).then((code) => ({ code, output: output() }));
 }

@@ -3,7 +3,8 @@
 // (NIST 800-63B): at most 128 characters, not on the shipped common-password list, not the
 // login phone's digits. Passwords are NFKC-normalised first so look-alike forms hash alike.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from '../../../lib/paths.js';
 import { DomainError } from '../errors.js';
 
 export const MIN_PASSWORD_LENGTH = 7;
@@ -13,7 +14,7 @@ export type PasswordProblem =
   | 'password_too_short' | 'password_too_long' | 'password_digits_only' | 'password_too_common' | 'password_contains_phone';
 
 const COMMON: ReadonlySet<string> = new Set(
-  readFileSync(fileURLToPath(new URL('../../data/common-passwords.txt', import.meta.url)), 'utf8')
+  readFileSync(join(repoRoot, 'gateway', 'data', 'common-passwords.txt'), 'utf8')
     .split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')),
 );
 
