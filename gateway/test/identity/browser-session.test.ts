@@ -57,7 +57,8 @@ t.test('cookie login without this origin is refused before any check and opens n
   const gw = await buildTestGateway(t);
   const c = await registerClient(gw);
   const before = await sessionCount(gw);
-  for (const headers of [{}, { origin: 'https://evil.example' }, { origin: `http://${HOST}` }, { origin: 'null' }, { origin: `${ORIGIN}.evil.example` }]) {
+  const origins: Record<string, string>[] = [{}, { origin: 'https://evil.example' }, { origin: `http://${HOST}` }, { origin: 'null' }, { origin: `${ORIGIN}.evil.example` }];
+  for (const headers of origins) {
     const res = await cookieLogin(gw, c.phone, c.password, headers);
     t.equal(res.statusCode, 403, JSON.stringify(headers));
     t.equal(res.json().code, 'forbidden');
