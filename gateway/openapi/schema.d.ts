@@ -359,7 +359,7 @@ export interface components {
         };
         /** Session */
         Session: {
-            token: string;
+            token?: string;
             /** Format: date-time */
             expiresAt: string;
         };

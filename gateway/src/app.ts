@@ -15,6 +15,8 @@ import identityRoutes from './identity/identity.routes.js';
 import paymentsPlugin from './payments/payments.plugin.js';
 import merchantAuth from './merchants/merchant-auth.js';
 import merchantRoutes from './merchants/merchant.routes.js';
+import cookie from '@fastify/cookie';
+import pagesRoutes from './pages/pages.routes.js';
 
 export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
   app.decorate('ctx', opts.ctx);
@@ -28,9 +30,11 @@ export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContex
   // Before the routes: it collects them as they are added.
   await app.register(openapi);
   await app.register(healthRoutes);
+  await app.register(cookie);
   await app.register(authenticate);
   await app.register(merchantAuth);
   await app.register(identityRoutes);
   await app.register(paymentsPlugin);
   await app.register(merchantRoutes);
+  await app.register(pagesRoutes);
 }

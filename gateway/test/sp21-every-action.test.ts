@@ -162,6 +162,13 @@ const unknownPhone = randomKzPhone();
 const rows: Row[] = [
   { listener: 'public', method: 'GET', url: '/healthz', cases: [{ name: 'liveness', status: 200, expect: [], run: pub('GET', '/healthz') }] },
   { listener: 'public', method: 'GET', url: '/readyz', cases: [{ name: 'readiness', status: 200, expect: [], run: pub('GET', '/readyz') }] },
+  // The API's published description: the same document for everyone, no client's action.
+  { listener: 'public', method: 'GET', url: '/openapi.json', cases: [{ name: 'description', status: 200, expect: [], run: pub('GET', '/openapi.json') }] },
+  // The bank's pages (issue 16) are documents, like the probes not actions: they read and change
+  // nothing; each API call a page then makes is audited by its own row below.
+  { listener: 'public', method: 'GET', url: '/', cases: [{ name: 'page', status: 200, expect: [], run: pub('GET', '/') }] },
+  { listener: 'public', method: 'GET', url: '/checkout/:sessionId', cases: [{ name: 'page', status: 200, expect: [], run: pub('GET', '/checkout/cs_test_a1B2c3D4e5') }] },
+  { listener: 'public', method: 'GET', url: '/assets/:file', cases: [{ name: 'unknown asset', status: 404, expect: [], run: pub('GET', '/assets/app.00000000000000000000.js') }] },
   {
     listener: 'public', method: 'POST', url: '/v1/verifications', action: 'otp.sent', cases: [
       { name: 'start', status: 202, expect: [['otp.sent', 'success']], run: async () => {
@@ -211,6 +218,7 @@ const rows: Row[] = [
   },
   {
     listener: 'public', method: 'DELETE', url: '/v1/sessions/current', action: 'session.logout', auth: true, cases: [
+      { name: 'page session without its CSRF token', status: 403, expect: [['session.logout', 'refused', 'forbidden']], run: async () => pub('DELETE', '/v1/sessions/current', { headers: { host: 'localhost:8443', origin: 'https://localhost:8443', cookie: `__Host-pgw_session=${A.token}` } })() },
       { name: 'logout', status: 204, expect: [['session.logout', 'success']], setup: async () => { other = await newClient(gw); }, run: async () => pub('DELETE', '/v1/sessions/current', { headers: other.auth })() },
     ],
   },

@@ -32,7 +32,8 @@ export const Registered = Type.Object({ clientId: Uuid });
 export const PasswordResetBody = Type.Object({ verificationToken: Token, birthDate: BirthDate, newPassword: PasswordInput }, { additionalProperties: false });
 
 export const LoginBody = Type.Object({ phone: PhoneInput, password: PasswordInput }, { additionalProperties: false });
-export const SessionOpened = Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }, { title: 'Session' });
+// `token` is absent for the pages' login (X-Session-Transport: cookie): it is then in an HttpOnly cookie only.
+export const SessionOpened = Type.Object({ token: Type.Optional(Type.String()), expiresAt: Type.String({ format: 'date-time' }) }, { title: 'Session' });
 
 export const Profile = Type.Object({
   id: Uuid,

@@ -8,6 +8,7 @@ import { findClientById } from './clients.repository.js';
 import { LoginBody, Profile, SessionOpened } from './identity.schema.js';
 import { login } from './login.service.js';
 import { revokeSession } from './sessions.repository.js';
+import { clearSessionCookies, requireSameOrigin, setSessionCookies, wantsCookieSession } from './browser-session.js';
 import { requirePhone } from './verification.service.js';
 
 const errors = { '4xx': Problem, '5xx': Problem };
@@ -22,8 +23,13 @@ const publicSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const phone = requirePhone(request.body.phone);
+    // The pages' login: Origin first (login CSRF), and the token only in HttpOnly cookies.
+    const cookie = wantsCookieSession(request);
+    if (cookie) requireSameOrigin(request);
     const session = await login(app.ctx, originOf(request), phone, request.body.password);
-    return reply.code(201).send({ token: session.token, expiresAt: session.expiresAt.toISOString() });
+    if (!cookie) return reply.code(201).send({ token: session.token, expiresAt: session.expiresAt.toISOString() });
+    setSessionCookies(reply, session.token, session.expiresAt);
+    return reply.code(201).send({ expiresAt: session.expiresAt.toISOString() });
   });
 };
 
@@ -39,6 +45,7 @@ const clientSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await revokeSession(trx, request.client.sessionId, ctx.clock.now());
       await recordAudit(trx, ctx.clock, originOf(request), { actor: { type: 'client', id: request.client.id }, action: 'session.logout', outcome: 'success', targets: { clientId: request.client.id, sessionId: request.client.sessionId } });
     });
+    if (request.cookieSession) clearSessionCookies(reply);
     return reply.code(204).send(null);
   });
 

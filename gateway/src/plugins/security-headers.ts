@@ -3,6 +3,13 @@
 import fp from 'fastify-plugin';
 import helmet from '@fastify/helmet';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'immutable': a content-hashed asset that may be cached for a year. */
+    cache?: 'immutable';
+  }
+}
+
 export default fp(async function securityHeaders(app) {
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -18,7 +25,10 @@ export default fp(async function securityHeaders(app) {
     crossOriginResourcePolicy: { policy: 'same-origin' },
     referrerPolicy: { policy: 'no-referrer' },
   });
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
+  // Every answer is private and uncached, except the pages' content-hashed assets: a new build
+  // is a new name, so a year-long cache can never serve a stale or swapped script.
+  app.addHook('onSend', async (request, reply) => {
+    const immutable = request.routeOptions.config.cache === 'immutable' && reply.statusCode === 200;
+    reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-store');
   });
 }, { name: 'security-headers' });
