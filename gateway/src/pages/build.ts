@@ -3,10 +3,12 @@
 // Subresource Integrity value. Deterministic: the same sources and esbuild give the same bytes,
 // which is what lets the inventory (inventory.ts) pin them.
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
 import { build } from 'esbuild';
+import { repoRoot } from '../../../lib/paths.js';
 
-export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+// From the package root, so the compiled gateway in dist/ builds the same sources.
+export const WEB_DIR = join(repoRoot, 'gateway', 'web') + sep;
 
 export interface PageAsset {
   /** Stable name the inventory lists (app.js, styles.css). */

@@ -9,14 +9,17 @@
 // schema (openapi-operation.ts); openapi-responses.ts turns the error codes into one
 // problem+json response per status.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import { SECURITY_SCHEMES } from './openapi-operation.js';
 import { finishDocument } from './openapi-responses.js';
+import { repoRoot } from '../../../lib/paths.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 
-const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+// From the package root, so the compiled gateway in dist/ finds it too.
+const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
 
 export interface OpenApiOptions {
   /** The gateway's public base URL, when it has one; otherwise the document names no server (same origin). */
