@@ -18,11 +18,14 @@ t.test('the harness finds every script', async (t) => {
 });
 
 for (const script of scripts) {
-  t.test(`${script} runs under the harness: thresholds pass, no iteration fails`, async (t) => {
+  t.test(`${script} runs under the harness: correctness thresholds pass, no iteration fails`, async (t) => {
     let printed = '';
     const run = await runScript(join(repoRoot, 'loadtest', script), { env: { ...target.env, ...smoke }, maxVusPerScenario: 2, write: (s) => { printed += s; } });
     t.same(run.errors, [], 'no iteration threw');
-    t.same(run.thresholds.filter((v) => !v.ok), [], 'every threshold passed');
+    // Latency thresholds are evaluated (a wrong metric name would stop the run) but not required to
+    // pass here: a few seconds on a shared test machine say nothing about the gateway's latency.
+    t.ok(run.thresholds.every((v) => Number.isFinite(v.value)), 'every threshold had samples');
+    t.same(run.thresholds.filter((v) => !v.ok && !/_duration\b/.test(v.metric)), [], 'every correctness threshold passed (checks, error rates)');
     t.ok(run.thresholds.length >= 3, 'the script has thresholds');
     t.ok(run.iterations > 0, `${run.iterations} iterations ran`);
     t.match(printed, /k6 API harness .* not by k6/, 'the summary is labelled as the harness\'s');
