@@ -2,7 +2,7 @@
 // Run it after changing a public route; a test fails while the committed files are out of date.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describePublicApi, documentText, OPENAPI_JSON, OPENAPI_TYPES, typesText } from './describe.js';
+import { describePublicApi, documentText, OPENAPI_JSON, OPENAPI_TYPES, typesText } from '../gateway/openapi/describe.js';
 
 const doc = await describePublicApi();
 writeFileSync(OPENAPI_JSON, documentText(doc));
