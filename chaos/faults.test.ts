@@ -24,7 +24,8 @@ import { runToExit } from '../test/support/processes.js';
 import { randomCard } from '../test/support/cards.js';
 import { smsReader } from '../test/support/sms-reader.js';
 import { ERROR_STATUS } from '../gateway/src/errors.js';
-import { persistentRedis, Service } from './services.js';
+import { ownRedis } from '../audit-worker/test/redis-server.js';
+import { Service } from './services.js';
 
 const RECOVERY_S = Number(process.env.CHAOS_RECOVERY_S ?? 30);
 const STEADY_MS = Number(process.env.CHAOS_STEADY_MS ?? 4000);
@@ -37,7 +38,10 @@ ensureDevSecrets(dir);
 const ca = readFileSync(join(dir, 'pki', 'ca.crt'));
 
 const postgres = await ownPostgres(t);
-const redis = await persistentRedis(t);
+// With an append-only file, as production runs it: a restart keeps the queues.
+const redisDir = mkdtempSync(join(tmpdir(), 'pgw-chaos-redis-'));
+t.teardown(() => rmSync(redisDir, { recursive: true, force: true }));
+const redis = await ownRedis(t, 'noeviction', redisDir);
 const db = new pg.Pool({ connectionString: postgres.url, max: 2 });
 db.on('error', () => undefined);
 t.teardown(() => db.end());
@@ -165,7 +169,7 @@ const faults: Array<[string, () => Promise<void>, () => Promise<void>]> = [
   ['kill -9 the audit-worker', () => worker.kill9(), () => worker.start()],
   ['kill -9 gateway A', async () => { down.add(0); await gateways[0]!.service.kill9(); }, async () => { await gateways[0]!.service.start(); down.delete(0); }],
   ['crash and restart PostgreSQL', () => postgres.crash(), () => postgres.start()],
-  ['kill -9 and restart Redis (append-only file)', () => redis.kill(), () => redis.start()],
+  ['kill -9 and restart Redis (append-only file)', () => redis.stop(), () => redis.start()],
   ['Redis full (maxmemory, noeviction)', fillRedis, emptyRedis],
 ];
 

@@ -14,7 +14,8 @@ export interface OwnRedis {
   stop(): Promise<void>;
 }
 
-export async function ownRedis(t: Teardown, policy = 'noeviction'): Promise<OwnRedis> {
+/** `appendOnlyDir`: keep an fsync-always append-only file there, so a killed server restarts with its data. */
+export async function ownRedis(t: Teardown, policy = 'noeviction', appendOnlyDir?: string): Promise<OwnRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const url = `redis://127.0.0.1:${port}`;
@@ -25,7 +26,8 @@ export async function ownRedis(t: Teardown, policy = 'noeviction'): Promise<OwnR
     await exited;
   };
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    const persistence = appendOnlyDir ? ['--dir', appendOnlyDir, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence,
       '--maxmemory-policy', policy], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
