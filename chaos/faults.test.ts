@@ -176,18 +176,34 @@ const faults: Array<[string, () => Promise<void>, () => Promise<void>]> = [
 const filler = new Redis(redis.url, { maxRetriesPerRequest: null });
 filler.on('error', () => undefined);
 t.teardown(() => filler.disconnect());
+// Filling once is not enough: BullMQ removes finished jobs and keys expire, so Redis would drop
+// back under maxmemory within moments and the fault would be a fault in name only. The filler
+// keeps taking whatever memory is freed until the fault ends, and the end checks that a write was
+// still refused (OOM), so the step proves the gateway under a Redis that really is full.
+let topping: Promise<void> | undefined;
+let keepFull = false;
 async function fillRedis(): Promise<void> {
   const used = Number(/used_memory:(\d+)/.exec(await filler.info('memory'))![1]);
   await filler.config('SET', 'maxmemory', String(used + 2_000_000));
   const blob = 'x'.repeat(100_000);
   for (let i = 0; i < 100; i++) {
-    try { await filler.set(`chaos:fill:${i}`, blob); } catch { return; }
+    try { await filler.set(`chaos:fill:${i}`, blob); } catch { break; }
   }
+  keepFull = true;
+  topping = (async () => {
+    for (let i = 0; keepFull; i++) {
+      await filler.set(`chaos:fill:top:${i}`, 'x'.repeat(1000)).catch(() => new Promise((r) => setTimeout(r, 5)));
+    }
+  })();
 }
 async function emptyRedis(): Promise<void> {
+  keepFull = false;
+  await topping;
+  const refused = await filler.set('chaos:fill:probe', 'x').then(() => false, (e: Error) => /OOM/.test(e.message));
   const keys = await filler.keys('chaos:fill:*');
   if (keys.length) await filler.del(...keys);
   await filler.config('SET', 'maxmemory', '0');
+  if (!refused) throw new Error('Redis was not full at the end of the fault: a write was accepted');
 }
 
 const recovery: Array<[string, number]> = [];
