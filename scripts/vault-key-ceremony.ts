@@ -40,7 +40,7 @@ const { positionals, values } = parseArgs({
 });
 
 async function audit(step: CeremonyStep): Promise<void> {
-  const outcome = step.step.endsWith('refused') ? 'failure' : 'success';
+  const outcome = step.step.endsWith('_refused') ? 'failure' : 'success';
   await recordVaultAudit(db, systemClock, operator, {
     action: `vault.key.ceremony.${step.step}`,
     outcome,

@@ -27,7 +27,7 @@ export interface Component {
 
 /** A step of the ceremony, for the audit trail: custodians' names and check values, never key material. */
 export interface CeremonyStep {
-  step: 'create' | 'component-issued' | 'component-entered' | 'component-refused' | 'import' | 'import-refused';
+  step: 'create' | 'component_issued' | 'component_entered' | 'component_refused' | 'import' | 'import_refused';
   custodians: string[];
   keyVersion?: number;
   kcv?: string;
@@ -90,7 +90,7 @@ export async function createKek(
   const key = randomBytes(KEY_BYTES);
   let parts: Buffer[] = [];
   try {
-    parts = scheme === 'shamir' ? (await split(key, n, threshold)).map(asBuffer) : xorSplit(key, n);
+    parts = scheme === 'shamir' ? (await split(asBytes(key), n, threshold)).map(asBuffer) : xorSplit(key, n);
     const kcv = keyCheckValue(key);
     const version = provider.importVersion(key);
     if (provider.checkValue(version) !== kcv) throw new KeyError(`KEK version ${version} in ${provider.describe()} does not show the ceremony's check value`);
@@ -99,7 +99,7 @@ export async function createKek(
       const component = { scheme, threshold, parts: n, bytes, kcv: componentCheckValue(bytes) };
       return { custodian: custodians[i]!, component: encodeComponent(component), kcv: component.kcv };
     });
-    for (const { custodian, kcv: componentKcv } of issued) await audit({ step: 'component-issued', custodians: [custodian], keyVersion: version, kcv: componentKcv });
+    for (const { custodian, kcv: componentKcv } of issued) await audit({ step: 'component_issued', custodians: [custodian], keyVersion: version, kcv: componentKcv });
     return { version, kcv, issued };
   } finally {
     key.fill(0);
@@ -107,8 +107,9 @@ export async function createKek(
   }
 }
 
-// A view, not a copy, so that zeroing it zeroes the library's array.
+// Views, not copies, so that zeroing one zeroes the other; the library takes plain Uint8Arrays only.
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.length);
+const asBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
 
 function xorSplit(key: Buffer, n: number): Buffer[] {
   const parts = Array.from({ length: n - 1 }, () => randomBytes(KEY_BYTES));
@@ -132,7 +133,7 @@ export async function importKek(
 ): Promise<{ version: number; kcv: string }> {
   const custodians = entries.map((e) => e.custodian);
   const refuse = async (reason: string): Promise<never> => {
-    await audit({ step: 'import-refused', custodians, reason });
+    await audit({ step: 'import_refused', custodians, reason });
     throw new KeyError(reason);
   };
   try {
@@ -147,10 +148,10 @@ export async function importKek(
       try {
         components.push(decodeComponent(component));
       } catch (err) {
-        await audit({ step: 'component-refused', custodians: [custodian], reason: (err as Error).message });
+        await audit({ step: 'component_refused', custodians: [custodian], reason: (err as Error).message });
         return await refuse(`${custodian}'s component was refused: ${(err as Error).message}`);
       }
-      await audit({ step: 'component-entered', custodians: [custodian], kcv: components.at(-1)!.kcv });
+      await audit({ step: 'component_entered', custodians: [custodian], kcv: components.at(-1)!.kcv });
     }
     const [first] = components;
     if (components.some((c) => c.scheme !== first!.scheme || c.threshold !== first!.threshold || c.parts !== first!.parts)) {
@@ -160,7 +161,7 @@ export async function importKek(
     if (components.length < first!.threshold) {
       return await refuse(`${components.length} component(s) entered; this KEK needs ${first!.threshold} of ${first!.parts}`);
     }
-    const key = first!.scheme === 'shamir' ? asBuffer(await combine(components.map((c) => c.bytes))) : xorCombine(components.map((c) => c.bytes));
+    const key = first!.scheme === 'shamir' ? asBuffer(await combine(components.map((c) => asBytes(c.bytes)))) : xorCombine(components.map((c) => c.bytes));
     try {
       const kcv = keyCheckValue(key);
       if (expectedKcv && kcv !== expectedKcv.toUpperCase()) return await refuse(`the assembled KEK's check value ${kcv} is not ${expectedKcv.toUpperCase()}`);
