@@ -7,9 +7,11 @@
 // vault's own plus its audit relay's): each is a round trip, and unlike a rate it does not move
 // with whatever else the machine is running.
 // The vault runs as its real process (vault/src/server.ts) with a fresh database and keys.
+// Tokenize and authorize run twice: with the development key file and with the KEK in a SoftHSM2
+// token (PKCS#11), printed as a ratio.
 // Settings: BENCH_SECONDS (default 10), BENCH_CONCURRENCY (16), BENCH_DATABASE_URL (local test db), REDIS_URL.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +25,10 @@ import { repoRoot } from '../lib/paths.js';
 import { createRedis } from '../lib/redis.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 import { cpuSeconds } from './cpu.js';
+import { Pkcs11KeyProvider } from '../vault/src/crypto/pkcs11-key-provider.js';
+import { Secret } from '../lib/secret.js';
+
+const SOFTHSM_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -102,6 +108,30 @@ async function statementCounter(adminUrl: string, dbName: string): Promise<{ cou
   return undefined;
 }
 
+/**
+ * A SoftHSM2 token store under `dir` with one token holding KEK version 1, generated inside it;
+ * returns the vault settings that use it.
+ */
+function softHsmToken(dir: string): Record<string, string> {
+  const tokens = join(dir, 'softhsm');
+  mkdirSync(tokens);
+  const conf = join(dir, 'softhsm2.conf');
+  writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  const pinFile = join(dir, 'hsm-pin');
+  writeFileSync(pinFile, 'bench-pin\n', { mode: 0o600 });
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--pin', 'bench-pin', '--so-pin', 'bench-so-pin'],
+    { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: 'pipe' });
+  process.env.SOFTHSM2_CONF = conf;
+  const settings = { library: SOFTHSM_LIBRARY, tokenLabel: 'bench', pin: new Secret(Buffer.from('bench-pin')), keyLabel: 'vault-kek' };
+  const provider = new Pkcs11KeyProvider(settings, { allowEmpty: true });
+  provider.addVersion();
+  provider.close();
+  return {
+    SOFTHSM2_CONF: conf, VAULT_KEY_PROVIDER: 'pkcs11', VAULT_PKCS11_LIBRARY: SOFTHSM_LIBRARY,
+    VAULT_PKCS11_TOKEN_LABEL: 'bench', VAULT_PKCS11_PIN_FILE: pinFile, VAULT_PKCS11_KEY_LABEL: 'vault-kek',
+  };
+}
+
 function pgbench(databaseUrl: string, dir: string): { tps: number; latencyMs: number } {
   const script = join(dir, 'insert.sql');
   writeFileSync(script, "insert into bench_insert (id, payload) values (gen_random_uuid(), repeat('x', 200));\n");
@@ -131,15 +161,22 @@ async function main(): Promise<void> {
   const auditQueue = `bench-vault-audit-${process.pid}`;
   try {
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', LOG_LEVEL: 'warn', DATA_DIR: dir };
-    const vault = await startChild(join(repoRoot, 'vault/src/server.ts'), [], {
-      ...env, NODE_ENV: 'test', DATABASE_URL: dbUrl.toString(), REDIS_URL: REDIS_URL, AUDIT_QUEUE: auditQueue, VAULT_PORT: '0',
+    const vaultEnv = (db: URL, extra: Record<string, string> = {}) => ({
+      ...env, NODE_ENV: 'test', DATABASE_URL: db.toString(), REDIS_URL: REDIS_URL, AUDIT_QUEUE: auditQueue, VAULT_PORT: '0', ...extra,
     });
+    const vault = await startChild(join(repoRoot, 'vault/src/server.ts'), [], vaultEnv(dbUrl));
     children.push(vault.child);
+    // The same vault with its KEK in a SoftHSM2 token (PKCS#11), on a database of its own.
+    await admin.query(`create database ${dbName}_hsm`);
+    const hsmDbUrl = new URL(dbUrl);
+    hsmDbUrl.pathname = `/${dbName}_hsm`;
+    const hsmVault = await startChild(join(repoRoot, 'vault/src/server.ts'), [], vaultEnv(hsmDbUrl, softHsmToken(dir)));
+    children.push(hsmVault.child);
     const echo = await startChild(fileURLToPath(import.meta.url), ['echo-server', pkiDir], env);
     children.push(echo.child);
 
     const agent = new Agent({
-      connections: CONCURRENCY, keepAliveTimeout: 60_000, pipelining: 1,
+      connections: CONCURRENCY * 2, keepAliveTimeout: 60_000, pipelining: 1,
       connect: { ca: readFileSync(join(pkiDir, 'ca.crt')), cert: readFileSync(join(pkiDir, 'gateway.crt')), key: readFileSync(join(pkiDir, 'gateway.key')) },
     });
     const post = async (port: number, path: string, body: unknown, expect: number) => {
@@ -155,32 +192,39 @@ async function main(): Promise<void> {
     // do not land on the first measured run.
     const warmSeconds = Math.max(2, SECONDS / 3);
     await drive((i) => post(echo.port, '/echo', card(i), 200).then(Boolean), warmSeconds);
-    const warmTokens: string[] = [];
-    await drive(async (i) => {
-      const text = await post(vault.port, '/v1/tokens', { ...card(i), clientRef: 'warm' }, 201);
-      if (text) warmTokens.push(JSON.parse(text).token);
-      return text !== undefined;
-    }, warmSeconds);
-    await drive(async (i) => (await post(vault.port, '/v1/authorizations', {
-      token: warmTokens[i % warmTokens.length], clientRef: 'warm', cvv: '123', amount: { value: 1000, currency: 'KZT' },
-      merchant: 'bench', paymentRef: `warm-${i}`,
-    }, 200)) !== undefined, warmSeconds);
+    for (const v of [vault, hsmVault]) {
+      const warmTokens: string[] = [];
+      await drive(async (i) => {
+        const text = await post(v.port, '/v1/tokens', { ...card(i), clientRef: 'warm' }, 201);
+        if (text) warmTokens.push(JSON.parse(text).token);
+        return text !== undefined;
+      }, warmSeconds);
+      await drive(async (i) => (await post(v.port, '/v1/authorizations', {
+        token: warmTokens[i % warmTokens.length], clientRef: 'warm', cvv: '123', amount: { value: 1000, currency: 'KZT' },
+        merchant: 'bench', paymentRef: `warm-${i}`,
+      }, 200)) !== undefined, warmSeconds);
+    }
 
+    const measure = async (v: { child: ChildProcess; port: number }, stats?: () => Promise<number>) => {
+      const tokens: Array<{ token: string; clientRef: string }> = [];
+      const tokenize = await drive(async (i) => {
+        const text = await post(v.port, '/v1/tokens', card(i), 201);
+        if (text) tokens.push({ token: JSON.parse(text).token, clientRef: card(i).clientRef });
+        return text !== undefined;
+      }, SECONDS, v.child.pid, stats);
+      const authorize = await drive(async (i) => {
+        const { token, clientRef } = tokens[i % tokens.length]!;
+        return (await post(v.port, '/v1/authorizations', {
+          token, clientRef, cvv: '123', amount: { value: 1000, currency: 'KZT' }, merchant: 'bench', paymentRef: `bench-${i}`,
+        }, 200)) !== undefined;
+      }, SECONDS, v.child.pid, stats);
+      return { tokenize, authorize };
+    };
     const stats = await statementCounter(ADMIN_URL, dbName);
     const load = loadavg()[0]!;
     const echoResult = await drive((i) => post(echo.port, '/echo', card(i), 200).then(Boolean), SECONDS, echo.child.pid);
-    const tokens: Array<{ token: string; clientRef: string }> = [];
-    const tokenize = await drive(async (i) => {
-      const text = await post(vault.port, '/v1/tokens', card(i), 201);
-      if (text) tokens.push({ token: JSON.parse(text).token, clientRef: card(i).clientRef });
-      return text !== undefined;
-    }, SECONDS, vault.child.pid, stats?.count);
-    const authorize = await drive(async (i) => {
-      const { token, clientRef } = tokens[i % tokens.length]!;
-      return (await post(vault.port, '/v1/authorizations', {
-        token, clientRef, cvv: '123', amount: { value: 1000, currency: 'KZT' }, merchant: 'bench', paymentRef: `bench-${i}`,
-      }, 200)) !== undefined;
-    }, SECONDS, vault.child.pid, stats?.count);
+    const { tokenize, authorize } = await measure(vault, stats?.count);
+    const hsm = await measure(hsmVault);
     await agent.close();
     await stats?.close();
 
@@ -196,6 +240,10 @@ async function main(): Promise<void> {
     say(`  mTLS echo baseline  ${fmt(echoResult)}`);
     say(`  tokenize            ${fmt(tokenize)}`);
     say(`  authorize           ${fmt(authorize)}`);
+    say(`  tokenize  (PKCS#11) ${fmt(hsm.tokenize)}`);
+    say(`  authorize (PKCS#11) ${fmt(hsm.authorize)}`);
+    say(`  PKCS#11 / file provider: tokenize ${(hsm.tokenize.rate / tokenize.rate).toFixed(2)}x, authorize ${(hsm.authorize.rate / authorize.rate).toFixed(2)}x` +
+      (hsm.tokenize.cpuUs && tokenize.cpuUs ? `; server CPU per request ${(hsm.tokenize.cpuUs / tokenize.cpuUs).toFixed(2)}x, ${(hsm.authorize.cpuUs! / authorize.cpuUs!).toFixed(2)}x` : ''));
     say(`  pgbench 1-INSERT    ${base.tps.toFixed(0).padStart(7)} tx/s  avg ${base.latencyMs.toFixed(2)} ms (${CONCURRENCY} clients)`);
     say(`  tokenize / pgbench commit ceiling: ${(100 * tokenize.rate / base.tps).toFixed(0)} %;  tokenize / echo: ${(100 * tokenize.rate / echoResult.rate).toFixed(0)} %`);
     if (tokenize.cpuUs) say(`  one vault core sustains ~${(1e6 / tokenize.cpuUs).toFixed(0)} tokenize/s and ~${(1e6 / authorize.cpuUs!).toFixed(0)} authorize/s by CPU`);
@@ -209,6 +257,7 @@ async function main(): Promise<void> {
     await queue.close();
     await connection.quit();
     await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.query(`drop database if exists ${dbName}_hsm with (force)`);
     await admin.end();
     rmSync(dir, { recursive: true, force: true });
   }
