@@ -71,7 +71,8 @@ async function run(): Promise<void> {
   });
   const bare = await startProcess(t, 'bench/bare-https-server.ts', { DATA_DIR: dir });
 
-  const ca = (await import('node:fs')).readFileSync(join(dir, 'pki', 'ca.crt'));
+  const { readFileSync } = await import('node:fs');
+  const ca = readFileSync(join(dir, 'pki', 'ca.crt'));
   const pool = (port: unknown) => new Pool(`https://localhost:${String(port)}`, { connections: CONCURRENCY, connect: { ca, servername: 'localhost' } });
   const gw = pool(gateway.ready.publicPort);
   const baseline = pool(bare.ready.port);
@@ -111,6 +112,32 @@ async function run(): Promise<void> {
     if (created.status !== 201) return { ok: false, cardId: '' };
     const confirmed = await call('POST', `/v1/payments/${created.json.id}/confirm`, { code: sms.code(c.phone) }, c.auth);
     return { ok: confirmed.status === 200 && confirmed.json.status === 'succeeded', cardId: created.json.card.id };
+  }
+
+  // A merchant of the kcell provider with a test key, made by staff over the mutual-TLS listener.
+  const staff = new Pool(`https://127.0.0.1:${String(gateway.ready.adminPort)}`, {
+    connect: { ca, cert: readFileSync(join(dir, 'pki', 'admin.crt')), key: readFileSync(join(dir, 'pki', 'admin.key')), servername: 'localhost' },
+  });
+  t.teardown(() => staff.close());
+  async function staffPost(path: string, body: unknown) {
+    const res = await staff.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = await res.body.json() as Record<string, string>;
+    if (res.statusCode !== 201) throw new Error(`staff ${path}: ${res.statusCode} ${JSON.stringify(json)}`);
+    return json;
+  }
+  const merchant = await staffPost('/v1/merchants', { name: 'Bench Shop', providerId: 'kcell', returnOrigins: ['https://shop.example'] });
+  const merchantKey = `Bearer ${(await staffPost(`/v1/merchants/${merchant.id!}/keys`, { mode: 'test' })).secret!}`;
+
+  /** Issue 15: the merchant creates a session, the customer pays it with its saved card and confirms. */
+  async function checkoutOnce(c: Client): Promise<boolean> {
+    const session = await call('POST', '/v1/checkout/sessions', {
+      amount: 150_000, currency: 'KZT', params: { phone: '+77011234567' }, returnUrl: 'https://shop.example/done',
+    }, merchantKey);
+    if (session.status !== 201) return false;
+    const paid = await call('POST', `/v1/checkout/sessions/${session.json.id}/pay`, { card: { cardId: c.savedCardId } }, c.auth);
+    if (paid.status !== 201) return false;
+    const confirmed = await call('POST', `/v1/payments/${paid.json.id}/confirm`, { code: sms.code(c.phone) }, c.auth);
+    return confirmed.status === 200 && confirmed.json.status === 'succeeded';
   }
 
   process.stdout.write(`setting up ${CLIENTS} clients…\n`);
@@ -193,6 +220,7 @@ async function run(): Promise<void> {
   }));
   await measure('payments: saved card (create + confirm)', paymentServers, async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'saved', n)).ok);
   await measure('payments: card entered (tokenize + create + confirm)', paymentServers, async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'entered', n)).ok);
+  await measure('checkout session (merchant create + customer pay + confirm)', paymentServers, async (vu) => checkoutOnce(clients[vu % clients.length]!));
   // SP-21: every read is recorded too, one INSERT each on top of the session check and the read.
   await measure('reads: GET /v1/me + GET /v1/payments (audited)', paymentServers, async (vu) => {
     const c = clients[vu % clients.length]!;

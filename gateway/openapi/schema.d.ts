@@ -337,6 +337,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/checkout/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A hosted checkout for one fixed amount to this merchant
+         * @description Send the customer to `url`. The amount, currency and payee are fixed here: the customer brings only the card. `returnUrl` and `cancelUrl` must be https URLs on one of the merchant's return origins. The same `Idempotency-Key` with the same request replays the first answer (header `idempotent-replayed: true`).
+         */
+        post: operations["createCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A checkout session and its state */
+        get: operations["getCheckoutSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/sessions/{id}/expire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End an open checkout session early
+         * @description A paid session, or one whose payment is in progress, answers 409 `checkout_session_used`; an expired one is answered as it is.
+         */
+        post: operations["expireCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/merchant/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The merchant's payments in the key's mode, newest first (pass `nextCursor` as `startingAfter`) */
+        get: operations["listMerchantPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/merchant/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the merchant's payments */
+        get: operations["getMerchantPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/merchant/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund one of the merchant's payments, fully or partly
+         * @description Never more than captured minus refunded, however many refunds race. `amount` left out refunds all that is left. When the card vault cannot be reached the refund is answered `pending`, its amount reserved, and completed by the gateway later.
+         */
+        post: operations["createMerchantRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/sessions/{id}/public": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the hosted checkout page shows: merchant, amount, status */
+        get: operations["getPublicCheckoutSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/sessions/{id}/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pay a checkout session with a card; sends an SMS code naming amount, merchant and card
+         * @description The body carries only the card: the amount and payee are the session's. Answers a payment in `requires_confirmation`, confirmed as any payment (`POST /v1/payments/{id}/confirm`, then 3-D Secure when asked).
+         */
+        post: operations["payCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -351,7 +499,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "phone_invalid" | "password_too_short" | "password_digits_only" | "password_too_common" | "password_too_long" | "password_contains_phone" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "verification_invalid" | "birth_date_invalid" | "password_incorrect" | "card_invalid" | "card_expired" | "amount_out_of_range" | "currency_not_supported" | "provider_unknown" | "provider_params_invalid" | "invalid_credentials" | "unauthorized" | "api_key_invalid" | "api_key_revoked" | "api_key_expired" | "client_blocked" | "forbidden" | "not_found" | "idempotency_conflict" | "payment_expired" | "payment_not_confirmable" | "dispute_exists" | "conflict" | "phone_registered" | "host_not_allowed" | "card_not_kz" | "card_limit_reached" | "card_blocked" | "card_removed" | "cvv_required" | "refund_not_allowed" | "dispute_not_allowed" | "unprocessable" | "login_locked" | "rate_limited" | "internal_error" | "vault_unavailable" | "service_unavailable";
+            code: "validation_failed" | "phone_invalid" | "password_too_short" | "password_digits_only" | "password_too_common" | "password_too_long" | "password_contains_phone" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "verification_invalid" | "birth_date_invalid" | "password_incorrect" | "card_invalid" | "card_expired" | "amount_out_of_range" | "currency_not_supported" | "provider_unknown" | "provider_params_invalid" | "return_url_not_allowed" | "invalid_credentials" | "unauthorized" | "api_key_invalid" | "api_key_revoked" | "api_key_expired" | "client_blocked" | "forbidden" | "not_found" | "idempotency_conflict" | "payment_expired" | "payment_not_confirmable" | "dispute_exists" | "conflict" | "checkout_session_expired" | "checkout_session_used" | "phone_registered" | "host_not_allowed" | "card_not_kz" | "card_limit_reached" | "card_blocked" | "card_removed" | "cvv_required" | "refund_not_allowed" | "dispute_not_allowed" | "unprocessable" | "login_locked" | "rate_limited" | "internal_error" | "vault_unavailable" | "service_unavailable";
             errors?: {
                 path: string;
                 message: string;
@@ -488,6 +636,78 @@ export interface components {
             providerId: string;
             returnOrigins: string[];
             mode: "test" | "live";
+        };
+        /** CheckoutSession */
+        CheckoutSession: {
+            id: string;
+            /** @description The hosted checkout page to send the customer to. */
+            url: string;
+            status: "open" | "complete" | "expired";
+            mode: "test" | "live";
+            amount: number;
+            currency: string;
+            params: {
+                [key: string]: string;
+            };
+            returnUrl: string;
+            cancelUrl: string | null;
+            reference: string | null;
+            paymentId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            completedAt: string | null;
+        };
+        /** MerchantPayment */
+        MerchantPayment: {
+            id: string;
+            status: string;
+            mode: "test" | "live";
+            amount: number;
+            currency: string;
+            refundedAmount: number;
+            checkoutSessionId: string;
+            reference: string | null;
+            card: {
+                brand: string;
+                last4: string;
+            };
+            threeDS: {
+                enrolled: boolean;
+                result: string | null;
+            } | null;
+            declineReason: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /** MerchantPaymentList */
+        MerchantPaymentList: {
+            data: components["schemas"]["MerchantPayment"][];
+            hasMore: boolean;
+            /** @description Pass as `startingAfter` for the next (older) page; null on the last. */
+            nextCursor: string | null;
+        };
+        /** MerchantRefund */
+        MerchantRefund: {
+            id: string;
+            paymentId: string;
+            amount: number;
+            currency: string;
+            status: "pending" | "succeeded" | "failed";
+        };
+        /** PublicCheckoutSession */
+        PublicCheckoutSession: {
+            id: string;
+            merchant: {
+                name: string;
+            };
+            amount: components["schemas"]["Money"];
+            status: "open" | "complete" | "expired";
+            returnUrl: string;
+            cancelUrl: string | null;
+            /** Format: date-time */
+            expiresAt: string;
         };
     };
     responses: never;
@@ -2559,6 +2779,856 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    createCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing: a retry with the same key and request is answered once (kept 24 hours). */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Minor units: 150000 KZT is 1,500.00 ₸. */
+                    amount: number;
+                    /** @description ISO 4217 */
+                    currency: string;
+                    /** @description The provider's payment parameters (e.g. the phone number topped up), as GET /v1/providers lists them. */
+                    params: {
+                        [key: string]: string;
+                    };
+                    /** @description https, on one of the merchant's return origins: where the customer goes after paying. */
+                    returnUrl: string;
+                    /** @description https, on one of the merchant's return origins: where a customer who gives up goes. */
+                    cancelUrl?: string;
+                    /** @description 30 when not given. */
+                    expiresInMinutes?: number;
+                    /** @description The merchant's own order reference, shown back in the session, its payment and events. */
+                    reference?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSession"];
+                };
+            };
+            /** @description Bad Request: problem+json with `code` `validation_failed`, `return_url_not_allowed`, `provider_unknown`, `provider_params_invalid`, `amount_out_of_range`, `currency_not_supported`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "validation_failed" | "return_url_not_allowed" | "provider_unknown" | "provider_params_invalid" | "amount_out_of_range" | "currency_not_supported";
+                    };
+                };
+            };
+            /** @description Unauthorized: problem+json with `code` `api_key_invalid`, `api_key_revoked`, `api_key_expired`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "api_key_invalid" | "api_key_revoked" | "api_key_expired";
+                    };
+                };
+            };
+            /** @description Conflict: problem+json with `code` `idempotency_conflict`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "idempotency_conflict";
+                    };
+                };
+            };
+            /** @description Misdirected Request: problem+json with `code` `host_not_allowed`. */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "host_not_allowed";
+                    };
+                };
+            };
+            /** @description Too Many Requests: problem+json with `code` `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description Internal Server Error: problem+json with `code` `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    getCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSession"];
+                };
+            };
+            /** @description Bad Request: problem+json with `code` `validation_failed`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "validation_failed";
+                    };
+                };
+            };
+            /** @description Unauthorized: problem+json with `code` `api_key_invalid`, `api_key_revoked`, `api_key_expired`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "api_key_invalid" | "api_key_revoked" | "api_key_expired";
+                    };
+                };
+            };
+            /** @description Not Found: problem+json with `code` `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "not_found";
+                    };
+                };
+            };
+            /** @description Misdirected Request: problem+json with `code` `host_not_allowed`. */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "host_not_allowed";
+                    };
+                };
+            };
+            /** @description Too Many Requests: problem+json with `code` `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description Internal Server Error: problem+json with `code` `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    expireCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSession"];
+                };
+            };
+            /** @description Bad Request: problem+json with `code` `validation_failed`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "validation_failed";
+                    };
+                };
+            };
+            /** @description Unauthorized: problem+json with `code` `api_key_invalid`, `api_key_revoked`, `api_key_expired`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "api_key_invalid" | "api_key_revoked" | "api_key_expired";
+                    };
+                };
+            };
+            /** @description Not Found: problem+json with `code` `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "not_found";
+                    };
+                };
+            };
+            /** @description Conflict: problem+json with `code` `checkout_session_used`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "checkout_session_used";
+                    };
+                };
+            };
+            /** @description Misdirected Request: problem+json with `code` `host_not_allowed`. */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "host_not_allowed";
+                    };
+                };
+            };
+            /** @description Too Many Requests: problem+json with `code` `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description Internal Server Error: problem+json with `code` `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    listMerchantPayments: {
+        parameters: {
+            query?: {
+                limit?: number;
+                startingAfter?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MerchantPaymentList"];
+                };
+            };
+            /** @description Bad Request: problem+json with `code` `validation_failed`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "validation_failed";
+                    };
+                };
+            };
+            /** @description Unauthorized: problem+json with `code` `api_key_invalid`, `api_key_revoked`, `api_key_expired`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "api_key_invalid" | "api_key_revoked" | "api_key_expired";
+                    };
+                };
+            };
+            /** @description Misdirected Request: problem+json with `code` `host_not_allowed`. */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "host_not_allowed";
+                    };
+                };
+            };
+            /** @description Too Many Requests: problem+json with `code` `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description Internal Server Error: problem+json with `code` `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    getMerchantPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MerchantPayment"];
+                };
+            };
+            /** @description Bad Request: problem+json with `code` `validation_failed`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "validation_failed";
+                    };
+                };
+            };
+            /** @description Unauthorized: problem+json with `code` `api_key_invalid`, `api_key_revoked`, `api_key_expired`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "api_key_invalid" | "api_key_revoked" | "api_key_expired";
+                    };
+                };
+            };
+            /** @description Not Found: problem+json with `code` `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "not_found";
+                    };
+                };
+            };
+            /** @description Misdirected Request: problem+json with `code` `host_not_allowed`. */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "host_not_allowed";
+                    };
+                };
+            };
+            /** @description Too Many Requests: problem+json with `code` `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description Internal Server Error: problem+json with `code` `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    createMerchantRefund: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing: a retry with the same key and request is answered once (kept 24 hours). */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    paymentId: string;
+                    /** @description Minor units; all that is left when not given. */
+                    amount?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MerchantRefund"];
+                };
+            };
+            /** @description Bad Request: problem+json with `code` `validation_failed`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "validation_failed";
+                    };
+                };
+            };
+            /** @description Unauthorized: problem+json with `code` `api_key_invalid`, `api_key_revoked`, `api_key_expired`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "api_key_invalid" | "api_key_revoked" | "api_key_expired";
+                    };
+                };
+            };
+            /** @description Not Found: problem+json with `code` `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "not_found";
+                    };
+                };
+            };
+            /** @description Conflict: problem+json with `code` `idempotency_conflict`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "idempotency_conflict";
+                    };
+                };
+            };
+            /** @description Misdirected Request: problem+json with `code` `host_not_allowed`. */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "host_not_allowed";
+                    };
+                };
+            };
+            /** @description Unprocessable Entity: problem+json with `code` `refund_not_allowed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "refund_not_allowed";
+                    };
+                };
+            };
+            /** @description Too Many Requests: problem+json with `code` `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description Internal Server Error: problem+json with `code` `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    getPublicCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicCheckoutSession"];
+                };
+            };
+            /** @description Bad Request: problem+json with `code` `validation_failed`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "validation_failed";
+                    };
+                };
+            };
+            /** @description Not Found: problem+json with `code` `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "not_found";
+                    };
+                };
+            };
+            /** @description Misdirected Request: problem+json with `code` `host_not_allowed`. */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "host_not_allowed";
+                    };
+                };
+            };
+            /** @description Too Many Requests: problem+json with `code` `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description Internal Server Error: problem+json with `code` `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    payCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    card: components["schemas"]["CardChoice"];
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description Bad Request: problem+json with `code` `validation_failed`, `card_invalid`, `card_expired`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "validation_failed" | "card_invalid" | "card_expired";
+                    };
+                };
+            };
+            /** @description Unauthorized: problem+json with `code` `unauthorized`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "unauthorized";
+                    };
+                };
+            };
+            /** @description Forbidden: problem+json with `code` `client_blocked`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "client_blocked";
+                    };
+                };
+            };
+            /** @description Not Found: problem+json with `code` `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "not_found";
+                    };
+                };
+            };
+            /** @description Conflict: problem+json with `code` `checkout_session_expired`, `checkout_session_used`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "checkout_session_expired" | "checkout_session_used";
+                    };
+                };
+            };
+            /** @description Misdirected Request: problem+json with `code` `host_not_allowed`. */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "host_not_allowed";
+                    };
+                };
+            };
+            /** @description Unprocessable Entity: problem+json with `code` `card_not_kz`, `card_limit_reached`, `card_blocked`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "card_not_kz" | "card_limit_reached" | "card_blocked";
+                    };
+                };
+            };
+            /** @description Too Many Requests: problem+json with `code` `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description Internal Server Error: problem+json with `code` `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "vault_unavailable" | "service_unavailable";
                     };
                 };
             };

@@ -15,6 +15,7 @@ import identityRoutes from './identity/identity.routes.js';
 import paymentsPlugin from './payments/payments.plugin.js';
 import merchantAuth from './merchants/merchant-auth.js';
 import merchantRoutes from './merchants/merchant.routes.js';
+import checkoutPlugin from './checkout/checkout.plugin.js';
 import cookie from '@fastify/cookie';
 import pagesRoutes from './pages/pages.routes.js';
 
@@ -36,5 +37,6 @@ export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContex
   await app.register(identityRoutes);
   await app.register(paymentsPlugin);
   await app.register(merchantRoutes);
+  await app.register(checkoutPlugin);
   await app.register(pagesRoutes);
 }

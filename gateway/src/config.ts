@@ -23,6 +23,8 @@ export interface GatewayConfig {
   rateLimit: { max: number; windowMs: number };
   /** Merchant API keys: failed attempts per client address, requests per key, in one window. */
   merchantAuth: { failuresMax: number; keyRateMax: number; windowMs: number };
+  /** Where customers reach the hosted checkout: a session's `url` is `${publicUrl}/checkout/{id}`. */
+  publicUrl: string;
   /** Addresses and CIDR ranges of the bank's proxies in front of the public listener; empty: none. */
   trustProxy: string[];
   identity: IdentityConfig;
@@ -93,6 +95,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
       keyRateMax: int(env, 'MERCHANT_KEY_RATE_MAX', 6_000, 1, 10_000_000),
       windowMs: int(env, 'MERCHANT_AUTH_WINDOW_MS', 60_000, 1_000, 86_400_000),
     },
+    publicUrl: url(env, 'PUBLIC_URL', ['https:'], `https://localhost:${port(env, 'GATEWAY_PORT', 8443)}`).origin,
     trustProxy: trustedProxies(env),
     identity: loadIdentityConfig(env, data, mode),
     payments: loadPaymentsConfig(env, mode),

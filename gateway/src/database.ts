@@ -4,6 +4,7 @@ import type {
   CardMonthsTable, CardsTable, DisputeNotesTable, DisputesTable, IdempotencyKeysTable, PaymentsTable, ProvidersTable, RefundsTable,
 } from './payments/payments.table.js';
 import type { MerchantEventsTable, MerchantKeysTable, MerchantsTable } from './merchants/merchants.table.js';
+import type { CheckoutSessionsTable, MerchantIdempotencyKeysTable } from './checkout/checkout.table.js';
 
 export interface AuditOutboxTable {
   event_id: string;
@@ -99,4 +100,6 @@ export interface GatewayDatabase {
   'gateway.merchants': MerchantsTable;
   'gateway.merchant_events': MerchantEventsTable;
   'gateway.merchant_keys': MerchantKeysTable;
+  'gateway.checkout_sessions': CheckoutSessionsTable;
+  'gateway.merchant_idempotency_keys': MerchantIdempotencyKeysTable;
 }

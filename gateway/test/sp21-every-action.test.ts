@@ -43,7 +43,7 @@ interface Row {
 }
 
 const exportPort = await freePort();
-const { gw } = await paymentsWorld(t, { env: { THREE_DS_SANDBOX_PAGES: 'true', VERIFICATION_RATE_LIMIT_PER_MINUTE: '100000', LOGIN_RATE_LIMIT_PER_MINUTE: '100000', AUDIT_EXPORT_URL: `https://127.0.0.1:${exportPort}` } });
+const { gw } = await paymentsWorld(t, { env: { THREE_DS_SANDBOX_PAGES: 'true', VERIFICATION_RATE_LIMIT_PER_MINUTE: '100000', LOGIN_RATE_LIMIT_PER_MINUTE: '100000', MERCHANT_AUTH_FAILURES_MAX: '100000', AUDIT_EXPORT_URL: `https://127.0.0.1:${exportPort}` } });
 await startAuditWorkerProcess(t, gw.databaseUrl, gw.env.AUDIT_QUEUE!, { AUDIT_EXPORT_PORT: String(exportPort) });
 const admin = await listenAdmin(t, gw.ctx);
 
@@ -122,6 +122,28 @@ const M = await createTestMerchant(admin);
 const revokedKey = await createTestKey(admin, M.id);
 if ((await admin.call('DELETE', `/v1/merchants/${M.id}/keys/${revokedKey.id}`)).status !== 204) throw new Error('revoke failed');
 let keyToRevoke = '';
+const merchantCall = (method: string, url: string, payload?: object) => pub(method, url, { headers: bearer(M.secret), ...(payload ? { payload } : {}) });
+const sessionBody = { amount: 150_000, currency: 'KZT', params: { phone: '+77011234567' }, returnUrl: 'https://shop.example/done' };
+async function checkoutSession(): Promise<string> {
+  const res = await merchantCall('POST', '/v1/checkout/sessions', sessionBody)();
+  if (res.status !== 201) throw new Error(`session: ${res.text}`);
+  return JSON.parse(res.text!).id;
+}
+const UNKNOWN_SESSION = `cs_test_${'A'.repeat(43)}`;
+const sessionToRead = await checkoutSession();
+const sessionToExpire = await checkoutSession();
+const sessionToPay = await checkoutSession();
+const payer = await newClient(gw);
+const secondPayer = await newClient(gw);
+/** A payment of a checkout session of M, confirmed: what the merchant reads and refunds. */
+async function merchantPayment(): Promise<string> {
+  const res = await gw.app.inject({ method: 'POST', url: `/v1/checkout/sessions/${await checkoutSession()}/pay`, headers: payer.auth, payload: { card: { cardId: payerPaid.created.card.id } } });
+  if (res.statusCode !== 201) throw new Error(`pay: ${res.body}`);
+  await confirm(gw, payer, res.json().id, await lastSmsCode(gw, payer.phone));
+  return res.json().id;
+}
+const payerPaid = await pay(gw, payer, entered(kzCard()));
+const merchantPaid = await merchantPayment();
 
 async function pendingPayment(c: Client, card: object): Promise<string> {
   const res = await create(gw, c, paymentBody(card));
@@ -426,6 +448,61 @@ const rows: Row[] = [
   {
     listener: 'public', method: 'GET', url: '/v1/merchant', action: 'merchant.read', merchantAuth: true, cases: [
       { name: 'read', status: 200, changes: true, expect: [['merchant.read', 'success']], run: pub('GET', '/v1/merchant', { headers: bearer(M.secret) }) },
+    ],
+  },
+  {
+    listener: 'public', method: 'POST', url: '/v1/checkout/sessions', action: 'checkout_session.create', merchantAuth: true, cases: [
+      { name: 'create', status: 201, expect: [['checkout_session.created', 'success']], run: merchantCall('POST', '/v1/checkout/sessions', sessionBody) },
+      { name: 'return URL of another origin', status: 400, expect: [['checkout_session.create', 'refused', 'return_url_not_allowed']], run: merchantCall('POST', '/v1/checkout/sessions', { ...sessionBody, returnUrl: 'https://evil.example/' }) },
+      { name: 'validation', status: 400, expect: [['checkout_session.create', 'refused', 'validation_failed']], run: merchantCall('POST', '/v1/checkout/sessions', {}) },
+    ],
+  },
+  {
+    listener: 'public', method: 'GET', url: '/v1/checkout/sessions/:id', action: 'checkout_session.read', merchantAuth: true, cases: [
+      { name: 'read', status: 200, changes: true, expect: [['checkout_session.read', 'success']], run: merchantCall('GET', `/v1/checkout/sessions/${sessionToRead}`) },
+      { name: 'unknown', status: 404, expect: [['checkout_session.read', 'refused', 'not_found']], run: merchantCall('GET', `/v1/checkout/sessions/${UNKNOWN_SESSION}`) },
+      { name: 'validation', status: 400, expect: [['checkout_session.read', 'refused', 'validation_failed']], run: merchantCall('GET', '/v1/checkout/sessions/nope') },
+    ],
+  },
+  {
+    listener: 'public', method: 'POST', url: '/v1/checkout/sessions/:id/expire', action: 'checkout_session.expire', merchantAuth: true, cases: [
+      { name: 'expire', status: 200, expect: [['checkout_session.expired', 'success']], run: merchantCall('POST', `/v1/checkout/sessions/${sessionToExpire}/expire`) },
+      { name: 'unknown', status: 404, expect: [['checkout_session.expire', 'refused', 'not_found']], run: merchantCall('POST', `/v1/checkout/sessions/${UNKNOWN_SESSION}/expire`) },
+    ],
+  },
+  {
+    listener: 'public', method: 'GET', url: '/v1/checkout/sessions/:id/public', action: 'checkout_session.public_read', cases: [
+      { name: 'read', status: 200, expect: [['checkout_session.public_read', 'success']], run: pub('GET', `/v1/checkout/sessions/${sessionToRead}/public`) },
+      { name: 'unknown', status: 404, expect: [['checkout_session.public_read', 'refused', 'not_found']], run: pub('GET', `/v1/checkout/sessions/${UNKNOWN_SESSION}/public`) },
+      { name: 'validation', status: 400, expect: [['checkout_session.public_read', 'refused', 'validation_failed']], run: pub('GET', '/v1/checkout/sessions/nope/public') },
+    ],
+  },
+  {
+    listener: 'public', method: 'POST', url: '/v1/checkout/sessions/:id/pay', action: 'checkout_session.pay', auth: true, cases: [
+      { name: 'pay', status: 201, expect: [['card.saved', 'success'], ['payment.created', 'success'], ['payment.code_sent', 'success']], run: pub('POST', `/v1/checkout/sessions/${sessionToPay}/pay`, { headers: secondPayer.auth, payload: { card: entered(kzCard()) } }) },
+      { name: 'a payment in progress', status: 409, expect: [['checkout_session.pay', 'refused', 'checkout_session_used']], run: pub('POST', `/v1/checkout/sessions/${sessionToPay}/pay`, { headers: payer.auth, payload: { card: { cardId: payerPaid.created.card.id } } }) },
+      { name: 'unknown', status: 404, expect: [['checkout_session.pay', 'refused', 'not_found']], run: pub('POST', `/v1/checkout/sessions/${UNKNOWN_SESSION}/pay`, { headers: payer.auth, payload: { card: { cardId: payerPaid.created.card.id } } }) },
+      { name: 'an amount in the body', status: 400, expect: [['checkout_session.pay', 'refused', 'validation_failed']], run: pub('POST', `/v1/checkout/sessions/${sessionToRead}/pay`, { headers: payer.auth, payload: { card: { cardId: payerPaid.created.card.id }, amount: { value: 1, currency: 'KZT' } } }) },
+    ],
+  },
+  {
+    listener: 'public', method: 'GET', url: '/v1/merchant/payments', action: 'merchant_payments.listed', merchantAuth: true, cases: [
+      { name: 'list', status: 200, changes: true, expect: [['merchant_payments.listed', 'success']], run: merchantCall('GET', '/v1/merchant/payments') },
+      { name: 'validation', status: 400, expect: [['merchant_payments.listed', 'refused', 'validation_failed']], run: merchantCall('GET', '/v1/merchant/payments?limit=0') },
+    ],
+  },
+  {
+    listener: 'public', method: 'GET', url: '/v1/merchant/payments/:id', action: 'merchant_payment.read', merchantAuth: true, cases: [
+      { name: 'read', status: 200, changes: true, expect: [['merchant_payment.read', 'success']], run: merchantCall('GET', `/v1/merchant/payments/${merchantPaid}`) },
+      { name: 'a client\'s own payment', status: 404, expect: [['merchant_payment.read', 'refused', 'not_found']], run: merchantCall('GET', `/v1/merchant/payments/${payerPaid.created.id}`) },
+    ],
+  },
+  {
+    listener: 'public', method: 'POST', url: '/v1/merchant/refunds', action: 'merchant_refund.request', merchantAuth: true, cases: [
+      { name: 'refund', status: 201, expect: [['refund.requested', 'success'], ['refund.succeeded', 'success']], run: merchantCall('POST', '/v1/merchant/refunds', { paymentId: merchantPaid, amount: 1000 }) },
+      { name: 'over-refund', status: 422, expect: [['merchant_refund.request', 'refused', 'refund_not_allowed']], run: merchantCall('POST', '/v1/merchant/refunds', { paymentId: merchantPaid, amount: 150_000 }) },
+      { name: 'a client\'s own payment', status: 404, expect: [['merchant_refund.request', 'refused', 'not_found']], run: merchantCall('POST', '/v1/merchant/refunds', { paymentId: payerPaid.created.id }) },
+      { name: 'validation', status: 400, expect: [['merchant_refund.request', 'refused', 'validation_failed']], run: merchantCall('POST', '/v1/merchant/refunds', {}) },
     ],
   },
   ...(['clients', 'payments'] as const).map((kind): Row => {

@@ -14,7 +14,7 @@ const smoke = { RATE: '2', ATTACK_RATE: '4', DURATION: '3s', RAMP: '1s', VUS: '1
 const scripts = readdirSync(join(repoRoot, 'loadtest')).filter((f) => f.endsWith('.js')).sort();
 
 t.test('the harness finds every script', async (t) => {
-  t.same(scripts, ['first-payment.js', 'login.js', 'mix.js', 'registration.js', 'repeat-payment.js']);
+  t.same(scripts, ['checkout-session.js', 'first-payment.js', 'login.js', 'mix.js', 'registration.js', 'repeat-payment.js']);
 });
 
 for (const script of scripts) {

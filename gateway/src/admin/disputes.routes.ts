@@ -2,6 +2,7 @@
 // The actor of every change is the staff certificate's identity (request.staffIdentity).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { originOf } from '../audit/record.js';
 import { strictValidatorCompiler } from '../plugins/strict-validator.js';
 import { Problem } from '../errors.js';
 import { listDisputes } from '../payments/disputes.repository.js';
@@ -39,7 +40,7 @@ const adminDisputesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false }),
       response: { 201: NoteView, ...errors },
     },
-  }, async (request, reply) => reply.code(201).send(await annotateCase(app.ctx, request, request.staffIdentity, request.params.id, request.body.text)));
+  }, async (request, reply) => reply.code(201).send(await annotateCase(app.ctx, originOf(request), request.staffIdentity, request.params.id, request.body.text)));
 
   app.post('/v1/disputes/:id/resolve', {
     config: { audit: { action: 'dispute.resolved', idTarget: 'disputeId' } },
@@ -51,7 +52,7 @@ const adminDisputesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }, { additionalProperties: false }),
       response: { 200: CaseFile, ...errors },
     },
-  }, async (request) => resolveCase(app.ctx, request, request.staffIdentity, request.params.id, request.body.outcome, request.body.note));
+  }, async (request) => resolveCase(app.ctx, originOf(request), request.staffIdentity, request.params.id, request.body.outcome, request.body.note));
 };
 
 export default adminDisputesRoutes;

@@ -6,6 +6,7 @@
 // the sweep has retried it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { originOf } from '../audit/record.js';
 import { strictValidatorCompiler } from '../plugins/strict-validator.js';
 import { DomainError, Problem } from '../errors.js';
 import { lockPayment } from '../payments/payments.repository.js';
@@ -70,9 +71,9 @@ const adminRefundsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!p) throw new DomainError('not_found', 'no such payment');
       const amount = request.body.amount;
       if (amount && amount.currency !== p.currency) throw new DomainError('currency_not_supported', `this payment was made in ${p.currency}`);
-      return reserveRefund(trx, ctx, request, p, { ...(amount ? { amount: amount.value } : {}), disputeId: null, actor });
+      return reserveRefund(trx, ctx, originOf(request), p, { ...(amount ? { amount: amount.value } : {}), disputeId: null, actor });
     });
-    const refund = await executeRefund(ctx, reserved, { actor, request, log: request.log });
+    const refund = await executeRefund(ctx, reserved, { actor, origin: originOf(request), log: request.log });
     return reply.code(201).send(refund);
   });
 };

@@ -1,5 +1,6 @@
 // POST /v1/disputes (SP-18 … SP-20): a client reports one of their payments.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { originOf } from '../audit/record.js';
 import { Problem } from '../errors.js';
 import { operation } from '../plugins/openapi-operation.js';
 import { openDispute } from './disputes.service.js';
@@ -15,7 +16,7 @@ const disputesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: OpenedDispute, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem },
     },
   }, async (request, reply) => {
-    const dispute = await openDispute(app.ctx, request, { id: request.client.id, phone: request.client.phone }, request.body);
+    const dispute = await openDispute(app.ctx, originOf(request), request.log, { id: request.client.id, phone: request.client.phone }, request.body);
     return reply.code(201).send(dispute);
   });
 };

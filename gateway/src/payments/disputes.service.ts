@@ -3,10 +3,11 @@
 // the card is enrolled, the bank refunds it at once, whatever reason the client gave. SP-19: a
 // lost-card report also blocks that saved card. All of it is audited against the client, so
 // the investigators' export (GET /v1/clients/{id}/audit on the admin listener) tells the story.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
-import { recordAudit, originOf } from '../audit/record.js';
+import { recordAudit, type RequestOrigin } from '../audit/record.js';
+import { recordPaymentEvent } from '../checkout/payment-events.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
@@ -37,7 +38,8 @@ export function disputeView(d: DisputeRow) {
 
 export async function openDispute(
   ctx: GatewayContext,
-  request: FastifyRequest,
+  origin: RequestOrigin,
+  log: FastifyBaseLogger,
   payer: Payer,
   input: { paymentId: string; reason: DisputeReason },
 ): Promise<ReturnType<typeof disputeView> & { refund: RefundView | null }> {
@@ -56,23 +58,26 @@ export async function openDispute(
     });
     if (!inserted) throw new DomainError('dispute_exists', 'this payment is already disputed');
     const targets = { clientId: payer.id, paymentId: p.id, disputeId: id, cardId: p.card_id };
-    await recordAudit(trx, ctx.clock, originOf(request), {
+    await recordAudit(trx, ctx.clock, origin, {
       actor, action: 'dispute.opened', outcome: 'success', targets,
       details: { reason: input.reason, threeDsResult: p.three_ds_result, threeDsEnrolled: p.three_ds_enrolled },
     });
+    if (p.checkout_session_id !== null) {
+      await recordPaymentEvent(trx, p.id, 'dispute.opened', { id, paymentId: p.id, reason: input.reason, status: 'open', outcome: null }, now);
+    }
     if (input.reason === 'lost_card' && (await blockCard(trx, p.card_id, now))) {
-      await recordAudit(trx, ctx.clock, originOf(request), { actor, action: 'card.blocked', outcome: 'success', targets, details: { reason: 'lost_card' } });
+      await recordAudit(trx, ctx.clock, origin, { actor, action: 'card.blocked', outcome: 'success', targets, details: { reason: 'lost_card' } });
     }
     let reserved: ReservedRefund | undefined;
     const bypassedEnrolled = p.three_ds_result === 'bypassed' && p.three_ds_enrolled === true;
     if (bypassedEnrolled && (await committedRefunds(trx, p.id)) < p.amount) {
-      reserved = await reserveRefund(trx, ctx, request, p, { disputeId: id, actor: SYSTEM });
+      reserved = await reserveRefund(trx, ctx, origin, p, { disputeId: id, actor: SYSTEM });
     }
     return { id, reserved };
   });
   // A vault outage leaves the refund pending and the case open; the sweep's retry closes it.
   const refund = opened.reserved
-    ? await executeRefund(ctx, opened.reserved, { actor: SYSTEM, request, log: request.log, onSucceeded: closeAsRefunded(ctx, request, opened.id) })
+    ? await executeRefund(ctx, opened.reserved, { actor: SYSTEM, origin, log, onSucceeded: closeAsRefunded(ctx, origin, opened.id) })
     : null;
   return { ...disputeView((await findDispute(ctx.db, opened.id))!), refund };
 }
@@ -81,9 +86,9 @@ export async function openDispute(
  * SP-18: the automatic refund of a dispute closes it as refunded, in the transaction that records
  * the refund's success, whether that is the dispute's own request or a later retry.
  */
-export function closeAsRefunded(ctx: GatewayContext, request: FastifyRequest | undefined, disputeId: string) {
+export function closeAsRefunded(ctx: GatewayContext, origin: RequestOrigin | undefined, disputeId: string) {
   return async (trx: Kysely<GatewayDatabase>): Promise<void> => {
-    await resolveIn(trx, ctx, request, disputeId, 'refunded', SYSTEM, 'SP-18: 3-D Secure bypassed for an enrolled card');
+    await resolveIn(trx, ctx, origin, disputeId, 'refunded', SYSTEM, 'SP-18: 3-D Secure bypassed for an enrolled card');
   };
 }
 
@@ -91,7 +96,7 @@ export function closeAsRefunded(ctx: GatewayContext, request: FastifyRequest | u
 async function resolveIn(
   trx: Kysely<GatewayDatabase>,
   ctx: GatewayContext,
-  request: FastifyRequest | undefined,
+  origin: RequestOrigin | undefined,
   id: string,
   outcome: 'refunded' | 'upheld' | 'rejected',
   actor: { type: 'staff' | 'system'; id: string },
@@ -101,16 +106,17 @@ async function resolveIn(
   const done = await resolveDispute(trx, id, outcome, actor.id, now);
   if (!done) return false;
   if (note) await insertNote(trx, { id: uuidv7(now), disputeId: id, author: actor.id, text: note, now });
-  await recordAudit(trx, ctx.clock, originOf(request), {
+  await recordAudit(trx, ctx.clock, origin, {
     actor, action: 'dispute.resolved', outcome: 'success',
     targets: { clientId: done.client_id, paymentId: done.payment_id, disputeId: id }, details: { outcome },
   });
+  await recordPaymentEvent(trx, done.payment_id, 'dispute.closed', { id, paymentId: done.payment_id, status: 'resolved', outcome }, now);
   return true;
 }
 
 /** Staff close a case. */
-export async function resolveCase(ctx: GatewayContext, request: FastifyRequest, staff: string, id: string, outcome: 'upheld' | 'rejected', note?: string) {
-  const resolved = await ctx.db.transaction().execute((trx) => resolveIn(trx, ctx, request, id, outcome, { type: 'staff', id: staff }, note));
+export async function resolveCase(ctx: GatewayContext, origin: RequestOrigin, staff: string, id: string, outcome: 'upheld' | 'rejected', note?: string) {
+  const resolved = await ctx.db.transaction().execute((trx) => resolveIn(trx, ctx, origin, id, outcome, { type: 'staff', id: staff }, note));
   if (!resolved) {
     const exists = await findDispute(ctx.db, id);
     throw exists ? new DomainError('conflict', 'this dispute is already resolved') : new DomainError('not_found', 'no such dispute');
@@ -118,14 +124,14 @@ export async function resolveCase(ctx: GatewayContext, request: FastifyRequest, 
   return caseFile(ctx, id);
 }
 
-export async function annotateCase(ctx: GatewayContext, request: FastifyRequest, staff: string, id: string, text: string) {
+export async function annotateCase(ctx: GatewayContext, origin: RequestOrigin, staff: string, id: string, text: string) {
   return ctx.db.transaction().execute(async (trx) => {
     const now = ctx.clock.now();
     const dispute = await findDispute(trx, id);
     if (!dispute) throw new DomainError('not_found', 'no such dispute');
     const noteId = uuidv7(now);
     await insertNote(trx, { id: noteId, disputeId: id, author: staff, text, now });
-    await recordAudit(trx, ctx.clock, originOf(request), {
+    await recordAudit(trx, ctx.clock, origin, {
       actor: { type: 'staff', id: staff }, action: 'dispute.note_added', outcome: 'success',
       targets: { clientId: dispute.client_id, paymentId: dispute.payment_id, disputeId: id },
     });

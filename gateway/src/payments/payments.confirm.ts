@@ -9,11 +9,11 @@
 //    records first wins, the others show the payment as it stands.
 // A vault that cannot be reached leaves the payment `processing` with its code spent: the client
 // gets 503 vault_unavailable and may confirm again, and the sweep asks the vault again meanwhile.
-import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Secret } from '../../../lib/secret.js';
 import type { AuditEvent } from '../../../lib/audit/event.js';
-import { AuditBatch, originOf } from '../audit/record.js';
+import { AuditBatch, type RequestOrigin } from '../audit/record.js';
+import { recordPaymentMoved } from '../checkout/payment-events.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
@@ -46,6 +46,7 @@ export async function expirePayments(ctx: GatewayContext, now: Date, id?: string
     const audit = new AuditBatch(ctx.clock, undefined);
     for (const p of expired) {
       audit.add({ actor: { type: 'system' }, action: 'payment.expired', outcome: 'success', targets: { clientId: p.client_id, paymentId: p.id } });
+      await recordPaymentMoved(trx, ctx, { ...p, status: 'expired' }, now);
     }
     await audit.flush(trx);
     return expired.length;
@@ -57,19 +58,19 @@ export type LockedPayment = PaymentRow & { card_token: string };
 
 export async function confirmPayment(
   ctx: GatewayContext,
-  request: FastifyRequest,
+  origin: RequestOrigin,
   payer: Payer,
   input: { paymentId: string; code: string; cvv?: string },
 ): Promise<PaymentView> {
   const claimed = await ctx.db.transaction().execute(async (trx) => {
-    const audit = new AuditBatch(ctx.clock, originOf(request));
+    const audit = new AuditBatch(ctx.clock, origin);
     const decided = await confirmLocked(trx, ctx, audit, payer, input);
     await audit.flush(trx);
     return decided;
   });
   if (claimed instanceof DomainError) throw claimed;
   if (!claimed.askVault) return toView(claimed.payment);
-  return toView(await authorizePayment(ctx, request, claimed.payment, input.cvv));
+  return toView(await authorizePayment(ctx, origin, claimed.payment, input.cvv));
 }
 
 /**
@@ -91,6 +92,7 @@ async function confirmLocked(
   if (isDue(p, now)) {
     await moveStatus(trx, p.id, p.status, 'expired', now);
     audit.add({ actor, action: 'payment.expired', outcome: 'success', targets });
+    await recordPaymentMoved(trx, ctx, { ...p, status: 'expired' }, now);
     return new DomainError('payment_expired', 'the payment was not confirmed within 15 minutes; start a new one');
   }
   // Confirmed with its code before, and the vault's answer never recorded (it could not be
@@ -120,7 +122,7 @@ async function confirmLocked(
 }
 
 /** Steps 2 and 3: asks the vault to authorize a `processing` payment and records its answer. */
-async function authorizePayment(ctx: GatewayContext, request: FastifyRequest, p: LockedPayment, cvv: string | undefined): Promise<PaymentRow> {
+async function authorizePayment(ctx: GatewayContext, origin: RequestOrigin, p: LockedPayment, cvv: string | undefined): Promise<PaymentRow> {
   let result: AuthorizationResult;
   try {
     result = await authorize(ctx.vault, {
@@ -136,7 +138,7 @@ async function authorizePayment(ctx: GatewayContext, request: FastifyRequest, p:
     if (err.code === 'cvv_required' || err.code === 'card_invalid') clientFacing(err);
     return settled(ctx, p, await failPayment(ctx, p, err.code));
   }
-  return settled(ctx, p, await recordAuthorization(ctx, request, { type: 'client', id: p.client_id }, p, result));
+  return settled(ctx, p, await recordAuthorization(ctx, origin, { type: 'client', id: p.client_id }, p, result));
 }
 
 /** The payment after step 3: as recorded, or as whoever recorded first left it. */
@@ -153,10 +155,33 @@ function underLock<T>(moved: T | undefined): T {
   return moved;
 }
 
+/** What step 3 needs of a payment: a checkout session's payment also has its merchant's events written. */
+export type SettlingPayment = Pick<PaymentRow, 'id' | 'client_id' | 'card_id' | 'checkout_session_id'>;
+
+/**
+ * Step 3's move from `processing`: one statement for a client's own payment; for a checkout
+ * session's, a transaction that also writes the merchant's events (and completes the session).
+ */
+async function settle(
+  ctx: GatewayContext,
+  p: SettlingPayment,
+  to: PaymentStatus,
+  now: Date,
+  fields: Parameters<typeof moveStatusAudited>[5],
+  events: AuditEvent[],
+): Promise<MovedPayment | undefined> {
+  if (p.checkout_session_id === null) return moveStatusAudited(ctx.db, p.id, 'processing', to, now, fields, events);
+  return ctx.db.transaction().execute(async (trx) => {
+    const moved = await moveStatusAudited(trx, p.id, 'processing', to, now, fields, events);
+    if (moved) await recordPaymentMoved(trx, ctx, moved, now);
+    return moved;
+  });
+}
+
 /** The vault refused the call itself (not the card): processing → failed, audited by the system. */
 export async function failPayment(
   ctx: GatewayContext,
-  p: Pick<PaymentRow, 'id' | 'client_id'>,
+  p: SettlingPayment,
   vaultCode: string,
   details: Record<string, string> = {},
 ): Promise<MovedPayment | undefined> {
@@ -165,7 +190,7 @@ export async function failPayment(
     actor: { type: 'system' }, action: 'payment.failed', outcome: 'failure',
     targets: { clientId: p.client_id, paymentId: p.id }, details: { reason: vaultCode, ...details },
   });
-  return moveStatusAudited(ctx.db, p.id, 'processing', 'failed', ctx.clock.now(), { declineReason: `vault_${vaultCode}`.slice(0, 64) }, audit.take());
+  return settle(ctx, p, 'failed', ctx.clock.now(), { declineReason: `vault_${vaultCode}`.slice(0, 64) }, audit.take());
 }
 
 /**
@@ -175,9 +200,9 @@ export async function failPayment(
  */
 export async function recordAuthorization(
   ctx: GatewayContext,
-  request: FastifyRequest | undefined,
+  origin: RequestOrigin | undefined,
   actor: AuditEvent['actor'],
-  p: Pick<PaymentRow, 'id' | 'client_id' | 'card_id'>,
+  p: SettlingPayment,
   result: AuthorizationResult,
   opts: { challenged?: boolean; details?: Record<string, string> } = {},
 ): Promise<MovedPayment | undefined> {
@@ -187,7 +212,7 @@ export async function recordAuthorization(
       : opts.challenged ? 'failed' : 'declined';
   if (to === 'requires_action' && !result.challenge?.ref) throw new Error('vault asked for a challenge without a challenge ref');
   const targets = { clientId: p.client_id, paymentId: p.id, cardId: p.card_id };
-  const audit = new AuditBatch(ctx.clock, originOf(request));
+  const audit = new AuditBatch(ctx.clock, origin);
   const action = to === 'succeeded' ? 'payment.authorized' : to === 'requires_action' ? 'payment.challenge_required' : 'payment.declined';
   audit.add({
     actor, action, outcome: to === 'succeeded' || to === 'requires_action' ? 'success' : 'failure', targets,
@@ -199,7 +224,7 @@ export async function recordAuthorization(
       details: { result: result.threeDS.result, enrolled: result.threeDS.enrolled, ...opts.details },
     });
   }
-  return moveStatusAudited(ctx.db, p.id, 'processing', to, now, {
+  return settle(ctx, p, to, now, {
     authorizationId: result.authorizationId,
     declineReason: result.declineReason ?? null,
     threeDS: result.threeDS,

@@ -2,11 +2,12 @@
 // behind app.authenticate (SP-14: card operations need a logged-in client), the sandbox 3-D
 // Secure answer among them; the sandbox's challenge page sits in another without it (the browser
 // holds the challenge ref, a capability to look). Both exist only with THREE_DS_SANDBOX_PAGES.
-// A sweeper expires unconfirmed payments, drops idempotency keys past 24 hours, and asks the vault
+// A sweeper expires unconfirmed payments and checkout sessions past their time, drops idempotency keys past 24 hours, and asks the vault
 // again for payments, refunds and card deletions (SP-16) it could not be reached for.
 import type { FastifyInstance } from 'fastify';
 import { purgeExpiredIdempotencyKeys } from './idempotency.js';
 import { expirePayments } from './payments.confirm.js';
+import { expireDueSessions } from '../checkout/sessions.service.js';
 import { retryPendingRefunds } from './refund-retry.js';
 import { retryCardPurges } from './card-purge.js';
 import { retryStuckPayments } from './payment-retry.js';
@@ -40,6 +41,7 @@ export default async function paymentsPlugin(app: FastifyInstance): Promise<void
     const sweep = async () => {
       const now = ctx.clock.now();
       await expirePayments(ctx, now);
+      await expireDueSessions(ctx, now);
       await purgeExpiredIdempotencyKeys(ctx.db, now);
       await retryPendingRefunds(ctx, now, app.log);
       await retryCardPurges(ctx, now, app.log);

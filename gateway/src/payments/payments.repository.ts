@@ -20,15 +20,21 @@ export interface NewPayment {
   params: Record<string, string>;
   now: Date;
   expiresAt: Date;
+  /** Set when the payment pays a merchant's checkout session. */
+  merchantId?: string | null;
+  checkoutSessionId?: string | null;
 }
 
 // Every column of the payment row itself; the view adds provider and card facts by join.
 const PAYMENT_COLUMNS = [
   'id', 'client_id', 'status', 'amount', 'currency', 'params', 'provider_id', 'card_id', 'card_source', 'authorization_id',
   'decline_reason', 'three_ds_result', 'three_ds_enrolled', 'challenge_ref', 'refunded_amount', 'created_at', 'updated_at', 'expires_at',
+  'merchant_id', 'checkout_session_id',
 ] as const;
 
-const paymentInsert = preparedQuery((db: Kysely<GatewayDatabase>, p: NewPayment & { paramsJson: string }) => db.insertInto('gateway.payments').values({
+type PaymentInsert = NewPayment & { paramsJson: string; merchantId: string | null; checkoutSessionId: string | null };
+
+const paymentInsert = preparedQuery((db: Kysely<GatewayDatabase>, p: PaymentInsert) => db.insertInto('gateway.payments').values({
   id: p.id,
   client_id: p.clientId,
   provider_id: p.providerId,
@@ -46,11 +52,15 @@ const paymentInsert = preparedQuery((db: Kysely<GatewayDatabase>, p: NewPayment 
   created_at: p.now,
   updated_at: p.now,
   expires_at: p.expiresAt,
+  merchant_id: p.merchantId,
+  checkout_session_id: p.checkoutSessionId,
 }).returning(PAYMENT_COLUMNS));
 
 /** Inserts the payment and returns its row, so the caller answers without reading it back. */
 export async function insertPayment(db: Kysely<GatewayDatabase>, p: NewPayment) {
-  const row = await paymentInsert.first(db, { ...p, paramsJson: JSON.stringify(p.params) });
+  const row = await paymentInsert.first(db, {
+    ...p, paramsJson: JSON.stringify(p.params), merchantId: p.merchantId ?? null, checkoutSessionId: p.checkoutSessionId ?? null,
+  });
   if (!row) throw new Error('the payment insert returned no row');
   return row;
 }
@@ -63,6 +73,7 @@ function paymentView(db: Kysely<GatewayDatabase>) {
       'p.id', 'p.client_id', 'p.status', 'p.amount', 'p.currency', 'p.params', 'p.provider_id', 'pr.name as provider_name',
       'p.card_id', 'p.card_source', 'c.brand', 'c.last4', 'c.status as card_status', 'p.authorization_id', 'p.decline_reason',
       'p.three_ds_result', 'p.three_ds_enrolled', 'p.challenge_ref', 'p.refunded_amount', 'p.created_at', 'p.updated_at', 'p.expires_at',
+      'p.merchant_id', 'p.checkout_session_id',
     ]);
 }
 
@@ -174,25 +185,26 @@ export async function moveStatusAudited(
  * locked by a confirm or completion in progress are skipped.
  */
 export async function claimStuckPayments(db: Kysely<GatewayDatabase>, p: { now: Date; dueBefore: Date; limit: number }) {
-  const result = await sql<Pick<PaymentRow, 'id' | 'client_id' | 'card_id' | 'amount' | 'currency' | 'provider_name' | 'challenge_ref' | 'expires_at'>
+  const result = await sql<Pick<PaymentRow, 'id' | 'client_id' | 'card_id' | 'amount' | 'currency' | 'provider_name' | 'challenge_ref' | 'expires_at' | 'checkout_session_id'>
     & { card_token: string }>`
     update gateway.payments p set updated_at = ${p.now}
     from gateway.cards c, gateway.providers pr
     where p.id in (select id from gateway.payments where status = 'processing' and updated_at <= ${p.dueBefore}
                    order by updated_at limit ${p.limit} for update skip locked)
       and p.status = 'processing' and c.id = p.card_id and pr.id = p.provider_id
-    returning p.id, p.client_id, p.card_id, p.amount, p.currency, pr.name as provider_name, p.challenge_ref, p.expires_at, c.token as card_token`
+    returning p.id, p.client_id, p.card_id, p.amount, p.currency, pr.name as provider_name, p.challenge_ref, p.expires_at,
+      p.checkout_session_id, c.token as card_token`
     .execute(db);
   return result.rows;
 }
 
 /** Expires open payments whose 15-minute window has passed (one, or all); returns them. */
 export async function expireDuePayments(db: Kysely<GatewayDatabase>, now: Date, id?: string) {
-  const result = await sql<{ id: string; client_id: string }>`
+  const result = await sql<{ id: string; client_id: string; checkout_session_id: string | null }>`
     update gateway.payments set status = 'expired', updated_at = ${now}
     where status in ('requires_confirmation', 'requires_action') and expires_at <= ${now}
       ${id === undefined ? sql`` : sql`and id = ${id}`}
-    returning id, client_id`.execute(db);
+    returning id, client_id, checkout_session_id`.execute(db);
   return result.rows;
 }
 

@@ -1,9 +1,11 @@
 // Payment calls of the public listener (design.md): create (with Idempotency-Key), confirm with
 // the code, read one, list. Thin: the rules live in payments.service.ts / payments.confirm.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DomainError, Problem, problemBody } from '../errors.js';
+import { originOf } from '../audit/record.js';
+import { DomainError, Problem } from '../errors.js';
 import { operation } from '../plugins/openapi-operation.js';
-import { beginIdempotent, finishIdempotent, releaseIdempotent, requestDigest } from './idempotency.js';
+import { requestDigest } from './idempotency.js';
+import { idempotently, isReplayed, sendReplay } from './idempotent-request.js';
 import { confirmPayment, currentPayment } from './payments.confirm.js';
 import { listClientPayments } from './payments.repository.js';
 import {
@@ -13,12 +15,6 @@ import { cardIdentity, createPayment, preparePayment } from './payments.service.
 import { toView } from './payments.view.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem };
-
-// Refusals that a retry with the same key cannot change are replayed; transient ones free the key.
-function replayable(err: unknown): err is DomainError {
-  return err instanceof DomainError && err.status >= 400 && err.status < 500 && err.status !== 409 && err.status !== 429
-    && err.code !== 'unauthorized';
-}
 
 const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/payments', {
@@ -33,38 +29,22 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const { ctx } = app;
+    const origin = originOf(request);
     const payer = { id: request.client.id, phone: request.client.phone };
     const key = request.headers['idempotency-key'];
-    if (key === undefined) return reply.code(201).send(await createPayment(ctx, request, payer, request.body));
+    if (key === undefined) return reply.code(201).send(await createPayment(ctx, origin, payer, request.body));
 
     // The card is checked (and an entered one tokenized) before the key is claimed: the vault's
     // fingerprint is what tells a changed card from the same one in the digest. A refusal decided
     // here (unknown provider, bad or foreign card) is not stored, as Stripe stores none for a
     // request that failed validation: a retry is answered afresh, the same way. A replayed
     // entered-card request is tokenized again, and that token is never used.
-    const prepared = await preparePayment(ctx, request, payer, request.body);
+    const prepared = await preparePayment(ctx, origin, payer, request.body);
     const hash = requestDigest(request.body, cardIdentity(prepared));
-    const started = await beginIdempotent(ctx.db, { clientId: payer.id, key, hash, now: ctx.clock.now() });
-    if (started.kind === 'conflict') throw new DomainError('idempotency_conflict', started.detail);
-    if (started.kind === 'replay') {
-      reply.header('idempotent-replayed', 'true');
-      // The stored body is what this route answered the first time, so it fits the schema.
-      if (started.status >= 400) return reply.code(started.status).type('application/problem+json').send(started.body as ReturnType<typeof problemBody>);
-      return reply.code(started.status).send(started.body as PaymentView);
-    }
-    const slot = { clientId: payer.id, key, lockedAt: started.lockedAt };
-    try {
-      const view = await createPayment(ctx, request, payer, request.body, (trx, created) =>
-        finishIdempotent(trx, { ...slot, status: 201, body: created }), prepared);
-      return reply.code(201).send(view);
-    } catch (err) {
-      if (replayable(err)) {
-        await finishIdempotent(ctx.db, { ...slot, status: err.status, body: problemBody(err.code, err.message) });
-      } else {
-        await releaseIdempotent(ctx.db, slot);
-      }
-      throw err;
-    }
+    const answer = await idempotently(ctx, { owner: { clientId: payer.id }, key, hash }, (finish) =>
+      createPayment(ctx, origin, payer, request.body, { prepared, inTransaction: (trx, created) => finish(trx, 201, created) }));
+    if (isReplayed(answer)) return sendReplay<PaymentView>(reply, answer);
+    return reply.code(201).send(answer);
   });
 
   app.post('/v1/payments/:id/confirm', {
@@ -77,7 +57,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }),
       params: PaymentParams, body: ConfirmBody, response: { 200: PaymentView, ...errors },
     },
-  }, async (request) => confirmPayment(app.ctx, request, { id: request.client.id, phone: request.client.phone }, {
+  }, async (request) => confirmPayment(app.ctx, originOf(request), { id: request.client.id, phone: request.client.phone }, {
     paymentId: request.params.id,
     code: request.body.code,
     ...(request.body.cvv !== undefined ? { cvv: request.body.cvv } : {}),

@@ -3,11 +3,10 @@
 // transaction that saves the card, claims it for the Almaty month (SP-15.3), creates the payment
 // and sends the code bound to it (SP-15.2, SP-12). A refusal inside that transaction rolls all of
 // it back, the card's month claim included.
-import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import { Secret } from '../../../lib/secret.js';
-import { AuditBatch, recordAudit, originOf } from '../audit/record.js';
+import { AuditBatch, recordAudit, type RequestOrigin } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
@@ -32,9 +31,9 @@ type CardPlan =
   | { source: 'entered'; card: TokenizedCard }
   | { source: 'saved'; cardId: string; fingerprint: string; brand: string; last4: string };
 
-/** The SMS names what the code approves (SP-15.2); the code is its only 6-digit number. */
-export function paymentSms(code: string, amount: { value: number; currency: string }, provider: Provider, last4: string): string {
-  return `${code} is your code to pay ${formatMoney(amount.value, amount.currency)} to ${provider.name} with card *${last4}. `
+/** The SMS names what the code approves (SP-15.2): amount, payee and card; the code is its only 6-digit number. */
+export function paymentSms(code: string, amount: { value: number; currency: string }, payee: string, last4: string): string {
+  return `${code} is your code to pay ${formatMoney(amount.value, amount.currency)} to ${payee} with card *${last4}. `
     + 'Valid 15 minutes. Never share it, not even with the bank.';
 }
 
@@ -42,8 +41,8 @@ function notExpired(expMonth: number, expYear: number, now: Date): boolean {
   return expYear > now.getUTCFullYear() || (expYear === now.getUTCFullYear() && expMonth >= now.getUTCMonth() + 1);
 }
 
-async function refused(ctx: GatewayContext, request: FastifyRequest, payer: Payer, reason: string, targets: { cardId?: string } = {}) {
-  await recordAudit(ctx.db, ctx.clock, originOf(request), {
+async function refused(ctx: GatewayContext, origin: RequestOrigin, payer: Payer, reason: string, targets: { cardId?: string } = {}) {
+  await recordAudit(ctx.db, ctx.clock, origin, {
     actor: { type: 'client', id: payer.id },
     action: 'payment.create',
     outcome: 'refused',
@@ -52,7 +51,7 @@ async function refused(ctx: GatewayContext, request: FastifyRequest, payer: Paye
   });
 }
 
-async function planCard(ctx: GatewayContext, request: FastifyRequest, payer: Payer, card: CreatePaymentBody['card']): Promise<CardPlan> {
+async function planCard(ctx: GatewayContext, origin: RequestOrigin, payer: Payer, card: CreatePaymentBody['card']): Promise<CardPlan> {
   const entered = card.number !== undefined || card.expMonth !== undefined || card.expYear !== undefined || card.cvv !== undefined;
   if (card.cardId !== undefined) {
     if (entered) throw new DomainError('validation_failed', 'give either card.cardId or the card\'s number, expiry and CVV, not both');
@@ -60,7 +59,7 @@ async function planCard(ctx: GatewayContext, request: FastifyRequest, payer: Pay
     // Another client's card is "not found", never "forbidden": its existence is not revealed.
     if (!saved) throw new DomainError('not_found', 'no such saved card');
     if (saved.status === 'blocked') {
-      await refused(ctx, request, payer, 'card_blocked', { cardId: saved.id });
+      await refused(ctx, origin, payer, 'card_blocked', { cardId: saved.id });
       throw new DomainError('card_blocked', 'this card was reported lost and is blocked');
     }
     if (!notExpired(saved.exp_month, saved.exp_year, ctx.clock.now())) throw new DomainError('card_expired', 'the card has expired');
@@ -75,7 +74,7 @@ async function planCard(ctx: GatewayContext, request: FastifyRequest, payer: Pay
     }, payer.id);
     return { source: 'entered', card: tokenized };
   } catch (err) {
-    if (err instanceof DomainError && err.status < 500) await refused(ctx, request, payer, err.code);
+    if (err instanceof DomainError && err.status < 500) await refused(ctx, origin, payer, err.code);
     throw err;
   }
 }
@@ -86,9 +85,9 @@ export interface PreparedPayment {
   plan: CardPlan;
 }
 
-export async function preparePayment(ctx: GatewayContext, request: FastifyRequest, payer: Payer, body: CreatePaymentBody): Promise<PreparedPayment> {
+export async function preparePayment(ctx: GatewayContext, origin: RequestOrigin, payer: Payer, body: CreatePaymentBody): Promise<PreparedPayment> {
   const provider = await validatePaymentTarget(ctx.db, body);
-  return { provider, plan: await planCard(ctx, request, payer, body.card) };
+  return { provider, plan: await planCard(ctx, origin, payer, body.card) };
 }
 
 /**
@@ -101,22 +100,36 @@ export function cardIdentity({ plan }: PreparedPayment): CardIdentity {
     : { cardId: plan.cardId };
 }
 
-/** Starts the payment; `prepared` is preparePayment's answer when the caller needed the card first. */
+/** A merchant's checkout session the payment pays: the SMS names the merchant, the payment links to both. */
+export interface CheckoutPayee {
+  merchantId: string;
+  merchantName: string;
+  checkoutSessionId: string;
+}
+
+export interface CreatePaymentOptions {
+  /** Runs last in the payment's transaction: a throw rolls the payment back with everything else. */
+  inTransaction?: (trx: Kysely<GatewayDatabase>, view: PaymentView) => Promise<void>;
+  /** preparePayment's answer, when the caller needed the card first. */
+  prepared?: PreparedPayment;
+  checkout?: CheckoutPayee;
+}
+
+/** Starts the payment. */
 export async function createPayment(
   ctx: GatewayContext,
-  request: FastifyRequest,
+  origin: RequestOrigin,
   payer: Payer,
   body: CreatePaymentBody,
-  inTransaction: (trx: Kysely<GatewayDatabase>, view: PaymentView) => Promise<void> = async () => undefined,
-  prepared?: PreparedPayment,
+  opts: CreatePaymentOptions = {},
 ): Promise<PaymentView> {
-  const { provider, plan } = prepared ?? await preparePayment(ctx, request, payer, body);
+  const { provider, plan } = opts.prepared ?? await preparePayment(ctx, origin, payer, body);
   const now = ctx.clock.now();
   const paymentId = uuidv7(now);
   const actor = { type: 'client' as const, id: payer.id };
   try {
     const created = await ctx.db.transaction().execute(async (trx) => {
-      const audit = new AuditBatch(ctx.clock, originOf(request));
+      const audit = new AuditBatch(ctx.clock, origin);
       let card: { id: string; brand: string; last4: string; fingerprint: string };
       if (plan.source === 'entered') {
         const saved = await saveEnteredCard(trx, payer.id, plan.card, now);
@@ -139,15 +152,19 @@ export async function createPayment(
         id: paymentId, clientId: payer.id, providerId: provider.id, cardId: card.id, cardSource: plan.source,
         amount: body.amount.value, currency: body.amount.currency, params: body.params as Record<string, string>,
         now, expiresAt: new Date(now.getTime() + PAYMENT_WINDOW_MS),
+        ...(opts.checkout ? { merchantId: opts.checkout.merchantId, checkoutSessionId: opts.checkout.checkoutSessionId } : {}),
       });
       audit.add({
         actor, action: 'payment.created', outcome: 'success',
         targets: { clientId: payer.id, paymentId, cardId: card.id },
-        details: { providerId: provider.id, amount: body.amount.value, currency: body.amount.currency, cardSource: plan.source },
+        details: {
+          providerId: provider.id, amount: body.amount.value, currency: body.amount.currency, cardSource: plan.source,
+          ...(opts.checkout ? { merchantId: opts.checkout.merchantId, checkoutSessionId: opts.checkout.checkoutSessionId } : {}),
+        },
       });
       const otp = await issueOtp(trx, ctx, {
-        purpose: 'payment', subjectId: paymentId, clientId: payer.id, phone: payer.phone, ip: request.ip,
-        message: (code) => paymentSms(code, body.amount, provider, card.last4),
+        purpose: 'payment', subjectId: paymentId, clientId: payer.id, phone: payer.phone, ...(origin.ip ? { ip: origin.ip } : {}),
+        message: (code) => paymentSms(code, body.amount, opts.checkout?.merchantName ?? provider.name, card.last4),
       });
       audit.add({
         actor, action: 'payment.code_sent', outcome: 'success',
@@ -155,15 +172,15 @@ export async function createPayment(
       });
       await audit.flush(trx);
       const view = toView({ ...payment, provider_name: provider.name, brand: card.brand, last4: card.last4 });
-      await inTransaction(trx, view);
+      await opts.inTransaction?.(trx, view);
       return { view, otp };
     });
     // After the commit: a slow SMS provider holds no connection and no lock (see deliverOtp).
-    await deliverOtp(ctx, originOf(request), created.otp, { actor, targets: { clientId: payer.id, paymentId } });
+    await deliverOtp(ctx, origin, created.otp, { actor, targets: { clientId: payer.id, paymentId } });
     return created.view;
   } catch (err) {
     if (err instanceof DomainError && (err.code === 'card_limit_reached' || err.code === 'card_blocked')) {
-      await refused(ctx, request, payer, err.code);
+      await refused(ctx, origin, payer, err.code);
     }
     throw err;
   }

@@ -69,6 +69,9 @@ export interface PaymentsTable {
   created_at: ColumnType<Date, Date, never>;
   updated_at: Date;
   expires_at: Date;
+  /** The merchant and checkout session a payment pays (migration 2026120612); null for a client's own payment. */
+  merchant_id: ColumnType<string | null, string | null, never>;
+  checkout_session_id: ColumnType<string | null, string | null, never>;
 }
 
 export interface IdempotencyKeysTable {

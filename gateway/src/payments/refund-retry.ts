@@ -38,6 +38,7 @@ export async function retryPendingRefunds(
     try {
       results.push(await executeRefund(ctx, {
         id: r.id, paymentId: r.payment_id, authorizationId: r.authorization_id, clientId: r.client_id, amount: r.amount, currency: r.currency,
+        checkoutSessionId: r.checkout_session_id,
       }, {
         actor: RETRY,
         log: refundLog,

@@ -57,6 +57,7 @@ export interface DueRefund {
   amount: number;
   currency: string;
   retries: number;
+  checkout_session_id: string | null;
 }
 
 /**
@@ -78,6 +79,6 @@ export async function claimDueRefunds(db: Kysely<GatewayDatabase>, input: { now:
     update gateway.refunds r set retries = r.retries + 1, retried_at = ${input.now}
     from due, gateway.payments p
     where r.id = due.id and p.id = r.payment_id
-    returning r.id, r.payment_id, r.dispute_id, p.authorization_id, p.client_id, r.amount, r.currency, r.retries`.execute(db);
+    returning r.id, r.payment_id, r.dispute_id, p.authorization_id, p.client_id, r.amount, r.currency, r.retries, p.checkout_session_id`.execute(db);
   return result.rows;
 }

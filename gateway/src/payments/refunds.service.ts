@@ -5,12 +5,13 @@
 // and the payment together. A vault that cannot be reached leaves the refund pending (the money
 // stays reserved) rather than risk refunding twice; the payments sweep asks the vault again
 // (refund-retry.ts).
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import type { AuditActor } from '../../../lib/audit/event.js';
 import type { Static } from '@sinclair/typebox';
-import { recordAudit, originOf } from '../audit/record.js';
+import { recordAudit, type RequestOrigin } from '../audit/record.js';
+import { recordPaymentEvent } from '../checkout/payment-events.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
@@ -34,13 +35,15 @@ export interface ReservedRefund {
   clientId: string;
   amount: number;
   currency: string;
+  /** Set for a checkout session's payment: its merchant hears of the refund's outcome. */
+  checkoutSessionId: string | null;
 }
 
 /** Step 1, inside the caller's transaction holding `p`'s row lock. `amount` undefined = all that is left. */
 export async function reserveRefund(
   trx: Kysely<GatewayDatabase>,
   ctx: GatewayContext,
-  request: FastifyRequest | undefined,
+  origin: RequestOrigin | undefined,
   p: PaymentRow,
   input: { amount?: number; disputeId: string | null; actor: Actor },
 ): Promise<ReservedRefund> {
@@ -55,18 +58,20 @@ export async function reserveRefund(
   const now = ctx.clock.now();
   const id = uuidv7(now);
   await insertRefund(trx, { id, paymentId: p.id, disputeId: input.disputeId, amount, currency: p.currency, requestedBy: input.actor.id ?? input.actor.type, now });
-  await recordAudit(trx, ctx.clock, originOf(request), {
+  await recordAudit(trx, ctx.clock, origin, {
     actor: input.actor, action: 'refund.requested', outcome: 'success',
     targets: { clientId: p.client_id, paymentId: p.id, refundId: id, ...(input.disputeId ? { disputeId: input.disputeId } : {}) },
     details: { amount, currency: p.currency },
   });
-  return { id, paymentId: p.id, authorizationId: p.authorization_id, clientId: p.client_id, amount, currency: p.currency };
+  return {
+    id, paymentId: p.id, authorizationId: p.authorization_id, clientId: p.client_id, amount, currency: p.currency, checkoutSessionId: p.checkout_session_id,
+  };
 }
 
 export interface RefundStep {
   actor: Actor;
-  /** The request that asked for the refund; none when the sweep retries it. */
-  request?: FastifyRequest;
+  /** Where the request that asked for the refund came from; none when the sweep retries it. */
+  origin?: RequestOrigin;
   log: FastifyBaseLogger;
   /** Runs in the transaction that records the refund as succeeded, so what follows from it cannot be lost. */
   onSucceeded?: (trx: Kysely<GatewayDatabase>) => Promise<void>;
@@ -96,12 +101,16 @@ export async function executeRefund(ctx: GatewayContext, r: ReservedRefund, step
     const completed = await completeRefund(trx, r.id, outcome, now);
     if (!completed) return undefined;
     if (completed.status === 'succeeded') await addRefunded(trx, r.paymentId, r.amount, now);
-    await recordAudit(trx, ctx.clock, originOf(step.request), {
+    await recordAudit(trx, ctx.clock, step.origin, {
       actor: step.actor, action: completed.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed',
       outcome: completed.status === 'succeeded' ? 'success' : 'failure',
       targets: { clientId: r.clientId, paymentId: r.paymentId, refundId: r.id },
       details: { amount: r.amount, currency: r.currency },
     });
+    if (r.checkoutSessionId !== null) {
+      await recordPaymentEvent(trx, r.paymentId, completed.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed',
+        { ...view, status: completed.status }, now);
+    }
     if (completed.status === 'succeeded') await step.onSucceeded?.(trx);
     return completed.status;
   });

@@ -9,11 +9,11 @@
 //    idempotent on the challenge ref: a second answer gets the first one's result.
 // 3. record the outcome from `processing`. A vault that cannot be reached leaves the payment
 //    claimed: the client's retry, or the payments sweep (payment-retry.ts), asks again.
-import type { FastifyRequest } from 'fastify';
-import { AuditBatch, originOf } from '../audit/record.js';
+import { AuditBatch, type RequestOrigin } from '../audit/record.js';
+import { recordPaymentMoved } from '../checkout/payment-events.js';
 import type { GatewayContext } from '../context.js';
 import { DomainError } from '../errors.js';
-import { failPayment, isDue, recordAuthorization, settled } from './payments.confirm.js';
+import { failPayment, isDue, recordAuthorization, settled, type SettlingPayment } from './payments.confirm.js';
 import { lockPayment, moveStatus, moveStatusAudited, type MovedPayment, type PaymentRow } from './payments.repository.js';
 import type { PaymentView } from './payments.schema.js';
 import type { Payer } from './payments.service.js';
@@ -27,12 +27,12 @@ export const PROCESSOR = { actor: { type: 'system' as const, id: 'processor' }, 
 
 export async function completeThreeDs(
   ctx: GatewayContext,
-  request: FastifyRequest,
+  origin: RequestOrigin,
   payer: Payer,
   input: { paymentId: string; result: ChallengeAnswer },
 ): Promise<PaymentView> {
   const claimed = await ctx.db.transaction().execute(async (trx) => {
-    const audit = new AuditBatch(ctx.clock, originOf(request));
+    const audit = new AuditBatch(ctx.clock, origin);
     const now = ctx.clock.now();
     // Another client's payment is not found: the session, not the challenge ref, is the authority.
     const p = await lockPayment(trx, input.paymentId, payer.id);
@@ -42,6 +42,7 @@ export async function completeThreeDs(
     if (isDue(p, now)) {
       await moveStatus(trx, p.id, p.status, 'expired', now);
       audit.add({ actor, action: 'payment.expired', outcome: 'success', targets });
+      await recordPaymentMoved(trx, ctx, { ...p, status: 'expired' }, now);
       await audit.flush(trx);
       return new DomainError('payment_expired', 'the payment was not authenticated within 15 minutes; start a new one');
     }
@@ -65,7 +66,7 @@ export async function completeThreeDs(
  */
 export async function finishChallenge(
   ctx: GatewayContext,
-  p: Pick<PaymentRow, 'id' | 'client_id' | 'card_id' | 'challenge_ref'>,
+  p: SettlingPayment & Pick<PaymentRow, 'challenge_ref'>,
   answer: ChallengeAnswer,
 ): Promise<MovedPayment | undefined> {
   if (p.challenge_ref === null) throw new Error(`payment ${p.id} has no challenge to finish`);

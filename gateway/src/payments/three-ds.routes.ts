@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
+import { originOf } from '../audit/record.js';
 import { Problem } from '../errors.js';
 import { operation } from '../plugins/openapi-operation.js';
 import { currentPayment } from './payments.confirm.js';
@@ -80,7 +81,7 @@ export const threeDsAnswerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         errors: ['not_found', 'payment_expired', 'vault_unavailable'] }),
       params: PaymentParams, body: AnswerBody, response: { 200: PaymentView, ...errors },
     },
-  }, async (request) => completeThreeDs(app.ctx, request, { id: request.client.id, phone: request.client.phone }, {
+  }, async (request) => completeThreeDs(app.ctx, originOf(request), { id: request.client.id, phone: request.client.phone }, {
     paymentId: request.params.id, result: request.body.result,
   }));
 };

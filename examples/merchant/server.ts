@@ -1,0 +1,84 @@
+// A merchant's shop, as small as an integration gets (README, "Merchants"): `GET /buy` creates a
+// checkout session with the shop's secret key and redirects the customer to the bank's hosted
+// page; `GET /done` is the return page, which asks the gateway how the session ended (a return
+// URL is only a hint: anyone can open it); `POST /webhooks` verifies the gateway's signed events
+// with the `standardwebhooks` package before believing them.
+//
+//   GATEWAY_URL=https://localhost:8443 SECRET_KEY=sk_test_… WEBHOOK_SECRET=whsec_… \
+//   SHOP_URL=https://shop.example PORT=4242 npx tsx examples/merchant/server.ts
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { Webhook } from 'standardwebhooks';
+import { createGatewayClient } from '../../gateway/openapi/client.js';
+
+function setting(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`config error: missing setting ${name}`);
+    process.exit(1);
+  }
+  return value;
+}
+
+const gatewayUrl = setting('GATEWAY_URL');
+const secretKey = setting('SECRET_KEY');
+const shopUrl = setting('SHOP_URL');
+const webhookSecret = process.env.WEBHOOK_SECRET;
+const ca = process.env.GATEWAY_CA_FILE ? readFileSync(process.env.GATEWAY_CA_FILE) : undefined;
+const api = createGatewayClient({ baseUrl: gatewayUrl, token: secretKey, ...(ca ? { ca } : {}) });
+const webhooks = webhookSecret ? new Webhook(webhookSecret) : undefined;
+/** order → checkout session: a real shop keeps this with its orders. */
+const sessions = new Map<string, string>();
+
+async function body(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(text);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://shop.local');
+  if (req.method === 'GET' && url.pathname === '/buy') {
+    const order = url.searchParams.get('order') ?? `order-${Date.now()}`;
+    const { data, error } = await api.POST('/v1/checkout/sessions', {
+      body: { amount: 150_000, currency: 'KZT', params: { phone: url.searchParams.get('phone') ?? '+77011234567' }, returnUrl: `${shopUrl}/done?order=${encodeURIComponent(order)}`, reference: order },
+      params: { header: { 'idempotency-key': order } },
+    });
+    if (!data) return send(res, 502, `the gateway refused the session: ${error?.code ?? 'unknown'}`);
+    sessions.set(order, data.id);
+    return send(res, 303, `pay at ${data.url}\n`, { location: data.url, 'x-checkout-session': data.id });
+  }
+  if (req.method === 'GET' && url.pathname === '/done') {
+    const id = sessions.get(url.searchParams.get('order') ?? '');
+    if (!id) return send(res, 404, 'no such order\n');
+    const { data } = await api.GET('/v1/checkout/sessions/{id}', { params: { path: { id } } });
+    return send(res, 200, data?.status === 'complete' ? `Paid: order ${data.reference ?? ''}\n` : `Not paid (${data?.status ?? 'unknown'})\n`);
+  }
+  if (req.method === 'POST' && url.pathname === '/webhooks' && webhooks) {
+    const payload = await body(req);
+    try {
+      const event = webhooks.verify(payload, {
+        'webhook-id': String(req.headers['webhook-id'] ?? ''),
+        'webhook-timestamp': String(req.headers['webhook-timestamp'] ?? ''),
+        'webhook-signature': String(req.headers['webhook-signature'] ?? ''),
+      }) as { type: string; data: { id: string } };
+      console.log(`webhook ${event.type} ${event.data.id}`);
+      return send(res, 204, '');
+    } catch {
+      return send(res, 400, 'bad signature\n');
+    }
+  }
+  return send(res, 404, 'not found\n');
+}
+
+const port = Number(process.env.PORT ?? 4242);
+createServer((req, res) => {
+  handle(req, res).catch((err) => {
+    console.error(err);
+    send(res, 500, 'error\n');
+  });
+}).listen(port, '127.0.0.1', () => console.log(`shop on http://127.0.0.1:${port}`));
