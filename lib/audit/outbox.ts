@@ -1,9 +1,10 @@
 // Transactional outbox (SP-21): a producer writes its audit event in the same transaction as the
 // state change it describes; the relay publishes rows to BullMQ, a job naming a batch of event ids
-// (job id = its first event's id); the audit-worker takes each event from its outbox row and
+// (ids only); the audit-worker takes each event from its outbox row and
 // deletes the row in the transaction that stores the event. A lost Redis, a crashed relay or a
 // duplicated or overlapping job therefore never loses or doubles an event, and the job carries
 // no event data at all (nothing in Redis to leak or forge).
+import { createHash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../logger.js';
@@ -79,13 +80,22 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 const RELAY_BATCH_SIZE = 500;
 type OutboxRow = { event_id: string; action: string };
 
-/** Fresh rows go out in jobs of AUDIT_EVENTS_PER_JOB events, named by their first event. */
+/**
+ * A batch's job id: its one event's id, or a digest of all its ids. A publication that timed out
+ * may still land once Redis is back: the next tick's batch of the same rows plus newer ones is
+ * then another job, not a de-duplicated no-op that would leave the newer rows waiting to go stale.
+ */
+export function auditJobId(eventIds: readonly string[]): string {
+  return eventIds.length === 1 ? eventIds[0]! : `batch-${createHash('sha256').update(eventIds.join(',')).digest('hex')}`;
+}
+
+/** Fresh rows go out in jobs of AUDIT_EVENTS_PER_JOB events. */
 function batchJobs(source: AuditSource, rows: readonly OutboxRow[]) {
   const jobs = [];
   for (let i = 0; i < rows.length; i += AUDIT_EVENTS_PER_JOB) {
-    const batch = rows.slice(i, i + AUDIT_EVENTS_PER_JOB);
-    jobs.push({ name: batch.length === 1 ? batch[0]!.action : 'audit.batch', data: { source, eventIds: batch.map((r) => r.event_id) },
-      opts: { ...AUDIT_JOB_OPTIONS, jobId: batch[0]!.event_id } });
+    const eventIds = rows.slice(i, i + AUDIT_EVENTS_PER_JOB).map((r) => r.event_id);
+    jobs.push({ name: eventIds.length === 1 ? rows[i]!.action : 'audit.batch', data: { source, eventIds },
+      opts: { ...AUDIT_JOB_OPTIONS, jobId: auditJobId(eventIds) } });
   }
   return jobs;
 }
@@ -113,8 +123,7 @@ export async function relayOnce(opts: RelayOptions): Promise<number> {
     const rows = [...fresh.rows, ...stale];
     if (rows.length === 0) return 0;
     // Redis down: give up this tick rather than hold the rows locked for the whole outage. If
-    // the add still lands later, the job id makes the next publication of a batch with the same
-    // first row a no-op; a row of it that job does not name comes back as stale.
+    // the add still lands later, the worker finds its events gone or stores them once.
     await withTimeout(queue.addBulk([...batchJobs(source, fresh.rows), ...stale.map((r) => singleJob(source, r))]), opts.publishTimeoutMs ?? 5000);
     // A job id de-duplicates while the job exists: a stale row whose job failed for good (say the
     // database was down through every retry) is retried, one whose job vanished was re-added above.
