@@ -1,5 +1,5 @@
 // BullMQ hands the worker one job at a time (up to `concurrency` at once); the chain wants a
-// few hundred rows per transaction. Each job's processor submits its event here and waits:
+// few hundred rows per transaction. Each job's processor submits its events here and waits:
 // while one batch commits the next one fills, so batches grow with load and a lone event
 // waits for no timer.
 import type { EventRef, StoreOutcome } from './store.js';
@@ -15,11 +15,11 @@ export class Batcher {
   #running = false;
   constructor(private readonly store: (refs: EventRef[]) => Promise<StoreOutcome[]>, private readonly maxBatch: number) {}
 
-  submit(ref: EventRef): Promise<StoreOutcome> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ ref, resolve, reject });
-      if (!this.#running) void this.#drain();
-    });
+  /** A job's events, queued together so that they share a transaction when they can. */
+  submit(refs: readonly EventRef[]): Promise<StoreOutcome[]> {
+    const outcomes = refs.map((ref) => new Promise<StoreOutcome>((resolve, reject) => { this.#queue.push({ ref, resolve, reject }); }));
+    if (!this.#running) void this.#drain();
+    return Promise.all(outcomes);
   }
 
   async #drain(): Promise<void> {

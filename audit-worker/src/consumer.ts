@@ -1,10 +1,11 @@
-// The BullMQ side of the worker: each job names an event waiting in an outbox (job id = event
-// id); the batcher stores many per transaction. Used by worker.ts, the tests and the benchmark.
+// The BullMQ side of the worker: each job names events waiting in an outbox (a batch of event
+// ids; a job from before batches names its one event by its job id); the batcher stores many per
+// transaction, across jobs. Used by worker.ts, the tests and the benchmark.
 import { UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../../lib/logger.js';
 import type { Clock } from '../../lib/clock.js';
-import { AUDIT_SOURCES, type AuditJob } from '../../lib/audit/outbox.js';
+import { AUDIT_EVENTS_PER_JOB, AUDIT_SOURCES, type AuditJob } from '../../lib/audit/outbox.js';
 import { EventStore } from './store.js';
 import { Batcher } from './batcher.js';
 import type { AuditDatabase } from './database.js';
@@ -27,10 +28,14 @@ export function startConsumer(opts: ConsumerOptions): Worker<AuditJob> {
   const batcher = new Batcher((refs) => store.store(refs), opts.batchSize);
   const worker = new Worker<AuditJob>(opts.queueName, async (job) => {
     const source = job.data?.source;
-    if (!AUDIT_SOURCES.includes(source) || !UUID.test(job.id ?? '')) throw new UnrecoverableError('malformed audit job');
-    const outcome = await batcher.submit({ source, eventId: job.id! });
-    if (typeof outcome === 'object') throw new UnrecoverableError(`poison audit event: ${outcome.poison}`);
-    return outcome;
+    const eventIds: unknown = job.data?.eventIds ?? [job.id];
+    if (!AUDIT_SOURCES.includes(source) || !Array.isArray(eventIds) || eventIds.length === 0 || eventIds.length > AUDIT_EVENTS_PER_JOB
+      || !eventIds.every((id) => typeof id === 'string' && UUID.test(id))) throw new UnrecoverableError('malformed audit job');
+    const outcomes = await batcher.submit(eventIds.map((eventId: string) => ({ source, eventId })));
+    const poison = outcomes.flatMap((o) => (typeof o === 'object' ? [o.poison] : []));
+    // The job's other events are stored; it fails for good naming the poison, which stays in the outbox.
+    if (poison.length > 0) throw new UnrecoverableError(`poison audit event: ${poison.join('; ')}`);
+    return outcomes.includes('stored') ? 'stored' : 'duplicate';
   }, {
     connection: opts.connection,
     concurrency: opts.concurrency,

@@ -12,7 +12,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { systemClock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
-import { relayOnce, startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
+import { AUDIT_EVENTS_PER_JOB, auditJobId, relayOnce, startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { assertNoEviction } from '../../lib/redis.js';
 import { issueCertificate } from '../../lib/pki.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
@@ -243,16 +243,50 @@ t.test('SP-21 a job that failed for good (database down through every retry) is 
   t.match(await counts(db), { stored: 0, waiting: 1 }, 'its event waited in the outbox throughout');
 });
 
-t.test('SP-21 relay: a batch bigger than one publishing chunk reaches the queue whole, job id = event id', async (t) => {
+t.test('SP-21 relay: 250 rows go out as jobs of up to AUDIT_EVENTS_PER_JOB event ids, each event named by exactly one job', async (t) => {
   const { db } = await migratedDatabase(t);
   const queue = testQueue(t);
-  const events = await appendEvents(db, 120, { at: new Date() });
-  t.equal(await relayOnce({ db, source: 'gateway', queue, log }), 120);
-  t.equal((await queue.getJobCounts('waiting')).waiting, 120);
-  const jobs = await Promise.all(events.map((e) => queue.getJob(e.id)));
-  t.same(jobs.map((j) => j?.data), events.map(() => ({ source: 'gateway' })), 'one job per event, named by its id');
+  const events = await appendEvents(db, 250, { at: new Date() });
+  t.equal(await relayOnce({ db, source: 'gateway', queue, log }), 250);
+  const jobs = await queue.getJobs(['waiting']);
+  t.equal(jobs.length, Math.ceil(250 / AUDIT_EVENTS_PER_JOB), 'a job per batch, not per event');
+  t.ok(jobs.every((j) => j.data.source === 'gateway' && j.data.eventIds!.length <= AUDIT_EVENTS_PER_JOB && j.id === auditJobId(j.data.eventIds!)),
+    'each job names its source and at most AUDIT_EVENTS_PER_JOB events, and is named by them');
+  t.same(jobs.flatMap((j) => j.data.eventIds!).sort(), events.map((e) => e.id).sort(), 'every event in exactly one job');
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from gateway.audit_outbox where published_at is null`.execute(db);
   t.equal(rows[0]!.n, 0, 'every row marked published');
+});
+
+t.test('SP-21 overlapping, repeated, legacy and forged jobs: each event chained exactly once, a malformed job fails for good', async (t) => {
+  const { url, db } = await migratedDatabase(t);
+  const queue = testQueue(t);
+  const [a, b, c, d, e] = (await appendEvents(db, 5, { at: new Date() })).map((ev) => ev.id);
+  await queue.addBulk([
+    { name: 'audit.batch', data: { source: 'gateway', eventIds: [a!, b!, c!] }, opts: { jobId: auditJobId([a!, b!, c!]) } },
+    { name: 'audit.batch', data: { source: 'gateway', eventIds: [b!, c!, d!, b!] }, opts: { jobId: auditJobId([b!, c!, d!]) } },
+    // Published before jobs carried batches: the job id names the event.
+    { name: 'payment.confirm', data: { source: 'gateway' }, opts: { jobId: e! } },
+    // Names an event no producer wrote: stores nothing.
+    { name: 'audit.batch', data: { source: 'gateway', eventIds: [uuidv7(), a!] }, opts: { jobId: uuidv7() } },
+  ]);
+  const tooMany = uuidv7();
+  await queue.add('audit.batch', { source: 'gateway', eventIds: Array.from({ length: AUDIT_EVENTS_PER_JOB + 1 }, () => uuidv7()) }, { jobId: tooMany });
+  const notIds = uuidv7();
+  await queue.add('audit.batch', { source: 'gateway', eventIds: ['not-an-id'] }, { jobId: notIds });
+  const consumerConnection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const worker = startConsumer({
+    db: dbAs(t, url, 'audit_writer'), connection: consumerConnection, queueName: queue.name, clock: systemClock, log,
+    concurrency: 10, batchSize: 3, jobLockMs: 5000,
+  });
+  t.teardown(async () => {
+    await worker.close(true);
+    consumerConnection.disconnect();
+  });
+  await until('the malformed jobs to fail', async () => (await queue.getJobCounts('failed')).failed === 2);
+  await until('the outbox to drain', async () => (await counts(db)).waiting === 0);
+  t.same(await counts(db), { stored: 5, distinct: 5, maxSeq: 5, waiting: 0 }, 'five events, each once, seq gapless');
+  for (const id of [tooMany, notIds]) t.equal((await queue.getJob(id))?.failedReason, 'malformed audit job');
+  t.match(await verifyChain(db, testPublicKey()), { ok: true, count: 5 });
 });
 
 t.test('SP-21 Redis with an eviction policy: the worker refuses to run in production', async (t) => {

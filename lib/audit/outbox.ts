@@ -1,8 +1,10 @@
 // Transactional outbox (SP-21): a producer writes its audit event in the same transaction as the
-// state change it describes; the relay publishes rows to BullMQ (job id = event id); the
-// audit-worker takes the event from the outbox row and deletes it in the transaction that stores
-// the event. A lost Redis, a crashed relay or a duplicated job therefore never loses or doubles
-// an event, and the job carries no event data at all (nothing in Redis to leak or forge).
+// state change it describes; the relay publishes rows to BullMQ, a job naming a batch of event ids
+// (ids only); the audit-worker takes each event from its outbox row and
+// deletes the row in the transaction that stores the event. A lost Redis, a crashed relay or a
+// duplicated or overlapping job therefore never loses or doubles an event, and the job carries
+// no event data at all (nothing in Redis to leak or forge).
+import { createHash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../logger.js';
@@ -22,7 +24,14 @@ export const AUDIT_JOB_OPTIONS = {
 
 export interface AuditJob {
   source: AuditSource;
+  /** The events to store (jobs published before batches existed name their one event by the job id). */
+  eventIds?: string[];
 }
+
+// BullMQ's own work per job (several Redis scripts) costs more than chaining an event: a job per
+// event made the queue the pipeline's bottleneck. The worker still stores each event once,
+// whichever jobs name it.
+export const AUDIT_EVENTS_PER_JOB = 100;
 
 /** Inserts one event into `<source>.audit_outbox`; call it with the business transaction. */
 export async function appendAuditEvent(db: Kysely<any>, source: AuditSource, event: AuditEvent): Promise<void> {
@@ -69,17 +78,32 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 const RELAY_BATCH_SIZE = 500;
-// Building and parsing a few hundred BullMQ calls at once holds the producer's event loop for
-// milliseconds, which its requests feel as a latency spike; chunks with a yield between them
-// spread that work among the requests.
-const PUBLISH_CHUNK = 50;
+type OutboxRow = { event_id: string; action: string };
 
-async function publishInChunks(queue: Queue<AuditJob>, source: AuditSource, rows: ReadonlyArray<{ event_id: string; action: string }>): Promise<void> {
-  for (let i = 0; i < rows.length; i += PUBLISH_CHUNK) {
-    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-    await queue.addBulk(rows.slice(i, i + PUBLISH_CHUNK).map((r) => ({ name: r.action, data: { source }, opts: { ...AUDIT_JOB_OPTIONS, jobId: r.event_id } })));
-  }
+/**
+ * A batch's job id: its one event's id, or a digest of all its ids. A publication that timed out
+ * may still land once Redis is back: the next tick's batch of the same rows plus newer ones is
+ * then another job, not a de-duplicated no-op that would leave the newer rows waiting to go stale.
+ */
+export function auditJobId(eventIds: readonly string[]): string {
+  return eventIds.length === 1 ? eventIds[0]! : `batch-${createHash('sha256').update(eventIds.join(',')).digest('hex')}`;
 }
+
+/** Fresh rows go out in jobs of AUDIT_EVENTS_PER_JOB events. */
+function batchJobs(source: AuditSource, rows: readonly OutboxRow[]) {
+  const jobs = [];
+  for (let i = 0; i < rows.length; i += AUDIT_EVENTS_PER_JOB) {
+    const eventIds = rows.slice(i, i + AUDIT_EVENTS_PER_JOB).map((r) => r.event_id);
+    jobs.push({ name: eventIds.length === 1 ? rows[i]!.action : 'audit.batch', data: { source, eventIds },
+      opts: { ...AUDIT_JOB_OPTIONS, jobId: auditJobId(eventIds) } });
+  }
+  return jobs;
+}
+
+// A stale row (published a while ago and still here) goes out alone, job id = event id: a job of
+// that id that failed for good is then found and retried, and one that vanished is added again.
+const singleJob = (source: AuditSource, r: OutboxRow) =>
+  ({ name: r.action, data: { source, eventIds: [r.event_id] }, opts: { ...AUDIT_JOB_OPTIONS, jobId: r.event_id } });
 
 /** Publishes one batch; returns how many rows it published. */
 export async function relayOnce(opts: RelayOptions): Promise<number> {
@@ -89,18 +113,18 @@ export async function relayOnce(opts: RelayOptions): Promise<number> {
   const republishAfter = `${opts.republishAfterMs ?? 60_000} milliseconds`;
   return db.transaction().execute(async (trx) => {
     // Two index-backed queries rather than one OR, so a deep backlog is not scanned every tick.
-    const fresh = await sql<{ event_id: string; action: string }>`
+    const fresh = await sql<OutboxRow>`
       select event_id, coalesce(payload->>'action', 'audit') as action from ${table} where published_at is null
       order by event_id limit ${limit} for update skip locked`.execute(trx);
-    const stale = fresh.rows.length < limit ? (await sql<{ event_id: string; action: string }>`
+    const stale = fresh.rows.length < limit ? (await sql<OutboxRow>`
       select event_id, coalesce(payload->>'action', 'audit') as action from ${table}
       where published_at < now() - ${republishAfter}::interval
       order by published_at limit ${limit - fresh.rows.length} for update skip locked`.execute(trx)).rows : [];
     const rows = [...fresh.rows, ...stale];
     if (rows.length === 0) return 0;
     // Redis down: give up this tick rather than hold the rows locked for the whole outage. If
-    // the add still lands later, the job id makes the next publication a no-op.
-    await withTimeout(publishInChunks(queue, source, rows), opts.publishTimeoutMs ?? 5000);
+    // the add still lands later, the worker finds its events gone or stores them once.
+    await withTimeout(queue.addBulk([...batchJobs(source, fresh.rows), ...stale.map((r) => singleJob(source, r))]), opts.publishTimeoutMs ?? 5000);
     // A job id de-duplicates while the job exists: a stale row whose job failed for good (say the
     // database was down through every retry) is retried, one whose job vanished was re-added above.
     for (const r of stale) {

@@ -106,7 +106,7 @@ const findIn = (texts: readonly string[], find: CardDataSearch = search) =>
  * planted in a value of every Redis type under the queue's own prefix, then (planted keys
  * deleted) nothing.
  */
-async function redisHasNoCardData(t: Test, queueName: string, jobsWaiting: number): Promise<void> {
+async function redisHasNoCardData(t: Test, queueName: string, eventsWaiting: number): Promise<void> {
   const redis = new Redis(TEST_REDIS_URL);
   t.teardown(() => redis.disconnect());
   const queuePattern = `bull:${queueName}:*`;
@@ -125,9 +125,10 @@ async function redisHasNoCardData(t: Test, queueName: string, jobsWaiting: numbe
 
   const queue = new Queue(queueName, { connection: { url: TEST_REDIS_URL } });
   t.teardown(() => queue.close());
-  t.equal((await queue.getJobCounts('waiting')).waiting, jobsWaiting, `${jobsWaiting} audit jobs wait in BullMQ`);
+  const jobs = await queue.getJobs(['waiting']);
+  t.equal(jobs.flatMap((j) => j.data.eventIds).length, eventsWaiting, `${jobs.length} audit jobs wait in BullMQ naming the ${eventsWaiting} events`);
   const scan = await scanRedis(redis, [queuePattern], search);
-  t.ok(scan.read > jobsWaiting, `${scan.read} Redis keys read (${[...scan.places].join(', ')})`);
+  t.ok(scan.read > jobs.length, `${scan.read} Redis keys read (${[...scan.places].join(', ')})`);
   t.same(scan.findings, [], 'no card data in Redis: the audit queue\'s keys and the BullMQ jobs');
 }
 
