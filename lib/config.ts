@@ -154,3 +154,13 @@ export function loadOrExit<T>(load: () => T): T {
     throw err;
   }
 }
+
+/**
+ * The process's Prometheus scrape listener (lib/metrics.ts), or undefined when METRICS_PORT is
+ * unset: several processes of one kind on a host (tests, npm start beside a deployment) must not
+ * fight over a fixed port, so a deployment names it (deploy/ sets 9464, 9465, 9466). 0 takes a free port.
+ */
+export function metricsListener(env: Env): { host: string; port: number } | undefined {
+  if (!env.METRICS_PORT) return undefined;
+  return { host: str(env, 'METRICS_HOST', '127.0.0.1'), port: port(env, 'METRICS_PORT', 0) };
+}

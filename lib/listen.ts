@@ -1,5 +1,6 @@
 // Shared process life cycle: server timeouts, readiness signal to a supervisor (npm start), and
 // a graceful stop on SIGTERM/SIGINT where in-flight requests finish before pools close.
+import closeWithGrace from 'close-with-grace';
 import type { Logger } from './logger.js';
 
 export const SERVER_TIMEOUTS = {
@@ -14,26 +15,23 @@ export function signalReady(name: string, details: Record<string, unknown> = {})
   process.send?.({ type: 'ready', name, ...details });
 }
 
-/** Runs `stop` once on SIGTERM or SIGINT, then exits 0 (or 1 if stopping failed). */
+/**
+ * Runs `stop` once on SIGTERM or SIGINT (or when the supervising parent goes away), then exits 0,
+ * or 1 if stopping failed or took longer than 20 s (close-with-grace). SIGHUP is left to the
+ * certificate reload, and uncaught errors to exitOnUncaught: an unknown state is not drained.
+ */
 export function onShutdown(log: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, 20_000);
-    force.unref();
-    stop().then(
-      () => { log.info('stopped'); log.flush?.(); process.exit(0); },
-      (err) => { log.error({ err }, 'shutdown failed'); process.exit(1); },
-    );
-  };
-  process.on('SIGTERM', () => handler('SIGTERM'));
-  process.on('SIGINT', () => handler('SIGINT'));
-  process.on('disconnect', () => handler('disconnect'));
+  const grace = closeWithGrace({
+    delay: 20_000,
+    logger: { error: (message: unknown) => log.error({ detail: String(message) }, 'shutdown did not finish cleanly') },
+    skip: ['SIGHUP', 'uncaughtException', 'unhandledRejection', 'beforeExit'],
+  }, async ({ signal }) => {
+    log.info({ signal: signal ?? 'disconnect' }, 'shutting down');
+    await stop();
+    log.info('stopped');
+    log.flush?.();
+  });
+  process.on('disconnect', () => grace.close());
 }
 
 /** An uncaught exception leaves the process in an unknown state: log it and let the supervisor restart us. */

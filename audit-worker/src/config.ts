@@ -1,7 +1,7 @@
 // Audit-worker settings, read once at boot (README "Settings").
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, oneOf, port, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
+import { bool, ConfigError, file, freeze, int, metricsListener, oneOf, port, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
 
@@ -20,6 +20,8 @@ export interface AuditWorkerConfig {
   checkpointIntervalMs: number;
   checkpointFile: string;
   health: { host: string; port: number };
+  /** Prometheus scrape listener (plain HTTP, private address). */
+  metrics: { host: string; port: number } | undefined;
   /** The private export listener (SP-20): mutual TLS, allow-listed client certificates (the gateway). */
   exportListener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; allowedIdentities: string[] };
 }
@@ -64,6 +66,7 @@ export function loadAuditWorkerConfig(env: Env): Readonly<AuditWorkerConfig> {
     checkpointIntervalMs: int(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, 86_400_000),
     checkpointFile: str(env, 'AUDIT_CHECKPOINT_FILE', join(data, 'audit', 'checkpoints.jsonl')),
     health: { host: str(env, 'AUDIT_HEALTH_HOST', '127.0.0.1'), port: port(env, 'AUDIT_HEALTH_PORT', 8446) },
+    metrics: metricsListener(env),
     exportListener: exportListener(env, data, mode),
   });
 }

@@ -18,6 +18,8 @@ import { writeCheckpoint } from './checkpoint.js';
 import { auditHealth, healthServer } from './health.js';
 import type { AuditDatabase } from './database.js';
 import { createExportServer } from './export-server.js';
+import { registerAuditGauges } from './metrics.js';
+import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
 
 const config = loadOrExit(() => loadAuditWorkerConfig(process.env));
 const log = createLogger('audit-worker', config.logLevel);
@@ -53,12 +55,19 @@ const checkpoint = async () => {
 };
 const timer = setInterval(() => void checkpoint(), config.checkpointIntervalMs);
 
+const metrics = createMetrics('audit-worker');
+registerAuditGauges(metrics.registry, db, monitor, systemClock);
+const metricsListenerServer = metricsServer(metrics.registry);
+const metricsPort = await listenMetrics(metricsListenerServer, config.metrics);
+
 const exportServer = await createExportServer({ db, signer, clock: systemClock, checkpointFile: config.checkpointFile }, config.exportListener, log);
+instrument(exportServer, metrics, 'export');
 await exportServer.listen({ host: config.exportListener.host, port: config.exportListener.port });
 
 onShutdown(log, async () => {
   clearInterval(timer);
   await exportServer.close();
+  metricsListenerServer.close();
   await new Promise<void>((resolve) => health.close(() => resolve()));
   await worker.close();
   await checkpoint();
@@ -71,4 +80,5 @@ await worker.waitUntilReady();
 signalReady('audit-worker', {
   healthPort: (health.address() as { port: number }).port,
   exportPort: (exportServer.server.address() as { port: number }).port,
+  metricsPort,
 });

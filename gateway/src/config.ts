@@ -1,7 +1,7 @@
 // Gateway settings, read once at boot (README "Settings"). Defaults suit `npm start` on one machine.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, ipRanges, list, oneOf, port, revocationList, str, url, type Env } from '../../lib/config.js';
+import { bool, ConfigError, file, freeze, int, ipRanges, list, metricsListener, oneOf, port, revocationList, str, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 import { isDevelopmentCa } from '../../lib/pki.js';
 import { loadIdentityConfig, type IdentityConfig } from './identity/identity.config.js';
@@ -14,6 +14,8 @@ export interface GatewayConfig {
   publicListener: { host: string; port: number; cert: Buffer; key: Buffer; allowedHosts: string[] };
   adminListener: { host: string; port: number; cert: Buffer; key: Buffer; ca: Buffer; crl: Buffer | undefined; allowedIdentities: string[] };
   vault: { url: URL; ca: Buffer; cert: Buffer; key: Buffer; timeoutMs: number; connections: number };
+  /** Prometheus scrape listener (plain HTTP, private address). */
+  metrics: { host: string; port: number } | undefined;
   databaseUrl: string;
   dbPoolSize: number;
   migrateOnStart: boolean;
@@ -80,6 +82,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
       timeoutMs: int(env, 'VAULT_TIMEOUT_MS', 5_000, 100, 60_000),
       connections: int(env, 'VAULT_CONNECTIONS', 16, 1, 1024),
     },
+    metrics: metricsListener(env),
     databaseUrl,
     dbPoolSize: int(env, 'GATEWAY_DB_POOL', 20, 1, 500),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', mode !== 'production'),

@@ -14,6 +14,7 @@ import { createAuditClient } from '../../lib/audit-client.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
+import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
 import { systemClock } from '../../lib/clock.js';
 import { loadGatewayConfig } from './config.js';
 import type { GatewayDatabase } from './database.js';
@@ -50,6 +51,9 @@ const ctx = {
 // Unknown phones must cost a login the same as known ones from the first request on (SP-11).
 await ctx.passwords.prepare();
 
+const metrics = createMetrics('gateway');
+const metricsListenerServer = metricsServer(metrics.registry);
+
 const common = {
   loggerInstance: log,
   ...SERVER_TIMEOUTS,
@@ -69,6 +73,7 @@ const publicServer = Fastify({
     honorCipherOrder: true,
   },
 }).withTypeProvider<TypeBoxTypeProvider>();
+instrument(publicServer, metrics, 'public');
 await publicServer.register(publicApp, { ctx });
 
 // The staff listener trusts no proxy: mutual TLS ends here, so its peer is the staff machine.
@@ -76,10 +81,12 @@ const adminServer = Fastify({
   ...common,
   https: adminTlsOptions(config.adminListener),
 }).withTypeProvider<TypeBoxTypeProvider>();
+instrument(adminServer, metrics, 'staff');
 await adminServer.register(adminApp, { ctx });
 
 onShutdown(log, async () => {
   await Promise.all([publicServer.close(), adminServer.close()]);
+  metricsListenerServer.close();
   await relay.stop();
   await auditQueue.close();
   await vault.close();
@@ -93,4 +100,5 @@ await publicServer.listen({ host: config.publicListener.host, port: config.publi
 await adminServer.listen({ host: config.adminListener.host, port: config.adminListener.port });
 const publicPort = (publicServer.server.address() as { port: number }).port;
 const adminPort = (adminServer.server.address() as { port: number }).port;
-signalReady('gateway', { publicPort, adminPort });
+const metricsPort = await listenMetrics(metricsListenerServer, config.metrics);
+signalReady('gateway', { publicPort, adminPort, metricsPort });

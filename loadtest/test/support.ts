@@ -31,7 +31,8 @@ export const LIFTED_CEILINGS = {
   LOGIN_RATE_LIMIT_PER_MINUTE: '100000', VERIFICATION_RATE_LIMIT_PER_MINUTE: '100000',
 };
 
-export async function startLoadTarget(t: Teardown, gatewayEnv: Record<string, string> = {}): Promise<LoadTarget> {
+/** `everyEnv` adds settings to all three processes (e.g. METRICS_PORT), `gatewayEnv` to the gateway alone. */
+export async function startLoadTarget(t: Teardown, gatewayEnv: Record<string, string> = {}, everyEnv: Record<string, string> = {}): Promise<LoadTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'pgw-load-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   generateDevPki(join(dir, 'pki'));
@@ -43,7 +44,7 @@ export async function startLoadTarget(t: Teardown, gatewayEnv: Record<string, st
     await q.close();
   });
   const databaseUrl = await freshDatabaseUrl(t);
-  const common = { NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dir, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queue };
+  const common = { NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dir, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queue, ...everyEnv };
   const vault = await startProcess(t, 'vault/src/server.ts', { ...common, VAULT_PORT: '0' });
   const worker = await startProcess(t, 'audit-worker/src/worker.ts', {
     ...common, AUDIT_HEALTH_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_CHECKPOINT_FILE: join(dir, 'checkpoints.jsonl'),

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, list, oneOf, port, revocationList, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
+import { bool, ConfigError, file, freeze, int, list, metricsListener, oneOf, port, revocationList, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
 import { dataDir, repoRoot } from '../../lib/paths.js';
 import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
 import { Secret } from '../../lib/secret.js';
@@ -19,6 +19,8 @@ export interface VaultConfig {
     /** Service identities (certificate URIs) allowed to call; see lib/mtls.ts. */
     allowedIdentities: string[];
   };
+  /** Prometheus scrape listener (plain HTTP, private address). */
+  metrics: { host: string; port: number } | undefined;
   databaseUrl: string;
   migrateOnStart: boolean;
   redisUrl: string;
@@ -115,6 +117,7 @@ export function loadVaultConfig(env: Env): Readonly<VaultConfig> {
       crl: revocationList(env, 'INTERNAL_CRL_FILE', data),
       allowedIdentities: uriList(env, 'VAULT_ALLOWED_IDENTITIES', GATEWAY_SERVICE_IDENTITY),
     },
+    metrics: metricsListener(env),
     databaseUrl: url(env, 'VAULT_DATABASE_URL', ['postgres:', 'postgresql:'], env.DATABASE_URL).toString(),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', mode !== 'production'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),

@@ -12,6 +12,7 @@ import { mutualTlsServerOptions } from '../../lib/mtls.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
+import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
 import { loadVaultConfig } from './config.js';
 import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from './app.js';
 import { createVaultContext } from './context.js';
@@ -60,10 +61,15 @@ sweeper.unref();
 const stopRetention = config.retentionSweepIntervalMs > 0 ? startRetentionSweep(ctx, config.retentionSweepIntervalMs, log) : undefined;
 
 hardenTlsListener(server.server, ctx, log);
+const metrics = createMetrics('vault');
+const metricsListenerServer = metricsServer(metrics.registry);
+// Per-route latency of tokenize, authorize, refund and delete: the vault's operations.
+instrument(server, metrics, 'vault');
 await server.register(vaultApp, { ctx });
 
 onShutdown(log, async () => {
   await server.close();
+  metricsListenerServer.close();
   clearInterval(sweeper);
   await stopRetention?.();
   ctx.cvv.clear();
@@ -74,4 +80,5 @@ onShutdown(log, async () => {
 });
 
 await server.listen({ host: config.listener.host, port: config.listener.port });
-signalReady('vault', { port: (server.server.address() as { port: number }).port });
+const metricsPort = await listenMetrics(metricsListenerServer, config.metrics);
+signalReady('vault', { port: (server.server.address() as { port: number }).port, metricsPort });
