@@ -34,6 +34,11 @@ export interface ScanOptions {
    * side of the handshake.
    */
   headers?: boolean;
+  /**
+   * A PEM file holding a client certificate and its key, presented with `--mtls` where the
+   * installed testssl has that option (3.1 and later; see testsslSupportsMtls).
+   */
+  clientCertificate?: string;
   timeoutMs?: number;
 }
 
@@ -72,6 +77,12 @@ export function testsslInstalled(): boolean {
   });
 }
 
+/** Whether the installed testssl can present a client certificate (`--mtls`, testssl 3.1+; 3.0.8 cannot). */
+export async function testsslSupportsMtls(): Promise<boolean> {
+  const { stdout } = await run('testssl', ['--help'], { maxBuffer: 4 * 1024 * 1024 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+  return /--mtls\b/.test(stdout);
+}
+
 /**
  * Scans `target` (host:port; a host name must be in /etc/hosts: no DNS, nothing leaves the
  * machine but the scan itself). Rejects when testssl cannot reach the target or runs past
@@ -79,14 +90,15 @@ export function testsslInstalled(): boolean {
  */
 export async function scanTls(
   target: string,
-  { headers = true, timeoutMs = 240_000 }: ScanOptions = {},
+  { headers = true, clientCertificate, timeoutMs = 240_000 }: ScanOptions = {},
 ): Promise<Finding[]> {
   const dir = await mkdtemp(join(tmpdir(), 'pgw-testssl-'));
   try {
     const jsonFile = join(dir, 'findings.json');
     const scan = run('testssl', [
       '--quiet', '--color', '0', '--warnings', 'off', '--nodns', 'none',
-      ...TLS_CHECKS, ...(headers ? ['--headers'] : []), '--jsonfile', jsonFile, target,
+      ...TLS_CHECKS, ...(headers ? ['--headers'] : []), ...(clientCertificate ? ['--mtls', clientCertificate] : []),
+      '--jsonfile', jsonFile, target,
     ], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
     scan.child.stdin?.end(); // nothing to answer: a prompt would otherwise wait until the timeout
     await scan.catch((error: { code?: unknown }) => {
