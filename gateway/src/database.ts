@@ -4,6 +4,7 @@ import type {
   CardMonthsTable, CardsTable, DisputeNotesTable, DisputesTable, IdempotencyKeysTable, PaymentsTable, ProvidersTable, RefundsTable,
 } from './payments/payments.table.js';
 import type { MerchantEventsTable, MerchantKeysTable, MerchantsTable } from './merchants/merchants.table.js';
+import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './webhooks/webhooks.table.js';
 
 export interface AuditOutboxTable {
   event_id: string;
@@ -98,5 +99,8 @@ export interface GatewayDatabase {
   'gateway.refunds': RefundsTable;
   'gateway.merchants': MerchantsTable;
   'gateway.merchant_events': MerchantEventsTable;
+  'gateway.webhook_endpoints': WebhookEndpointsTable;
+  'gateway.webhook_deliveries': WebhookDeliveriesTable;
+  'gateway.webhook_attempts': WebhookAttemptsTable;
   'gateway.merchant_keys': MerchantKeysTable;
 }
