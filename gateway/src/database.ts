@@ -5,6 +5,7 @@ import type {
 } from './payments/payments.table.js';
 import type { MerchantEventsTable, MerchantKeysTable, MerchantsTable } from './merchants/merchants.table.js';
 import type { CheckoutSessionsTable, MerchantIdempotencyKeysTable } from './checkout/checkout.table.js';
+import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './webhooks/webhooks.table.js';
 
 export interface AuditOutboxTable {
   event_id: string;
@@ -99,6 +100,9 @@ export interface GatewayDatabase {
   'gateway.refunds': RefundsTable;
   'gateway.merchants': MerchantsTable;
   'gateway.merchant_events': MerchantEventsTable;
+  'gateway.webhook_endpoints': WebhookEndpointsTable;
+  'gateway.webhook_deliveries': WebhookDeliveriesTable;
+  'gateway.webhook_attempts': WebhookAttemptsTable;
   'gateway.merchant_keys': MerchantKeysTable;
   'gateway.checkout_sessions': CheckoutSessionsTable;
   'gateway.merchant_idempotency_keys': MerchantIdempotencyKeysTable;
