@@ -3,6 +3,7 @@ import type { ColumnType } from 'kysely';
 import type {
   CardMonthsTable, CardsTable, DisputeNotesTable, DisputesTable, IdempotencyKeysTable, PaymentsTable, ProvidersTable, RefundsTable,
 } from './payments/payments.table.js';
+import type { SmsLanguage } from './identity/sms-texts.js';
 import type { MerchantEventsTable, MerchantKeysTable, MerchantsTable } from './merchants/merchants.table.js';
 
 export interface AuditOutboxTable {
@@ -23,6 +24,7 @@ export interface ClientsTable {
   blocked_at: Date | null;
   blocked_reason: string | null;
   blocked_by: string | null;
+  language: ColumnType<SmsLanguage, SmsLanguage | undefined, SmsLanguage>;
 }
 
 export interface OtpsTable {
@@ -47,6 +49,7 @@ export interface VerificationsTable {
   token_hash: Buffer | null;
   token_expires_at: Date | null;
   token_used_at: Date | null;
+  language: ColumnType<SmsLanguage, SmsLanguage | undefined, never>;
 }
 
 export interface SessionsTable {
