@@ -266,14 +266,20 @@ function resultView(payment: Payment, after: () => void): void {
     h('button', { type: 'button', onclick: after }, t('done')));
 }
 
+function statusText(status: string): string {
+  if (status === 'declined') return t('declined');
+  if (status === 'failed' || status === 'expired') return t('failed');
+  return t('pending');
+}
+
 async function historyView(): Promise<void> {
   const list = await api<{ data: Payment[] }>('GET', '/v1/payments');
   if (!list.ok) return void show(t('history'), notice(problemText(list.problem), 'bad'));
-  const date = new Intl.DateTimeFormat(LOCALES[lang], { dateStyle: 'medium', timeStyle: 'short' });
+  const date = new Intl.DateTimeFormat(LOCALES[lang], { dateStyle: 'short', timeStyle: 'short' });
   show(t('history'), list.body.data.length === 0 ? notice(t('empty')) : h('ul', { class: 'list card' }, ...list.body.data.map((p) =>
     h('li', {}, h('span', {}, `${date.format(new Date(p.createdAt))} · ${p.provider.name} · •••• ${p.card.last4}`),
       h('strong', {}, money(p.amount.value, p.amount.currency)),
-      p.status === 'succeeded' ? h('a', { href: `#/dispute/${p.id}` }, t('dispute')) : h('span', {}, p.status)))));
+      p.status === 'succeeded' ? h('a', { href: `#/dispute/${p.id}` }, t('dispute')) : h('span', {}, statusText(p.status))))));
 }
 
 function disputeView(paymentId: string): void {

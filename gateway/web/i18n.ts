@@ -49,6 +49,7 @@ const kk = {
   threeDsFail: 'Бас тарту',
   succeeded: 'Төлем өтті',
   declined: 'Төлем қабылданбады',
+  pending: 'Аяқталмаған',
   failed: 'Төлем орындалмады',
   history: 'Төлемдер тарихы',
   cards: 'Сақталған карталар',
@@ -119,6 +120,7 @@ const ru: Texts = {
   threeDsFail: 'Отказаться',
   succeeded: 'Платёж прошёл',
   declined: 'Платёж отклонён',
+  pending: 'Не завершён',
   failed: 'Платёж не выполнен',
   history: 'История платежей',
   cards: 'Сохранённые карты',
@@ -188,6 +190,7 @@ const en: Texts = {
   threeDsFail: 'Cancel',
   succeeded: 'Payment complete',
   declined: 'Payment declined',
+  pending: 'Not completed',
   failed: 'Payment failed',
   history: 'Payment history',
   cards: 'Saved cards',
@@ -263,4 +266,6 @@ export const PROBLEMS: Record<Lang, Record<string, string>> = {
   },
 };
 
-export const LOCALES: Record<Lang, string> = { kk: 'kk-KZ', ru: 'ru-RU', en: 'en-GB' };
+// A browser whose ICU has no Kazakh data (Debian's chromium) falls back to Russian's, which groups
+// and writes tenge the way Kazakh does (1 500,00 ₸), rather than to English.
+export const LOCALES: Record<Lang, string[]> = { kk: ['kk-KZ', 'ru-KZ'], ru: ['ru-RU'], en: ['en-GB'] };
