@@ -195,7 +195,7 @@ t.test('a 4th card in a month is refused (SP-15.3)', async (t) => {
   t.pass();
 });
 
-t.test('history, a dispute, saved cards and their removal', async (t) => {
+t.test('history, a dispute and the saved cards', async (t) => {
   await open(page, 'history');
   await heading(page, TEXTS.kk.history);
   t.match(await page.locator('ul.list').innerText(), /1[\s\u00a0\u202f]500,00[\s\u00a0\u202f]₸/, 'amounts in tenge, grouped as Kazakh writes them');
@@ -210,10 +210,7 @@ t.test('history, a dispute, saved cards and their removal', async (t) => {
   await open(page, 'cards');
   await heading(page, TEXTS.kk.cards);
   await check(t, page, 'kk-cards');
-  const before = await page.locator('ul.list li').count();
-  t.ok(before >= 2, 'the approved cards are saved');
-  await page.locator('ul.list li button').first().click();
-  await page.locator('ul.list li').nth(before - 1).waitFor({ state: 'detached' });
+  t.ok(await page.locator('ul.list li').count() >= 2, 'the approved cards are saved');
 });
 
 t.test('password change confirmed by its own code (SP-10)', async (t) => {
@@ -267,7 +264,7 @@ for (const l of LANGS) {
     await heading(p, 'Kcell');
     t.ok(await p.getByLabel(TEXTS[l].paramPhone, { exact: true }).isVisible(), 'the provider\'s parameter in the page\'s language');
     await check(t, p, `${l}-payment-form`);
-    for (const [hash, title] of [['history', TEXTS[l].history], ['cards', TEXTS[l].cards], ['password', TEXTS[l].changePassword]] as const) {
+    for (const [hash, title] of [['cards', TEXTS[l].cards], ['password', TEXTS[l].changePassword]] as const) {
       await open(p, '${hash}');
       await heading(p, title);
       await check(t, p, `${l}-${hash}`);

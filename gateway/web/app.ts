@@ -301,6 +301,7 @@ async function cardsView(): Promise<void> {
       h('button', { type: 'button', class: 'secondary', 'aria-label': `${t('remove')} •••• ${c.last4}`, onclick: async () => {
         const done = await api('DELETE', `/v1/cards/${c.id}`);
         if (done.ok) await cardsView();
+        else main.append(notice(problemText(done.problem), 'bad'));
       } }, t('remove'))))));
 }
 

@@ -266,6 +266,7 @@ export const PROBLEMS: Record<Lang, Record<string, string>> = {
   },
 };
 
-// A browser whose ICU has no Kazakh data (Debian's chromium) falls back to Russian's, which groups
-// and writes tenge the way Kazakh does (1 500,00 ₸), rather than to English.
-export const LOCALES: Record<Lang, string[]> = { kk: ['kk-KZ', 'ru-KZ'], ru: ['ru-RU'], en: ['en-GB'] };
+// Kazakh numbers and dates are written as Russian's in Kazakhstan (CLDR: 1 500,00 ₸, 06.12.2026):
+// ru-KZ gives them even in a browser whose ICU lacks Kazakh data (Debian's chromium answers
+// kk-KZ with English-style ₸ 1,500.00).
+export const LOCALES: Record<Lang, string> = { kk: 'ru-KZ', ru: 'ru-RU', en: 'en-GB' };
