@@ -264,11 +264,6 @@ for (const l of LANGS) {
     await heading(p, 'Kcell');
     t.ok(await p.getByLabel(TEXTS[l].paramPhone, { exact: true }).isVisible(), 'the provider\'s parameter in the page\'s language');
     await check(t, p, `${l}-payment-form`);
-    for (const [hash, title] of [['cards', TEXTS[l].cards], ['password', TEXTS[l].changePassword]] as const) {
-      await open(p, '${hash}');
-      await heading(p, title);
-      await check(t, p, `${l}-${hash}`);
-    }
     await context.close();
   });
 }
