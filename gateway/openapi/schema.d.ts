@@ -120,7 +120,8 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change the language of the client's SMS texts (kk, ru or en) */
+        patch: operations["updateProfile"];
         trace?: never;
     };
     "/v1/password-changes": {
@@ -505,6 +506,8 @@ export interface components {
                 message: string;
             }[];
         };
+        /** SmsLanguage */
+        SmsLanguage: "kk" | "ru" | "en";
         /** Session */
         Session: {
             token?: string;
@@ -517,6 +520,7 @@ export interface components {
             phone: string;
             name: string;
             birthDate: string;
+            language: components["schemas"]["SmsLanguage"];
             /** Format: date-time */
             createdAt: string;
         };
@@ -730,6 +734,7 @@ export interface operations {
                 "application/json": {
                     phone: string;
                     purpose?: "verification" | "password_reset";
+                    language?: components["schemas"]["SmsLanguage"];
                 };
             };
         };
@@ -1306,6 +1311,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Profile"];
+                };
+            };
+            /** @description Unauthorized: problem+json with `code` `unauthorized`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "unauthorized";
+                    };
+                };
+            };
+            /** @description Forbidden: problem+json with `code` `client_blocked`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "client_blocked";
+                    };
+                };
+            };
+            /** @description Misdirected Request: problem+json with `code` `host_not_allowed`. */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "host_not_allowed";
+                    };
+                };
+            };
+            /** @description Too Many Requests: problem+json with `code` `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description Internal Server Error: problem+json with `code` `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    updateProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    language: components["schemas"]["SmsLanguage"];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Profile"];
+                };
+            };
+            /** @description Bad Request: problem+json with `code` `validation_failed`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "validation_failed";
+                    };
                 };
             };
             /** @description Unauthorized: problem+json with `code` `unauthorized`. */

@@ -3,6 +3,7 @@ import type { ColumnType } from 'kysely';
 import type {
   CardMonthsTable, CardsTable, DisputeNotesTable, DisputesTable, IdempotencyKeysTable, PaymentsTable, ProvidersTable, RefundsTable,
 } from './payments/payments.table.js';
+import type { SmsLanguage } from './identity/sms-texts.js';
 import type { MerchantEventsTable, MerchantKeysTable, MerchantsTable } from './merchants/merchants.table.js';
 import type { CheckoutSessionsTable, MerchantIdempotencyKeysTable } from './checkout/checkout.table.js';
 import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './webhooks/webhooks.table.js';
@@ -25,6 +26,7 @@ export interface ClientsTable {
   blocked_at: Date | null;
   blocked_reason: string | null;
   blocked_by: string | null;
+  language: ColumnType<SmsLanguage, SmsLanguage | undefined, SmsLanguage>;
 }
 
 export interface OtpsTable {
@@ -49,6 +51,7 @@ export interface VerificationsTable {
   token_hash: Buffer | null;
   token_expires_at: Date | null;
   token_used_at: Date | null;
+  language: ColumnType<SmsLanguage, SmsLanguage | undefined, never>;
 }
 
 export interface SessionsTable {

@@ -200,6 +200,7 @@ const rows: Row[] = [
       } },
       { name: 'validation', status: 400, expect: [['otp.sent', 'refused', 'validation_failed']], run: pub('POST', '/v1/verifications', { payload: { phone: 1 } }) },
       { name: 'not a KZ phone', status: 400, expect: [['otp.sent', 'refused', 'phone_invalid']], run: pub('POST', '/v1/verifications', { payload: { phone: '+15555550100' } }) },
+      { name: 'unknown SMS language', status: 400, expect: [['otp.sent', 'refused', 'validation_failed']], run: pub('POST', '/v1/verifications', { payload: { phone: unknownPhone, language: 'de' } }) },
     ],
   },
   {
@@ -247,6 +248,12 @@ const rows: Row[] = [
   {
     listener: 'public', method: 'GET', url: '/v1/me', action: 'profile.read', auth: true, cases: [
       { name: 'read', status: 200, expect: [['profile.read', 'success']], run: pub('GET', '/v1/me', { headers: A.auth }) },
+    ],
+  },
+  {
+    listener: 'public', method: 'PATCH', url: '/v1/me', action: 'profile.updated', auth: true, cases: [
+      { name: 'SMS language', status: 200, expect: [['profile.updated', 'success']], run: pub('PATCH', '/v1/me', { headers: A.auth, payload: { language: 'ru' } }) },
+      { name: 'unknown language', status: 400, expect: [['profile.updated', 'refused', 'validation_failed']], run: pub('PATCH', '/v1/me', { headers: A.auth, payload: { language: 'de' } }) },
     ],
   },
   {

@@ -60,8 +60,10 @@ function codeField() {
 function header(loggedIn: boolean): HTMLElement {
   const select = h('select', { id: 'lang', 'aria-label': t('language') },
     ...LANGS.map((l) => h('option', { value: l, selected: l === lang }, { kk: 'Қазақша', ru: 'Русский', en: 'English' }[l]))) as HTMLSelectElement;
-  select.addEventListener('change', () => {
+  select.addEventListener('change', async () => {
     document.cookie = `${LANG_COOKIE}=${select.value}; Path=/; Secure; SameSite=Strict; Max-Age=31536000`;
+    // A client's SMS texts follow the language it reads the pages in.
+    if (loggedIn) await api('PATCH', '/v1/me', { language: select.value });
     location.reload();
   });
   const nav = loggedIn
@@ -78,7 +80,7 @@ function header(loggedIn: boolean): HTMLElement {
 function phoneStep(purpose: 'verification' | 'password_reset', next: (token: string, phone: string, registered: boolean) => void): void {
   const phone = field(t('phone'), { name: 'phone', type: 'tel', autocomplete: 'tel', inputmode: 'tel', required: true, placeholder: t('phoneHint') });
   show(purpose === 'verification' ? t('register') : t('reset'), form(t('sendCode'), [phone.block], async () => {
-    const started = await api<{ verificationId: string }>('POST', '/v1/verifications', { phone: phone.input.value, purpose });
+    const started = await api<{ verificationId: string }>('POST', '/v1/verifications', { phone: phone.input.value, purpose, language: lang });
     if (!started.ok) return phone.error(problemText(started.problem));
     const code = codeField();
     show(t('code'), notice(t('codeHint')), form(t('confirm'), [code.block], async () => {
@@ -169,8 +171,8 @@ function blockedView(): void {
 
 /** Saved cards as radio buttons plus "new card" (number, expiry, CVV); returns the API's card choice. */
 async function cardChooser(): Promise<{ block: HTMLElement; choice: () => Record<string, unknown> | string }> {
-  const saved = await api<SavedCard[]>('GET', '/v1/cards');
-  const cards = saved.ok ? saved.body.filter((c) => c.status === 'active') : [];
+  const saved = await api<{ data: SavedCard[] }>('GET', '/v1/cards');
+  const cards = saved.ok ? saved.body.data.filter((c) => c.status === 'active') : [];
   const number = field(t('cardNumber'), { name: 'cardnumber', autocomplete: 'cc-number', inputmode: 'numeric', required: true });
   const expiry = field(t('expiry'), { name: 'exp', autocomplete: 'cc-exp', inputmode: 'numeric', placeholder: 'MM/YY', maxlength: '7', required: true });
   const cvv = field(t('cvv'), { name: 'cvc', type: 'password', autocomplete: 'cc-csc', inputmode: 'numeric', maxlength: '4', required: true });
@@ -182,7 +184,7 @@ async function cardChooser(): Promise<{ block: HTMLElement; choice: () => Record
   const newCard = h('div', {}, number.block, h('div', { class: 'row' }, expiry.block, cvv.block));
   const options = [...cards.map((c) => ({ value: c.id, label: `${t('savedCard')}: ${c.brand} •••• ${c.last4}` })), { value: 'new', label: t('newCard') }];
   const radios = options.map((o, i) => h('label', {}, h('input', { type: 'radio', name: 'cardChoice', value: o.value, checked: i === 0 }), ` ${o.label}`));
-  const group = h('fieldset', {}, h('legend', {}, t('cardNumber')), ...radios.flatMap((r) => [r, h('br')]), newCard);
+  const group = h('fieldset', {}, h('legend', {}, t('card')), ...radios.flatMap((r) => [r, h('br')]), newCard);
   const selected = () => (group.querySelector('input[name=cardChoice]:checked') as HTMLInputElement).value;
   const sync = () => { newCard.hidden = selected() !== 'new'; };
   group.addEventListener('change', sync);
@@ -208,12 +210,19 @@ async function providersView(): Promise<void> {
     h('li', {}, h('span', {}, p.name), h('a', { href: `#/pay/${encodeURIComponent(p.id)}` }, t('pay'))))));
 }
 
+/** The provider's parameter in the page's language when it is one of the usual ones; else the provider's own label. */
+function paramLabel(p: Provider['params'][number]): string {
+  const known: Record<string, TextKey> = { phone: 'paramPhone', account: 'paramAccount', login: 'paramLogin' };
+  return p.name in known && lang !== 'en' ? t(known[p.name]!) : p.label;
+}
+
 async function payView(providerId: string): Promise<void> {
   const list = await api<Provider[]>('GET', '/v1/providers');
   const provider = list.ok ? list.body.find((p) => p.id === providerId) : undefined;
   if (!provider) return providersView();
-  const amount = field(t('amount'), { name: 'amount', inputmode: 'decimal', autocomplete: 'transaction-amount', required: true });
-  const params = provider.params.map((p) => ({ p, f: field(p.label, { name: p.name, placeholder: p.example, required: true }) }));
+  const amount = field(`${t('amount')} (${money(provider.minAmount, provider.currency)} – ${money(provider.maxAmount, provider.currency)})`,
+    { name: 'amount', inputmode: 'decimal', autocomplete: 'transaction-amount', required: true });
+  const params = provider.params.map((p) => ({ p, f: field(paramLabel(p), { name: p.name, placeholder: p.example, inputmode: p.name === 'phone' ? 'tel' : undefined, autocomplete: 'off', required: true }) }));
   const chooser = await cardChooser();
   show(provider.name, form(t('pay'), [amount.block, ...params.map((x) => x.f.block), chooser.block], async (status) => {
     const value = Math.round(Number(amount.input.value.replace(/\s/g, '').replace(',', '.')) * 100);
@@ -257,14 +266,20 @@ function resultView(payment: Payment, after: () => void): void {
     h('button', { type: 'button', onclick: after }, t('done')));
 }
 
+function statusText(status: string): string {
+  if (status === 'declined') return t('declined');
+  if (status === 'failed' || status === 'expired') return t('failed');
+  return t('pending');
+}
+
 async function historyView(): Promise<void> {
   const list = await api<{ data: Payment[] }>('GET', '/v1/payments');
   if (!list.ok) return void show(t('history'), notice(problemText(list.problem), 'bad'));
-  const date = new Intl.DateTimeFormat(LOCALES[lang], { dateStyle: 'medium', timeStyle: 'short' });
+  const date = new Intl.DateTimeFormat(LOCALES[lang], { dateStyle: 'short', timeStyle: 'short' });
   show(t('history'), list.body.data.length === 0 ? notice(t('empty')) : h('ul', { class: 'list card' }, ...list.body.data.map((p) =>
     h('li', {}, h('span', {}, `${date.format(new Date(p.createdAt))} · ${p.provider.name} · •••• ${p.card.last4}`),
       h('strong', {}, money(p.amount.value, p.amount.currency)),
-      p.status === 'succeeded' ? h('a', { href: `#/dispute/${p.id}` }, t('dispute')) : h('span', {}, p.status)))));
+      p.status === 'succeeded' ? h('a', { href: `#/dispute/${p.id}` }, t('dispute')) : h('span', {}, statusText(p.status))))));
 }
 
 function disputeView(paymentId: string): void {
@@ -279,13 +294,14 @@ function disputeView(paymentId: string): void {
 }
 
 async function cardsView(): Promise<void> {
-  const list = await api<SavedCard[]>('GET', '/v1/cards');
+  const list = await api<{ data: SavedCard[] }>('GET', '/v1/cards');
   if (!list.ok) return void show(t('cards'), notice(problemText(list.problem), 'bad'));
-  show(t('cards'), list.body.length === 0 ? notice(t('empty')) : h('ul', { class: 'list card' }, ...list.body.map((c) =>
+  show(t('cards'), list.body.data.length === 0 ? notice(t('empty')) : h('ul', { class: 'list card' }, ...list.body.data.map((c) =>
     h('li', {}, h('span', {}, `${c.brand} •••• ${c.last4} · ${String(c.expMonth).padStart(2, '0')}/${c.expYear % 100}`),
       h('button', { type: 'button', class: 'secondary', 'aria-label': `${t('remove')} •••• ${c.last4}`, onclick: async () => {
         const done = await api('DELETE', `/v1/cards/${c.id}`);
         if (done.ok) await cardsView();
+        else main.append(notice(problemText(done.problem), 'bad'));
       } }, t('remove'))))));
 }
 

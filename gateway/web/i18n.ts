@@ -4,6 +4,10 @@ export const LANGS = ['kk', 'ru', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
 
 const kk = {
+  card: 'Карта',
+  paramPhone: 'Абонент нөмірі',
+  paramAccount: 'Дербес шот немесе шарт нөмірі',
+  paramLogin: 'Интернет логині',
   appName: 'Төлем шлюзі',
   language: 'Тіл',
   phone: 'Телефон нөмірі',
@@ -45,6 +49,7 @@ const kk = {
   threeDsFail: 'Бас тарту',
   succeeded: 'Төлем өтті',
   declined: 'Төлем қабылданбады',
+  pending: 'Аяқталмаған',
   failed: 'Төлем орындалмады',
   history: 'Төлемдер тарихы',
   cards: 'Сақталған карталар',
@@ -70,6 +75,10 @@ const kk = {
 type Texts = typeof kk;
 
 const ru: Texts = {
+  card: 'Карта',
+  paramPhone: 'Номер абонента',
+  paramAccount: 'Лицевой счёт или номер договора',
+  paramLogin: 'Логин интернета',
   appName: 'Платёжный шлюз',
   language: 'Язык',
   phone: 'Номер телефона',
@@ -111,6 +120,7 @@ const ru: Texts = {
   threeDsFail: 'Отказаться',
   succeeded: 'Платёж прошёл',
   declined: 'Платёж отклонён',
+  pending: 'Не завершён',
   failed: 'Платёж не выполнен',
   history: 'История платежей',
   cards: 'Сохранённые карты',
@@ -135,6 +145,10 @@ const ru: Texts = {
 };
 
 const en: Texts = {
+  card: 'Card',
+  paramPhone: 'Subscriber phone number',
+  paramAccount: 'Account or contract number',
+  paramLogin: 'Internet login',
   appName: 'Payment gateway',
   language: 'Language',
   phone: 'Phone number',
@@ -176,6 +190,7 @@ const en: Texts = {
   threeDsFail: 'Cancel',
   succeeded: 'Payment complete',
   declined: 'Payment declined',
+  pending: 'Not completed',
   failed: 'Payment failed',
   history: 'Payment history',
   cards: 'Saved cards',
@@ -205,6 +220,11 @@ export type TextKey = keyof Texts;
 /** Readable messages for the API's stable problem codes; the API's English detail is the fallback. */
 export const PROBLEMS: Record<Lang, Record<string, string>> = {
   kk: {
+    login_locked: 'Кіру бұғатталды', cvv_required: 'CVV енгізіңіз', payment_expired: 'Төлем мерзімі өтті, қайта бастаңыз',
+    verification_invalid: 'Растау мерзімі өтті, телефонды қайта растаңыз', birth_date_invalid: 'Туған күнді тексеріңіз',
+    password_incorrect: 'Ағымдағы құпиясөз қате', card_blocked: 'Карта бұғатталған', amount_out_of_range: 'Сома рұқсат етілген шектен тыс',
+    provider_params_invalid: 'Төлем деректерін тексеріңіз', vault_unavailable: 'Қызмет уақытша қолжетімсіз', service_unavailable: 'Қызмет уақытша қолжетімсіз',
+    network: 'Байланыс жоқ. Қайта көріңіз',
     invalid_credentials: 'Телефон нөмірі немесе құпиясөз қате',
     otp_invalid: 'Код қате', otp_expired: 'Кодтың мерзімі өтті', otp_attempts_exceeded: 'Әрекеттер таусылды, жаңа код сұраңыз',
     card_not_kz: 'Тек Қазақстанда шығарылған карталар қабылданады',
@@ -215,6 +235,11 @@ export const PROBLEMS: Record<Lang, Record<string, string>> = {
     card_invalid: 'Карта деректері дұрыс емес', card_expired: 'Картаның мерзімі өтті', phone_registered: 'Бұл нөмір тіркелген',
   },
   ru: {
+    login_locked: 'Вход заблокирован', cvv_required: 'Введите CVV', payment_expired: 'Время платежа истекло, начните заново',
+    verification_invalid: 'Подтверждение устарело, подтвердите телефон снова', birth_date_invalid: 'Проверьте дату рождения',
+    password_incorrect: 'Текущий пароль неверен', card_blocked: 'Карта заблокирована', amount_out_of_range: 'Сумма вне допустимых пределов',
+    provider_params_invalid: 'Проверьте реквизиты платежа', vault_unavailable: 'Сервис временно недоступен', service_unavailable: 'Сервис временно недоступен',
+    network: 'Нет связи. Попробуйте ещё раз',
     invalid_credentials: 'Неверный номер телефона или пароль',
     otp_invalid: 'Неверный код', otp_expired: 'Срок кода истёк', otp_attempts_exceeded: 'Попытки исчерпаны, запросите новый код',
     card_not_kz: 'Принимаются только карты, выпущенные в Казахстане',
@@ -225,6 +250,11 @@ export const PROBLEMS: Record<Lang, Record<string, string>> = {
     card_invalid: 'Неверные данные карты', card_expired: 'Срок карты истёк', phone_registered: 'Этот номер уже зарегистрирован',
   },
   en: {
+    login_locked: 'Login locked', cvv_required: 'Enter the CVV', payment_expired: 'The payment timed out; start again',
+    verification_invalid: 'The verification has expired; verify the phone again', birth_date_invalid: 'Check the date of birth',
+    password_incorrect: 'The current password is wrong', card_blocked: 'The card is blocked', amount_out_of_range: 'The amount is outside the allowed range',
+    provider_params_invalid: 'Check the payment details', vault_unavailable: 'The service is briefly unavailable', service_unavailable: 'The service is briefly unavailable',
+    network: 'No connection. Try again',
     invalid_credentials: 'The phone number or password is wrong',
     otp_invalid: 'Wrong code', otp_expired: 'The code has expired', otp_attempts_exceeded: 'No tries left; ask for a new code',
     card_not_kz: 'Only cards issued in Kazakhstan are accepted',
@@ -236,4 +266,7 @@ export const PROBLEMS: Record<Lang, Record<string, string>> = {
   },
 };
 
-export const LOCALES: Record<Lang, string> = { kk: 'kk-KZ', ru: 'ru-RU', en: 'en-GB' };
+// Kazakh numbers and dates are written as Russian's in Kazakhstan (CLDR: 1 500,00 ₸, 06.12.2026):
+// ru-KZ gives them even in a browser whose ICU lacks Kazakh data (Debian's chromium answers
+// kk-KZ with English-style ₸ 1,500.00).
+export const LOCALES: Record<Lang, string> = { kk: 'ru-KZ', ru: 'ru-RU', en: 'en-GB' };

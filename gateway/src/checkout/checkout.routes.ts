@@ -148,5 +148,5 @@ export const customerCheckoutRoutes: FastifyPluginAsyncTypebox = async (app) => 
       params: SessionParams, body: PaySessionBody, response: { 201: PaymentView, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem },
     },
   }, async (request, reply) => reply.code(201).send(await paySession(app.ctx, originOf(request),
-    { id: request.client.id, phone: request.client.phone }, request.params.id, request.body.card)));
+    { id: request.client.id, phone: request.client.phone, language: request.client.language }, request.params.id, request.body.card)));
 };

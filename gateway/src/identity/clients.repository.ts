@@ -1,6 +1,7 @@
 // SQL for client rows: lookup by login phone or id, registration insert, password and block updates.
 import { sql, type Kysely } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
+import type { SmsLanguage } from './sms-texts.js';
 
 type Db = Kysely<GatewayDatabase>;
 
@@ -17,7 +18,7 @@ export async function findClientForReset(db: Db, phone: string) {
 
 export async function findClientById(db: Db, id: string) {
   return db.selectFrom('gateway.clients')
-    .select(['id', 'phone', 'name', sql<string>`birth_date::text`.as('birth_date'), 'created_at', 'password_hash', 'blocked_at'])
+    .select(['id', 'phone', 'name', sql<string>`birth_date::text`.as('birth_date'), 'created_at', 'password_hash', 'blocked_at', 'language'])
     .where('id', '=', id).executeTakeFirst();
 }
 
@@ -28,11 +29,12 @@ export async function phoneRegistered(db: Db, phone: string): Promise<boolean> {
 
 /** Inserts a client; returns false when the phone is already registered (unique login, SP-6). */
 export async function insertClient(db: Db, row: {
-  id: string; phone: string; name: string; birthDate: string; passwordHash: string; now: Date;
+  id: string; phone: string; language: SmsLanguage; name: string; birthDate: string; passwordHash: string; now: Date;
 }): Promise<boolean> {
   const inserted = await db.insertInto('gateway.clients').values({
     id: row.id,
     phone: row.phone,
+    language: row.language,
     name: row.name,
     birth_date: row.birthDate,
     password_hash: row.passwordHash,

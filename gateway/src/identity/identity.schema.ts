@@ -9,10 +9,13 @@ export const Code = Type.String({ pattern: '^[0-9]{6}$' });
 export const PasswordInput = Type.String({ minLength: 1, maxLength: 1024 });
 export const Token = Type.String({ minLength: 1, maxLength: 256 });
 
+export const SmsLanguageSchema = Type.Union([Type.Literal('kk'), Type.Literal('ru'), Type.Literal('en')], { title: 'SmsLanguage' });
 export const VerificationPurpose = Type.Union([Type.Literal('verification'), Type.Literal('password_reset')]);
 export const StartVerificationBody = Type.Object({
   phone: PhoneInput,
   purpose: Type.Optional(VerificationPurpose), // 'verification' (registration) unless a reset
+  // The SMS's language, kept with the client at registration; Kazakh (the bank's default) if absent.
+  language: Type.Optional(SmsLanguageSchema),
 }, { additionalProperties: false });
 export const VerificationStarted = Type.Object({ verificationId: Uuid, expiresAt: Type.String({ format: 'date-time' }) });
 export const IdParams = Type.Object({ id: Uuid });
@@ -40,8 +43,10 @@ export const Profile = Type.Object({
   phone: Type.String(),
   name: Type.String(),
   birthDate: Type.String(),
+  language: SmsLanguageSchema,
   createdAt: Type.String({ format: 'date-time' }),
 }, { title: 'Profile' });
+export const ProfileUpdate = Type.Object({ language: SmsLanguageSchema }, { additionalProperties: false });
 
 export const PasswordChangeBody = Type.Object({ currentPassword: PasswordInput, newPassword: PasswordInput }, { additionalProperties: false });
 export const PasswordChangeStarted = Type.Object({ passwordChangeId: Uuid, expiresAt: Type.String({ format: 'date-time' }) });

@@ -13,6 +13,7 @@ import { deliverOtp, issueOtp, OTP_TTL_MS, verifyOtp } from './otp.service.js';
 import { assertPasswordPolicy, normalisePassword } from './passwords.policy.js';
 import { revokeClientSessions } from './sessions.repository.js';
 import type { AuthenticatedClient } from './sessions.service.js';
+import { codeSms } from './sms-texts.js';
 
 export async function startPasswordChange(ctx: GatewayContext, origin: RequestOrigin, client: AuthenticatedClient, input: {
   currentPassword: string; newPassword: string;
@@ -48,7 +49,7 @@ export async function startPasswordChange(ctx: GatewayContext, origin: RequestOr
       clientId: client.id,
       phone: client.phone,
       ...(origin.ip ? { ip: origin.ip } : {}),
-      message: (code) => `${code} is your code to CHANGE YOUR PASSWORD. Valid ${OTP_TTL_MS / 60_000} minutes. If you did not ask for it, call the bank.`,
+      message: (code) => codeSms(client.language, 'password_change', code, OTP_TTL_MS / 60_000),
     });
     await recordAudit(trx, ctx.clock, origin, { actor, action: 'otp.sent', outcome: 'success', targets: { ...targets, passwordChangeId }, details: { purpose: 'password_change' } });
     return { passwordChangeId, otp };

@@ -60,7 +60,7 @@ export async function register(ctx: GatewayContext, origin: RequestOrigin, input
     const spent = await consumeToken(trx, hash, 'verification', now);
     if (!spent) throw new DomainError('verification_invalid', 'the verification token is unknown, used or expired; verify the phone again');
     const clientId = uuidv7(now);
-    if (!(await insertClient(trx, { id: clientId, phone: spent.phone, name, birthDate: input.birthDate, passwordHash, now }))) {
+    if (!(await insertClient(trx, { id: clientId, phone: spent.phone, language: spent.language, name, birthDate: input.birthDate, passwordHash, now }))) {
       throw new DomainError('phone_registered', 'this phone is already registered; log in or reset the password');
     }
     await recordAudit(trx, ctx.clock, origin, { actor: { type: 'visitor' }, action: 'client.registered', outcome: 'success', targets: { clientId, phone: spent.phone, verificationId: spent.id } });

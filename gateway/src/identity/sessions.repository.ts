@@ -23,7 +23,7 @@ export async function insertSession(db: Db, row: {
 
 const sessionByTokenHash = preparedQuery((db: Db, p: { tokenHash: Buffer }) => db.selectFrom('gateway.sessions as s')
   .innerJoin('gateway.clients as c', 'c.id', 's.client_id')
-  .select(['s.id', 's.client_id', 's.last_seen_at', 's.expires_at', 's.revoked_at', 'c.phone', 'c.blocked_at'])
+  .select(['s.id', 's.client_id', 's.last_seen_at', 's.expires_at', 's.revoked_at', 'c.phone', 'c.language', 'c.blocked_at'])
   .where('s.token_hash', '=', p.tokenHash));
 
 /** The session and its client's block state, in one query (a block bites on the next request). */

@@ -5,7 +5,8 @@ import { recordAudit, originOf } from '../audit/record.js';
 import { DomainError, Problem } from '../errors.js';
 import { operation } from '../plugins/openapi-operation.js';
 import { findClientById } from './clients.repository.js';
-import { LoginBody, Profile, SessionOpened } from './identity.schema.js';
+import { LoginBody, Profile, ProfileUpdate, SessionOpened } from './identity.schema.js';
+import { setClientLanguage } from './profile.service.js';
 import { login } from './login.service.js';
 import { revokeSession } from './sessions.repository.js';
 import { clearSessionCookies, requireSameOrigin, setSessionCookies, wantsCookieSession } from './browser-session.js';
@@ -55,7 +56,18 @@ const clientSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const row = await findClientById(app.ctx.db, request.client.id);
     if (!row) throw new DomainError('unauthorized', 'the session is missing, expired or revoked');
-    return { id: row.id, phone: row.phone, name: row.name, birthDate: row.birth_date, createdAt: row.created_at.toISOString() };
+    return { id: row.id, phone: row.phone, name: row.name, birthDate: row.birth_date, language: row.language, createdAt: row.created_at.toISOString() };
+  });
+
+  app.patch('/v1/me', {
+    config: { audit: { action: 'profile.updated' } },
+    schema: {
+      ...operation({ id: 'updateProfile', summary: 'Change the language of the client\'s SMS texts (kk, ru or en)', tags: ['Sessions'], auth: 'sessionToken' }),
+      body: ProfileUpdate, response: { 200: Profile, ...errors },
+    },
+  }, async (request) => {
+    const row = await setClientLanguage(app.ctx, originOf(request), request.client.id, request.body.language);
+    return { id: row.id, phone: row.phone, name: row.name, birthDate: row.birth_date, language: row.language, createdAt: row.created_at.toISOString() };
   });
 };
 

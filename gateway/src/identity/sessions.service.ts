@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
+import type { SmsLanguage } from './sms-texts.js';
 import { findSession, insertSession, touchSession } from './sessions.repository.js';
 
 const TOUCH_EVERY_MS = 60_000;
@@ -14,6 +15,7 @@ export interface AuthenticatedClient {
   id: string;
   phone: string;
   sessionId: string;
+  language: SmsLanguage;
 }
 
 export type SessionCheck =
@@ -47,5 +49,5 @@ export async function checkSession(ctx: GatewayContext, token: string): Promise<
     return { ok: false, reason: 'unauthorized' };
   }
   if (now.getTime() - row.last_seen_at.getTime() >= TOUCH_EVERY_MS) await touchSession(ctx.db, row.id, now);
-  return { ok: true, client: { id: row.client_id, phone: row.phone, sessionId: row.id } };
+  return { ok: true, client: { id: row.client_id, phone: row.phone, sessionId: row.id, language: row.language } };
 }

@@ -1,14 +1,15 @@
 // SQL for phone verifications (SP-5.1) and the single-use token a confirmed one yields.
 import type { Kysely } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
+import type { SmsLanguage } from './sms-texts.js';
 
 type Db = Kysely<GatewayDatabase>;
 
 export type VerificationPurpose = 'verification' | 'password_reset';
 
-export async function insertVerification(db: Db, id: string, phone: string, purpose: VerificationPurpose, now: Date): Promise<void> {
+export async function insertVerification(db: Db, id: string, phone: string, purpose: VerificationPurpose, language: SmsLanguage, now: Date): Promise<void> {
   await db.insertInto('gateway.verifications').values({
-    id, phone, purpose, created_at: now, confirmed_at: null, token_hash: null, token_expires_at: null, token_used_at: null,
+    id, phone, purpose, language, created_at: now, confirmed_at: null, token_hash: null, token_expires_at: null, token_used_at: null,
   }).execute();
 }
 
@@ -35,7 +36,7 @@ export async function peekToken(db: Db, tokenHash: Buffer, purpose: Verification
 export async function consumeToken(db: Db, tokenHash: Buffer, purpose: VerificationPurpose, now: Date) {
   return db.updateTable('gateway.verifications').set({ token_used_at: now })
     .where('token_hash', '=', tokenHash).where('purpose', '=', purpose).where('token_used_at', 'is', null).where('token_expires_at', '>', now)
-    .returning(['id', 'phone']).executeTakeFirst();
+    .returning(['id', 'phone', 'language']).executeTakeFirst();
 }
 
 /** Ends a token that was not used, e.g. after too many wrong answers to the reset's extra question. */

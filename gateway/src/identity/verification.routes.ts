@@ -26,7 +26,7 @@ const verificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const purpose = request.body.purpose ?? 'verification';
-    const started = await startVerification(app.ctx, originOf(request), request.body.phone, purpose);
+    const started = await startVerification(app.ctx, originOf(request), request.body.phone, purpose, request.body.language);
     // Sent and verified counts per purpose, for the SMS-pumping alarm (sent-to-verified ratio).
     request.log.info({ sms: 'otp_sent', purpose }, 'verification code sent');
     return reply.code(202).send({ verificationId: started.verificationId, expiresAt: started.expiresAt.toISOString() });

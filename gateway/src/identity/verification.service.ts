@@ -9,6 +9,7 @@ import { DomainError } from '../errors.js';
 import { phoneRegistered } from './clients.repository.js';
 import { deliverOtp, issueOtp, OTP_TTL_MS, verifyOtp } from './otp.service.js';
 import { normalisePhone } from './phone.js';
+import { codeSms, DEFAULT_SMS_LANGUAGE, type SmsLanguage } from './sms-texts.js';
 import { tokenHash } from './sessions.service.js';
 import { confirmVerification, findVerification, insertVerification, type VerificationPurpose } from './verification.repository.js';
 
@@ -20,26 +21,22 @@ export function requirePhone(input: string): string {
   return phone;
 }
 
-const MESSAGES: Record<VerificationPurpose, (code: string) => string> = {
-  verification: (code) => `${code} is your code to verify this phone for online banking. Valid ${OTP_TTL_MS / 60_000} minutes. Never share it.`,
-  password_reset: (code) => `${code} is your code to RESET YOUR PASSWORD for online banking. Valid ${OTP_TTL_MS / 60_000} minutes. Never share it.`,
-};
-
-export async function startVerification(ctx: GatewayContext, origin: RequestOrigin, phoneInput: string, purpose: VerificationPurpose) {
+/** `language` is the page's (or the app's): the SMS is written in it and, at registration, kept with the client. */
+export async function startVerification(ctx: GatewayContext, origin: RequestOrigin, phoneInput: string, purpose: VerificationPurpose, language: SmsLanguage = DEFAULT_SMS_LANGUAGE) {
   const phone = requirePhone(phoneInput);
   const actor = { type: 'visitor' as const };
   try {
     const started = await ctx.db.transaction().execute(async (trx) => {
       const verificationId = uuidv7(ctx.clock.now());
-      await insertVerification(trx, verificationId, phone, purpose, ctx.clock.now());
+      await insertVerification(trx, verificationId, phone, purpose, language, ctx.clock.now());
       const otp = await issueOtp(trx, ctx, {
         purpose,
         subjectId: verificationId,
         phone,
         ...(origin.ip ? { ip: origin.ip } : {}),
-        message: MESSAGES[purpose],
+        message: (code) => codeSms(language, purpose, code, OTP_TTL_MS / 60_000),
       });
-      await recordAudit(trx, ctx.clock, origin, { actor, action: 'otp.sent', outcome: 'success', targets: { phone, verificationId }, details: { purpose } });
+      await recordAudit(trx, ctx.clock, origin, { actor, action: 'otp.sent', outcome: 'success', targets: { phone, verificationId }, details: { purpose, language } });
       return { verificationId, otp };
     });
     await deliverOtp(ctx, origin, started.otp, { actor, targets: { phone, verificationId: started.verificationId } });

@@ -30,7 +30,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { ctx } = app;
     const origin = originOf(request);
-    const payer = { id: request.client.id, phone: request.client.phone };
+    const payer = { id: request.client.id, phone: request.client.phone, language: request.client.language };
     const key = request.headers['idempotency-key'];
     if (key === undefined) return reply.code(201).send(await createPayment(ctx, origin, payer, request.body));
 

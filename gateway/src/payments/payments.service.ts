@@ -11,12 +11,13 @@ import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
 import { deliverOtp, issueOtp } from '../identity/otp.service.js';
+import { DEFAULT_SMS_LANGUAGE, paymentSmsText, type SmsLanguage } from '../identity/sms-texts.js';
 import { claimCardForMonth } from './card-limit.js';
 import type { CardIdentity } from './idempotency.js';
 import { findClientCard, saveEnteredCard } from './cards.repository.js';
 import { insertPayment } from './payments.repository.js';
 import type { CreatePaymentBody, PaymentView } from './payments.schema.js';
-import { formatMoney, toView } from './payments.view.js';
+import { toView } from './payments.view.js';
 import { validatePaymentTarget, type Provider } from './providers.service.js';
 import { tokenize, type TokenizedCard } from './vault-api.js';
 
@@ -25,6 +26,8 @@ export const PAYMENT_WINDOW_MS = 15 * 60_000;
 export interface Payer {
   id: string;
   phone: string;
+  /** The client's SMS language; Kazakh, the bank's default, when the caller does not know it. */
+  language?: SmsLanguage;
 }
 
 type CardPlan =
@@ -32,9 +35,8 @@ type CardPlan =
   | { source: 'saved'; cardId: string; fingerprint: string; brand: string; last4: string };
 
 /** The SMS names what the code approves (SP-15.2): amount, payee and card; the code is its only 6-digit number. */
-export function paymentSms(code: string, amount: { value: number; currency: string }, payee: string, last4: string): string {
-  return `${code} is your code to pay ${formatMoney(amount.value, amount.currency)} to ${payee} with card *${last4}. `
-    + 'Valid 15 minutes. Never share it, not even with the bank.';
+export function paymentSms(code: string, amount: { value: number; currency: string }, payee: string, last4: string, language: SmsLanguage = DEFAULT_SMS_LANGUAGE): string {
+  return paymentSmsText(language, code, amount, payee, last4, PAYMENT_WINDOW_MS / 60_000);
 }
 
 function notExpired(expMonth: number, expYear: number, now: Date): boolean {
@@ -164,7 +166,7 @@ export async function createPayment(
       });
       const otp = await issueOtp(trx, ctx, {
         purpose: 'payment', subjectId: paymentId, clientId: payer.id, phone: payer.phone, ...(origin.ip ? { ip: origin.ip } : {}),
-        message: (code) => paymentSms(code, body.amount, opts.checkout?.merchantName ?? provider.name, card.last4),
+        message: (code) => paymentSms(code, body.amount, opts.checkout?.merchantName ?? provider.name, card.last4, payer.language),
       });
       audit.add({
         actor, action: 'payment.code_sent', outcome: 'success',
