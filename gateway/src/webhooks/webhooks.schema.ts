@@ -1,0 +1,53 @@
+// Request and response shapes of the webhook routes (design.md, "Merchant API and hosted checkout").
+import { Type, type Static } from '@sinclair/typebox';
+import { MERCHANT_EVENT_TYPES, type MerchantEventType } from '../merchants/merchant-events.js';
+import { Uuid } from '../payments/payments.schema.js';
+
+export const EventType = Type.Unsafe<MerchantEventType>({ type: 'string', enum: [...MERCHANT_EVENT_TYPES], title: 'WebhookEventType' });
+
+export const CreateEndpointBody = Type.Object({
+  url: Type.String({ minLength: 1, maxLength: 2048, description: 'https:// to a public address; test-mode keys may also use http:// on loopback' }),
+  events: Type.Array(EventType, { minItems: 1, maxItems: MERCHANT_EVENT_TYPES.length, uniqueItems: true }),
+}, { additionalProperties: false });
+export type CreateEndpointBody = Static<typeof CreateEndpointBody>;
+
+export const EndpointParams = Type.Object({ id: Uuid });
+
+export const WebhookEndpoint = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  events: Type.Array(EventType),
+  createdAt: Type.String({ format: 'date-time' }),
+}, { title: 'WebhookEndpoint' });
+
+export const WebhookEndpointWithSecret = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  events: Type.Array(EventType),
+  createdAt: Type.String({ format: 'date-time' }),
+  secret: Type.String({ description: 'Standard Webhooks signing secret (`whsec_…`): shown only in this answer' }),
+}, { title: 'WebhookEndpointWithSecret' });
+
+export const WebhookEndpointList = Type.Object({ data: Type.Array(WebhookEndpoint) }, { title: 'WebhookEndpointList' });
+
+export const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')]);
+
+export const WebhookDelivery = Type.Object({
+  id: Type.String(),
+  endpointId: Type.String(),
+  eventId: Type.String(),
+  eventType: EventType,
+  status: DeliveryStatus,
+  attempts: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+}, { title: 'WebhookDelivery' });
+
+export const WebhookDeliveryList = Type.Object({ data: Type.Array(WebhookDelivery) }, { title: 'WebhookDeliveryList' });
+
+export const DeliveriesQuery = Type.Object({
+  status: Type.Optional(DeliveryStatus),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+}, { additionalProperties: false });
