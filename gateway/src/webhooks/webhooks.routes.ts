@@ -27,7 +27,7 @@ export const merchantWebhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }),
       body: CreateEndpointBody, response: { 201: WebhookEndpointWithSecret, ...errors },
     },
-  }, async (request, reply) => reply.code(201).send(await createEndpoint(app.ctx, request.merchant!, originOf(request), request.body as { url: string; events: string[] })));
+  }, async (request, reply) => reply.code(201).send(await createEndpoint(app.ctx, request.merchant!, originOf(request), request.body)));
 
   app.get('/v1/webhook-endpoints', {
     config: { audit: { action: 'webhook_endpoints.listed' } },

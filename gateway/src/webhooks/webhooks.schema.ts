@@ -3,7 +3,13 @@ import { Type, type Static } from '@sinclair/typebox';
 import { MERCHANT_EVENT_TYPES, type MerchantEventType } from '../merchants/merchant-events.js';
 import { Uuid } from '../payments/payments.schema.js';
 
-export const EventType = Type.Unsafe<MerchantEventType>({ type: 'string', enum: [...MERCHANT_EVENT_TYPES], title: 'WebhookEventType' });
+// Spelt out so the route types see the literals; the check below keeps it equal to MERCHANT_EVENT_TYPES.
+export const EventType = Type.Union([
+  Type.Literal('checkout.session.completed'), Type.Literal('checkout.session.expired'), Type.Literal('payment.succeeded'), Type.Literal('payment.failed'),
+  Type.Literal('refund.succeeded'), Type.Literal('refund.failed'), Type.Literal('dispute.opened'), Type.Literal('dispute.closed'),
+], { title: 'WebhookEventType' });
+const sameTypes: [Static<typeof EventType>] extends [MerchantEventType] ? ([MerchantEventType] extends [Static<typeof EventType>] ? true : never) : never = true;
+void sameTypes;
 
 export const CreateEndpointBody = Type.Object({
   url: Type.String({ minLength: 1, maxLength: 2048, description: 'https:// to a public address; test-mode keys may also use http:// on loopback' }),
