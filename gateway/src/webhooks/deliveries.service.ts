@@ -47,12 +47,13 @@ export async function endpointExists(ctx: GatewayContext, scope: Required<Delive
  * Puts one delivery back to pending and queues it (ctx.webhooks; without a running dispatcher it
  * is queued when one starts). A disabled endpoint's delivery cannot be redelivered.
  */
-export async function redeliver(ctx: GatewayContext, scope: Omit<DeliveryScope, 'endpointId'>, origin: RequestOrigin, id: string, actor: AuditInput['actor']): Promise<{ id: string; status: 'pending' }> {
+export async function redeliver(ctx: GatewayContext, scope: { merchantId?: string; livemode?: boolean }, origin: RequestOrigin, id: string, actor: AuditInput['actor']): Promise<{ id: string; status: 'pending' }> {
   await ctx.db.transaction().execute(async (trx) => {
     const found = await trx.selectFrom('gateway.webhook_deliveries as d')
       .innerJoin('gateway.webhook_endpoints as e', 'e.id', 'd.endpoint_id')
-      .select(['d.id', 'e.disabled_at'])
-      .where('d.id', '=', id).where('e.merchant_id', '=', scope.merchantId)
+      .select(['d.id', 'e.merchant_id', 'e.disabled_at'])
+      .where('d.id', '=', id)
+      .$if(scope.merchantId !== undefined, (q) => q.where('e.merchant_id', '=', scope.merchantId!))
       .$if(scope.livemode !== undefined, (q) => q.where('e.livemode', '=', scope.livemode!))
       .executeTakeFirst();
     if (!found) throw new DomainError('not_found', 'no such webhook delivery');
@@ -60,7 +61,7 @@ export async function redeliver(ctx: GatewayContext, scope: Omit<DeliveryScope, 
     await trx.updateTable('gateway.webhook_deliveries').set({ status: 'pending', completed_at: null }).where('id', '=', id).execute();
     await recordAudit(trx, ctx.clock, origin, {
       actor, action: 'webhook_delivery.redelivered', outcome: 'success',
-      targets: { merchantId: scope.merchantId, webhookDeliveryId: id },
+      targets: { merchantId: found.merchant_id, webhookDeliveryId: id },
     });
   });
   await ctx.webhooks?.enqueue([id]);
