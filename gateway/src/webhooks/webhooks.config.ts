@@ -12,7 +12,7 @@ export interface WebhooksConfig {
   timeoutMs: number;
   concurrency: number;
   queue: string;
-  /** BullMQ key prefix of the queue in Redis. */
+  /** BullMQ key prefix of the queue in Redis: by default under REDIS_KEY_PREFIX, so gateways kept apart by it never take each other's jobs. */
   queuePrefix: string;
   relayIntervalMs: number;
   retry: RetryPolicy;
@@ -56,7 +56,7 @@ export function loadWebhooksConfig(env: Env, data: string, mode: 'development' |
     timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
     concurrency: int(env, 'WEBHOOK_CONCURRENCY', 16, 1, 1_000),
     queue: str(env, 'WEBHOOK_QUEUE', 'webhook-deliveries'),
-    queuePrefix: str(env, 'WEBHOOK_QUEUE_PREFIX', 'bull'),
+    queuePrefix: str(env, 'WEBHOOK_QUEUE_PREFIX', `${str(env, 'REDIS_KEY_PREFIX', 'pgw:')}bull`),
     relayIntervalMs: int(env, 'WEBHOOK_RELAY_INTERVAL_MS', 1_000, 10, 60_000),
     retry: retryPolicy(baseDelayMs, windowMs),
   };
