@@ -21,7 +21,7 @@ const { gw } = await paymentsWorld(t, {
   start: new Date().toISOString(),
   env: {
     THREE_DS_SANDBOX_PAGES: 'true', WEBHOOK_QUEUE: uniqueName('webhooks'), WEBHOOK_RELAY_INTERVAL_MS: '20',
-    WEBHOOK_RETRY_BASE_DELAY_MS: '20', WEBHOOK_RETRY_WINDOW_MS: '1000',
+    WEBHOOK_RETRY_BASE_DELAY_MS: '20', WEBHOOK_RETRY_WINDOW_MS: '1000', WEBHOOK_TIMEOUT_MS: '300',
   },
 });
 const admin = await listenAdmin(t, gw.ctx);
@@ -32,7 +32,7 @@ t.teardown(() => dispatcher.stop());
 
 interface Received { path: string; headers: IncomingHttpHeaders; body: string }
 const received: Received[] = [];
-/** Per path, the statuses to answer in turn; 200 once used up. */
+/** Per path, the statuses to answer in turn (0: never answer); 200 once used up. */
 const script = new Map<string, number[]>();
 const waiters: (() => void)[] = [];
 const receiver = createServer((req, res) => {
@@ -40,7 +40,8 @@ const receiver = createServer((req, res) => {
   req.on('data', (c) => { body += c; });
   req.on('end', () => {
     received.push({ path: req.url!, headers: req.headers, body });
-    res.writeHead(script.get(req.url!)?.shift() ?? 200).end();
+    const status = script.get(req.url!)?.shift() ?? 200;
+    if (status !== 0) res.writeHead(status).end();
     for (const w of waiters.splice(0)) w();
   });
 });
@@ -131,4 +132,17 @@ t.test('an endpoint that never answers 2xx: failed after the computed attempts, 
   t.match(await deliveryStatus(delivery!.id, 'failed'), { status: 'failed', attempts });
   const tries = await gw.db.selectFrom('gateway.webhook_attempts').select(['status_code', 'error_class']).where('delivery_id', '=', delivery!.id).execute();
   t.same(tries.map((a) => [a.status_code, a.error_class]), Array(attempts).fill([500, 'http_status']));
+});
+
+t.test('an endpoint that does not answer in time is retried like a 500', async (t) => {
+  const endpoint = await register('/slow', ['refund.failed']);
+  script.set('/slow', [0]);
+  await recordMerchantEvent(gw.db, { merchantId: shop.id, livemode: false, type: 'refund.failed', data: { id: 'r2' } }, gw.clock.now());
+  await until(() => received.filter((r) => r.path === '/slow').length === 2);
+  const [delivery] = await gw.db.selectFrom('gateway.webhook_deliveries').select('id').where('endpoint_id', '=', endpoint.id).execute();
+  t.match(await deliveryStatus(delivery!.id, 'succeeded'), { attempts: 2 });
+  const tries = await gw.db.selectFrom('gateway.webhook_attempts').select(['status_code', 'error_class']).where('delivery_id', '=', delivery!.id).execute();
+  // The test clock stands still, so both attempts carry the same time: no order assumed.
+  t.same(tries.map((a) => a.status_code).sort(), [200, null]);
+  t.match(tries.find((a) => a.status_code === null)?.error_class, /Timeout/i, 'the unanswered attempt timed out');
 });
