@@ -22,6 +22,7 @@ export function ensureDevSecrets(dataDir: string): string[] {
   };
   ensure('otp-hmac.key', () => randomBytes(32).toString('base64'));
   ensure('vault-fingerprint.key', () => randomBytes(32).toString('base64'));
+  ensure('webhook-secret.key', () => randomBytes(32).toString('base64'));
   ensure('vault-kek.json', () => JSON.stringify({ active: 1, keys: { '1': randomBytes(32).toString('base64') } }, null, 2));
   ensure('audit-signing.key', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');

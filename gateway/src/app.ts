@@ -16,6 +16,7 @@ import paymentsPlugin from './payments/payments.plugin.js';
 import merchantAuth from './merchants/merchant-auth.js';
 import merchantRoutes from './merchants/merchant.routes.js';
 import checkoutPlugin from './checkout/checkout.plugin.js';
+import webhooksPlugin from './webhooks/webhooks.plugin.js';
 import cookie from '@fastify/cookie';
 import pagesRoutes from './pages/pages.routes.js';
 
@@ -38,5 +39,6 @@ export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContex
   await app.register(paymentsPlugin);
   await app.register(merchantRoutes);
   await app.register(checkoutPlugin);
+  await app.register(webhooksPlugin);
   await app.register(pagesRoutes);
 }

@@ -6,6 +6,7 @@ import { dataDir } from '../../lib/paths.js';
 import { isDevelopmentCa } from '../../lib/pki.js';
 import { loadIdentityConfig, type IdentityConfig } from './identity/identity.config.js';
 import { loadPaymentsConfig, type PaymentsConfig } from './payments/payments.config.js';
+import { loadWebhooksConfig, type WebhooksConfig } from './webhooks/webhooks.config.js';
 
 export interface GatewayConfig {
   env: 'development' | 'test' | 'production';
@@ -31,6 +32,7 @@ export interface GatewayConfig {
   trustProxy: string[];
   identity: IdentityConfig;
   payments: PaymentsConfig;
+  webhooks: WebhooksConfig;
   /** The audit-worker's private export listener (SP-20), reached over mutual TLS. */
   auditExport: { url: URL; ca: Buffer; cert: Buffer; key: Buffer; timeoutMs: number };
 }
@@ -102,6 +104,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     trustProxy: trustedProxies(env),
     identity: loadIdentityConfig(env, data, mode),
     payments: loadPaymentsConfig(env, mode),
+    webhooks: loadWebhooksConfig(env, data, mode),
     // The gateway's client certificate for the vault serves here too unless its own is set.
     auditExport: {
       url: url(env, 'AUDIT_EXPORT_URL', ['https:'], 'https://127.0.0.1:8447'),

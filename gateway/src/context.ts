@@ -8,6 +8,7 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayDatabase } from './database.js';
 import type { SmsProvider } from './identity/sms.provider.js';
 import type { PasswordHasher } from './identity/passwords.hasher.js';
+import type { WebhookQueue } from './webhooks/dispatcher.js';
 
 export interface GatewayContext {
   config: Readonly<GatewayConfig>;
@@ -19,6 +20,8 @@ export interface GatewayContext {
   passwords: PasswordHasher;
   /** Investigation exports come from the audit-worker, which alone reads schema `audit`. */
   audit: AuditClient;
+  /** Queues webhook deliveries; absent where no dispatcher runs (tests, WEBHOOKS_ENABLED=false): pending deliveries are queued when one starts. */
+  webhooks?: WebhookQueue;
 }
 
 declare module 'fastify' {

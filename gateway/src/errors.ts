@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   provider_unknown: 400,
   provider_params_invalid: 400,
   return_url_not_allowed: 400,
+  webhook_url_not_allowed: 400,
   invalid_credentials: 401,
   unauthorized: 401,
   api_key_invalid: 401,

@@ -23,6 +23,7 @@ import { trustProxyOption } from './plugins/client-ip.js';
 import { adminApp, adminTlsOptions } from './admin/admin.app.js';
 import { createSmsProvider } from './identity/sms.provider.js';
 import { createPasswordHasher } from './identity/passwords.hasher.js';
+import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 
 const config = loadOrExit(() => loadGatewayConfig(process.env));
 const log = createLogger('gateway', config.logLevel);
@@ -43,8 +44,12 @@ const relay = startOutboxRelay({ db, source: 'gateway', queue: auditQueue, log }
 
 const vault = createVaultClient(config.vault);
 const audit = createAuditClient(config.auditExport);
+// Deliveries run beside the listeners; a slow merchant server holds only the worker's own connections.
+const webhooks = config.webhooks.enabled
+  ? startWebhookDispatcher({ db, config: config.webhooks, redisUrl: config.redisUrl, clock: systemClock, log })
+  : undefined;
 const ctx = {
-  config, db, redis, vault, audit, clock: systemClock,
+  config, db, redis, vault, audit, clock: systemClock, ...(webhooks ? { webhooks } : {}),
   sms: createSmsProvider(config.identity.sms, systemClock),
   passwords: createPasswordHasher(config.identity.passwordHash),
 };
@@ -88,6 +93,7 @@ onShutdown(log, async () => {
   await Promise.all([publicServer.close(), adminServer.close()]);
   metricsListenerServer.close();
   await relay.stop();
+  await webhooks?.stop();
   await auditQueue.close();
   await vault.close();
   await audit.close();

@@ -15,6 +15,8 @@ import { lastSmsCode, randomKzPhone, verifyPhone, type OutboxEvent } from '../..
 import { startAuditWorkerProcess } from '../../test/support/audit-worker.js';
 import { bearer, createTestKey, createTestMerchant } from '../../test/support/merchants.js';
 import { freePort } from '../../test/support/net.js';
+import { recordMerchantEvent } from '../src/merchants/merchant-events.js';
+import { relayMerchantEvents } from '../src/webhooks/relay.js';
 import { CARDS, confirm, create, entered, kzCard, newClient, pay, paymentBody, paymentsWorld, type Client } from './payments/world.js';
 
 type Expect = [action: string, outcome: 'success' | 'failure' | 'refused', reason?: string];
@@ -144,6 +146,17 @@ async function merchantPayment(): Promise<string> {
 }
 const payerPaid = await pay(gw, payer, entered(kzCard()));
 const merchantPaid = await merchantPayment();
+const hookBody = { url: 'http://127.0.0.1:9/hook', events: ['dispute.opened'] };
+async function webhookEndpoint(): Promise<string> {
+  const res = await merchantCall('POST', '/v1/webhook-endpoints', hookBody)();
+  if (res.status !== 201) throw new Error(`endpoint: ${res.text}`);
+  return JSON.parse(res.text!).id;
+}
+const endpointToRead = await webhookEndpoint();
+const endpointToRotate = await webhookEndpoint();
+const endpointToDelete = await webhookEndpoint();
+await recordMerchantEvent(gw.db, { merchantId: M.id, livemode: false, type: 'dispute.opened', data: { id: 'sp21' } }, gw.clock.now());
+const [deliveryToRedeliver] = await relayMerchantEvents(gw.db, gw.clock.now());
 
 async function pendingPayment(c: Client, card: object): Promise<string> {
   const res = await create(gw, c, paymentBody(card));
@@ -510,6 +523,55 @@ const rows: Row[] = [
       { name: 'over-refund', status: 422, expect: [['merchant_refund.request', 'refused', 'refund_not_allowed']], run: merchantCall('POST', '/v1/merchant/refunds', { paymentId: merchantPaid, amount: 150_000 }) },
       { name: 'a client\'s own payment', status: 404, expect: [['merchant_refund.request', 'refused', 'not_found']], run: merchantCall('POST', '/v1/merchant/refunds', { paymentId: payerPaid.created.id }) },
       { name: 'validation', status: 400, expect: [['merchant_refund.request', 'refused', 'validation_failed']], run: merchantCall('POST', '/v1/merchant/refunds', {}) },
+    ],
+  },
+  {
+    listener: 'public', method: 'POST', url: '/v1/webhook-endpoints', action: 'webhook_endpoint.create', merchantAuth: true, cases: [
+      { name: 'create', status: 201, expect: [['webhook_endpoint.created', 'success']], run: merchantCall('POST', '/v1/webhook-endpoints', hookBody) },
+      { name: 'a metadata address', status: 400, expect: [['webhook_endpoint.create', 'refused', 'webhook_url_not_allowed']], run: merchantCall('POST', '/v1/webhook-endpoints', { ...hookBody, url: 'https://169.254.169.254/' }) },
+      { name: 'validation', status: 400, expect: [['webhook_endpoint.create', 'refused', 'validation_failed']], run: merchantCall('POST', '/v1/webhook-endpoints', {}) },
+    ],
+  },
+  {
+    listener: 'public', method: 'GET', url: '/v1/webhook-endpoints', action: 'webhook_endpoints.listed', merchantAuth: true, cases: [
+      { name: 'list', status: 200, changes: true, expect: [['webhook_endpoints.listed', 'success']], run: merchantCall('GET', '/v1/webhook-endpoints') },
+    ],
+  },
+  {
+    listener: 'public', method: 'DELETE', url: '/v1/webhook-endpoints/:id', action: 'webhook_endpoint.disable', merchantAuth: true, cases: [
+      { name: 'disable', status: 204, expect: [['webhook_endpoint.disabled', 'success']], run: merchantCall('DELETE', `/v1/webhook-endpoints/${endpointToDelete}`) },
+      { name: 'unknown', status: 404, expect: [['webhook_endpoint.disable', 'refused', 'not_found']], run: merchantCall('DELETE', `/v1/webhook-endpoints/${NOPE}`) },
+      { name: 'validation', status: 400, expect: [['webhook_endpoint.disable', 'refused', 'validation_failed']], run: merchantCall('DELETE', '/v1/webhook-endpoints/42') },
+    ],
+  },
+  {
+    listener: 'public', method: 'POST', url: '/v1/webhook-endpoints/:id/rotate-secret', action: 'webhook_endpoint.rotate_secret', merchantAuth: true, cases: [
+      { name: 'rotate', status: 200, expect: [['webhook_endpoint.secret_rotated', 'success']], run: merchantCall('POST', `/v1/webhook-endpoints/${endpointToRotate}/rotate-secret`) },
+      { name: 'unknown', status: 404, expect: [['webhook_endpoint.rotate_secret', 'refused', 'not_found']], run: merchantCall('POST', `/v1/webhook-endpoints/${NOPE}/rotate-secret`) },
+    ],
+  },
+  {
+    listener: 'public', method: 'GET', url: '/v1/webhook-endpoints/:id/deliveries', action: 'webhook_deliveries.listed', merchantAuth: true, cases: [
+      { name: 'list', status: 200, changes: true, expect: [['webhook_deliveries.listed', 'success']], run: merchantCall('GET', `/v1/webhook-endpoints/${endpointToRead}/deliveries`) },
+      { name: 'unknown', status: 404, expect: [['webhook_deliveries.listed', 'refused', 'not_found']], run: merchantCall('GET', `/v1/webhook-endpoints/${NOPE}/deliveries`) },
+    ],
+  },
+  {
+    listener: 'public', method: 'POST', url: '/v1/webhook-deliveries/:id/redeliver', action: 'webhook_delivery.redeliver', merchantAuth: true, cases: [
+      { name: 'redeliver', status: 202, expect: [['webhook_delivery.redelivered', 'success']], run: merchantCall('POST', `/v1/webhook-deliveries/${deliveryToRedeliver}/redeliver`) },
+      { name: 'unknown', status: 404, expect: [['webhook_delivery.redeliver', 'refused', 'not_found']], run: merchantCall('POST', `/v1/webhook-deliveries/${NOPE}/redeliver`) },
+    ],
+  },
+  {
+    listener: 'staff', method: 'GET', url: '/v1/webhook-deliveries', action: 'webhook_deliveries.listed', cases: [
+      { name: 'list', status: 200, expect: [['webhook_deliveries.listed', 'success']], run: staff('GET', `/v1/webhook-deliveries?merchantId=${M.id}&status=pending`) },
+      { name: 'validation', status: 400, expect: [['webhook_deliveries.listed', 'refused', 'validation_failed']], run: staff('GET', '/v1/webhook-deliveries') },
+    ],
+  },
+  {
+    listener: 'staff', method: 'POST', url: '/v1/webhook-deliveries/:id/redeliver', action: 'webhook_delivery.redeliver', cases: [
+      { name: 'redeliver', status: 202, expect: [['webhook_delivery.redelivered', 'success']], run: staff('POST', `/v1/webhook-deliveries/${deliveryToRedeliver}/redeliver`) },
+      { name: 'unknown', status: 404, expect: [['webhook_delivery.redeliver', 'refused', 'not_found']], run: staff('POST', `/v1/webhook-deliveries/${NOPE}/redeliver`) },
     ],
   },
   ...(['clients', 'payments'] as const).map((kind): Row => {

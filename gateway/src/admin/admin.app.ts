@@ -14,6 +14,7 @@ import adminRefundsRoutes from './refunds.routes.js';
 import auditExportRoutes from './audit-export.routes.js';
 import adminMerchantsRoutes from './merchants.routes.js';
 import sandboxSmsRoutes from './sandbox-sms.routes.js';
+import adminWebhooksRoutes from './webhooks.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -73,6 +74,7 @@ export async function adminApp(app: FastifyInstance, opts: { ctx: GatewayContext
   await app.register(adminRefundsRoutes);
   await app.register(auditExportRoutes);
   await app.register(adminMerchantsRoutes);
+  await app.register(adminWebhooksRoutes);
   // Load generators read codes here; never in production, never with a real SMS provider.
   const sms = ctx.config.identity.sms;
   if (ctx.config.env !== 'production' && sms.provider === 'outbox') await app.register(sandboxSmsRoutes, { outboxFile: sms.outboxFile });

@@ -11,7 +11,8 @@ import { signWebhook } from './signing.js';
 export interface DeliveryDeps {
   db: Kysely<GatewayDatabase>;
   secretKey: Buffer;
-  dispatcher: Dispatcher;
+  /** The guarded agent for the endpoint's key mode and protocol (outbound.ts). */
+  dispatcherFor: (target: { livemode: boolean; protocol: string }) => Dispatcher;
   timeoutMs: number;
   now: () => Date;
 }
@@ -26,7 +27,7 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string, fi
   const row = await deps.db.selectFrom('gateway.webhook_deliveries as d')
     .innerJoin('gateway.webhook_endpoints as e', 'e.id', 'd.endpoint_id')
     .innerJoin('gateway.merchant_events as m', 'm.id', 'd.event_id')
-    .select(['d.status', 'e.id as endpointId', 'e.url', 'e.secret_sealed', 'e.previous_secret_sealed', 'e.previous_secret_expires_at',
+    .select(['d.status', 'e.id as endpointId', 'e.url', 'e.livemode', 'e.secret_sealed', 'e.previous_secret_sealed', 'e.previous_secret_expires_at',
       'e.disabled_at', 'm.id as eventId', 'm.type', 'm.data', 'm.created_at'])
     .where('d.id', '=', deliveryId).executeTakeFirst();
   if (!row || row.status !== 'pending' || row.disabled_at) return 'skipped';
@@ -42,7 +43,7 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string, fi
   let excerpt: string | null = null;
   try {
     const res = await request(row.url, {
-      method: 'POST', body, dispatcher: deps.dispatcher,
+      method: 'POST', body, dispatcher: deps.dispatcherFor({ livemode: row.livemode, protocol: new URL(row.url).protocol }),
       headers: { 'content-type': 'application/json', ...signWebhook(secrets, row.eventId, sentAt, body) },
       headersTimeout: deps.timeoutMs, bodyTimeout: deps.timeoutMs, maxRedirections: 0,
     } as Parameters<typeof request>[1]);

@@ -62,7 +62,7 @@ t.test('relay fans out to matching endpoints; delivery is signed, a 500 is retri
 
   const dispatcher = new Agent({ connect: { lookup: guardedLookup({ livemode: false, allowedHosts: new Set() }, 'http:') as never } });
   t.teardown(() => dispatcher.close());
-  const deps = { db: gw.db, secretKey: key, dispatcher, timeoutMs: 5_000, now: () => new Date() };
+  const deps = { db: gw.db, secretKey: key, dispatcherFor: () => dispatcher, timeoutMs: 5_000, now: () => new Date() };
   await t.rejects(attemptDelivery(deps, created[0]!, false), { name: 'DeliveryFailed', message: 'http_status' }, 'a 500 throws for the queue to retry');
   t.equal(await attemptDelivery(deps, created[0]!, false), 'succeeded');
   t.equal(await attemptDelivery(deps, created[0]!, false), 'skipped', 'a delivered event is not sent again');
@@ -90,7 +90,7 @@ t.test('the last failed attempt marks the delivery failed', async (t) => {
   const [id] = await relayMerchantEvents(gw.db, gw.clock.now());
   const dispatcher = new Agent();
   t.teardown(() => dispatcher.close());
-  await t.rejects(attemptDelivery({ db: gw.db, secretKey: key, dispatcher, timeoutMs: 2_000, now: () => new Date() }, id!, true), { name: 'DeliveryFailed', message: 'ECONNREFUSED' });
+  await t.rejects(attemptDelivery({ db: gw.db, secretKey: key, dispatcherFor: () => dispatcher, timeoutMs: 2_000, now: () => new Date() }, id!, true), { name: 'DeliveryFailed', message: 'ECONNREFUSED' });
   const delivery = await gw.db.selectFrom('gateway.webhook_deliveries').selectAll().where('id', '=', id!).executeTakeFirstOrThrow();
   t.match(delivery, { status: 'failed', attempts: 1 });
 });
