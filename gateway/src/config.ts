@@ -23,6 +23,8 @@ export interface GatewayConfig {
   redisKeyPrefix: string;
   auditQueue: string;
   rateLimit: { max: number; windowMs: number };
+  /** Load shedding on the public listener (plugins/overload.ts): past either ceiling it answers 503. */
+  overload: { maxEventLoopDelayMs: number; maxPoolWaiting: number; sampleIntervalMs: number; retryAfterS: number };
   /** Merchant API keys: failed attempts per client address, requests per key, in one window. */
   merchantAuth: { failuresMax: number; keyRateMax: number; windowMs: number };
   /** Where customers reach the hosted checkout: a session's `url` is `${publicUrl}/checkout/{id}`. */
@@ -92,6 +94,12 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     rateLimit: {
       max: int(env, 'RATE_LIMIT_MAX', 300, 1, 1_000_000),
       windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
+    },
+    overload: {
+      maxEventLoopDelayMs: int(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 200, 10, 60_000),
+      maxPoolWaiting: int(env, 'OVERLOAD_MAX_POOL_WAITING', 40, 0, 100_000),
+      sampleIntervalMs: int(env, 'OVERLOAD_SAMPLE_INTERVAL_MS', 100, 10, 10_000),
+      retryAfterS: int(env, 'OVERLOAD_RETRY_AFTER_S', 5, 1, 3_600),
     },
     merchantAuth: {
       failuresMax: int(env, 'MERCHANT_AUTH_FAILURES_MAX', 20, 1, 100_000),

@@ -12,6 +12,8 @@ import type { PasswordHasher } from './identity/passwords.hasher.js';
 export interface GatewayContext {
   config: Readonly<GatewayConfig>;
   db: Kysely<GatewayDatabase>;
+  /** The pool under `db`, read by load shedding: requests queued for a connection. */
+  pool: { readonly waitingCount: number };
   redis: Redis;
   vault: VaultClient;
   clock: Clock;

@@ -44,7 +44,7 @@ const relay = startOutboxRelay({ db, source: 'gateway', queue: auditQueue, log }
 const vault = createVaultClient(config.vault);
 const audit = createAuditClient(config.auditExport);
 const ctx = {
-  config, db, redis, vault, audit, clock: systemClock,
+  config, db, pool, redis, vault, audit, clock: systemClock,
   sms: createSmsProvider(config.identity.sms, systemClock),
   passwords: createPasswordHasher(config.identity.passwordHash),
 };
