@@ -98,7 +98,9 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     overload: {
       maxEventLoopDelayMs: int(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 200, 10, 60_000),
       maxPoolWaiting: int(env, 'OVERLOAD_MAX_POOL_WAITING', 40, 0, 100_000),
-      sampleIntervalMs: int(env, 'OVERLOAD_SAMPLE_INTERVAL_MS', 100, 10, 10_000),
+      // under-pressure reads the delay histogram at a 10 ms resolution: a shorter interval can hold
+      // no sample, which it counts as an infinite delay.
+      sampleIntervalMs: int(env, 'OVERLOAD_SAMPLE_INTERVAL_MS', 100, 50, 10_000),
       retryAfterS: int(env, 'OVERLOAD_RETRY_AFTER_S', 5, 1, 3_600),
     },
     merchantAuth: {
