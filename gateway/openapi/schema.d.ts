@@ -795,7 +795,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -803,7 +803,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -883,6 +883,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -977,7 +989,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -985,7 +997,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -1075,7 +1087,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1083,7 +1095,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -1198,7 +1210,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1206,7 +1218,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -1288,6 +1300,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     getProfile: {
@@ -1365,6 +1389,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -1471,7 +1507,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1479,7 +1515,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -1593,6 +1629,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     listProviders: {
@@ -1670,6 +1718,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -1752,6 +1812,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -1859,6 +1931,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     listPayments: {
@@ -1951,6 +2035,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -2096,7 +2192,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`, `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2104,7 +2200,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable" | "service_unavailable";
+                        code: "overloaded" | "vault_unavailable" | "service_unavailable";
                     };
                 };
             };
@@ -2245,7 +2341,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2253,7 +2349,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable";
+                        code: "overloaded" | "vault_unavailable";
                     };
                 };
             };
@@ -2360,6 +2456,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -2498,7 +2606,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2506,7 +2614,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable";
+                        code: "overloaded" | "vault_unavailable";
                     };
                 };
             };
@@ -2634,7 +2742,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2642,7 +2750,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable";
+                        code: "overloaded" | "vault_unavailable";
                     };
                 };
             };
@@ -2714,6 +2822,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     getMerchant: {
@@ -2779,6 +2899,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -2898,6 +3030,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     getCheckoutSession: {
@@ -2989,6 +3133,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -3098,6 +3254,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     listMerchantPayments: {
@@ -3178,6 +3346,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -3272,6 +3452,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -3402,6 +3594,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     getPublicCheckoutSession: {
@@ -3481,6 +3685,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -3620,7 +3836,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`, `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3628,7 +3844,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable" | "service_unavailable";
+                        code: "overloaded" | "vault_unavailable" | "service_unavailable";
                     };
                 };
             };

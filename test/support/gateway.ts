@@ -57,6 +57,9 @@ export interface TestGatewayOptions {
   instanceOf?: TestGateway;
 }
 
+/** The overload ceilings at their maxima. */
+export const NO_SHEDDING = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '60000', OVERLOAD_MAX_POOL_WAITING: '100000' };
+
 /** Fastify's logging options: the given logger with the production server's request ids, or none. */
 export function fastifyLogging(log: FastifyBaseLogger | undefined) {
   return log ? { loggerInstance: log, genReqId: () => uuidv7(), requestIdHeader: false as const } : { logger: false as const };
@@ -94,6 +97,9 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     PASSWORD_HASH_MEMORY_KIB: '1024',
     PASSWORD_HASH_TIME_COST: '1',
     PASSWORD_HASH_NICE: '0', // tests on a busy machine: do not starve the light test hashes
+    // A test's clients share the gateway's event loop on a busy machine: no shedding unless a test
+    // of it (gateway/test/overload/) sets its ceilings.
+    ...NO_SHEDDING,
     ...opts.env,
   };
   return buildInstance(t, env, { url, db, pool, superuserDb, redis }, opts.vault, opts.clock ?? new ManualClock(), opts.log);
@@ -154,6 +160,7 @@ export async function startGatewayProcess(t: Teardown, env: Record<string, strin
     ADMIN_PORT: '0',
     VAULT_URL: 'https://127.0.0.1:9',
     AUDIT_EXPORT_URL: 'https://127.0.0.1:9',
+    ...NO_SHEDDING,
     ...env,
   });
 }
