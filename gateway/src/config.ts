@@ -96,7 +96,8 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
       windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
     },
     overload: {
-      maxEventLoopDelayMs: int(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 200, 10, 60_000),
+      // 0 turns the event-loop signal off (test gateways, whose clients share their loop).
+      maxEventLoopDelayMs: int(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 200, 0, 60_000),
       maxPoolWaiting: int(env, 'OVERLOAD_MAX_POOL_WAITING', 40, 0, 100_000),
       // under-pressure reads the delay histogram at a 10 ms resolution: a shorter interval can hold
       // no sample, which it counts as an infinite delay.
