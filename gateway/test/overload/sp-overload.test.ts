@@ -41,8 +41,8 @@ t.test('issue 18: at 3x capacity the gateway sheds with 503 overloaded, answers 
     LOG_LEVEL: 'error',
     RATE_LIMIT_MAX: '1000000',
     GATEWAY_DB_POOL: '4',
-    OVERLOAD_MAX_POOL_WAITING: '8',
-    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '150',
+    OVERLOAD_MAX_POOL_WAITING: '4',
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '50',
     OVERLOAD_SAMPLE_INTERVAL_MS: '50',
   });
   const url = `https://127.0.0.1:${String(gateway.ready['publicPort'])}/v1/me`;
