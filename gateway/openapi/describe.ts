@@ -50,7 +50,7 @@ export async function describePublicApi(): Promise<Record<string, unknown>> {
     const vault = createVaultClient(config.vault);
     const audit = createAuditClient(config.auditExport);
     const ctx = {
-      config, db: createDb<GatewayDatabase>(pool), redis, vault, audit, clock: systemClock,
+      config, db: createDb<GatewayDatabase>(pool), pool, redis, vault, audit, clock: systemClock,
       sms: createSmsProvider(config.identity.sms, systemClock),
       passwords: createPasswordHasher(config.identity.passwordHash),
     };

@@ -595,7 +595,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "phone_invalid" | "password_too_short" | "password_digits_only" | "password_too_common" | "password_too_long" | "password_contains_phone" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "verification_invalid" | "birth_date_invalid" | "password_incorrect" | "card_invalid" | "card_expired" | "amount_out_of_range" | "currency_not_supported" | "provider_unknown" | "provider_params_invalid" | "return_url_not_allowed" | "webhook_url_not_allowed" | "invalid_credentials" | "unauthorized" | "api_key_invalid" | "api_key_revoked" | "api_key_expired" | "client_blocked" | "forbidden" | "not_found" | "idempotency_conflict" | "payment_expired" | "payment_not_confirmable" | "dispute_exists" | "conflict" | "checkout_session_expired" | "checkout_session_used" | "phone_registered" | "host_not_allowed" | "card_not_kz" | "card_limit_reached" | "card_blocked" | "card_removed" | "cvv_required" | "refund_not_allowed" | "dispute_not_allowed" | "unprocessable" | "login_locked" | "rate_limited" | "internal_error" | "vault_unavailable" | "service_unavailable";
+            code: "validation_failed" | "phone_invalid" | "password_too_short" | "password_digits_only" | "password_too_common" | "password_too_long" | "password_contains_phone" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "verification_invalid" | "birth_date_invalid" | "password_incorrect" | "card_invalid" | "card_expired" | "amount_out_of_range" | "currency_not_supported" | "provider_unknown" | "provider_params_invalid" | "return_url_not_allowed" | "webhook_url_not_allowed" | "invalid_credentials" | "unauthorized" | "api_key_invalid" | "api_key_revoked" | "api_key_expired" | "client_blocked" | "forbidden" | "not_found" | "idempotency_conflict" | "payment_expired" | "payment_not_confirmable" | "dispute_exists" | "conflict" | "checkout_session_expired" | "checkout_session_used" | "phone_registered" | "host_not_allowed" | "card_not_kz" | "card_limit_reached" | "card_blocked" | "card_removed" | "cvv_required" | "refund_not_allowed" | "dispute_not_allowed" | "unprocessable" | "login_locked" | "rate_limited" | "internal_error" | "vault_unavailable" | "service_unavailable" | "overloaded";
             errors?: {
                 path: string;
                 message: string;
@@ -943,7 +943,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -951,7 +951,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -1031,6 +1031,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -1125,7 +1137,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1133,7 +1145,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -1223,7 +1235,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1231,7 +1243,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -1346,7 +1358,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1354,7 +1366,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -1436,6 +1448,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     getProfile: {
@@ -1513,6 +1537,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -1611,6 +1647,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -1717,7 +1765,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1725,7 +1773,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "service_unavailable";
+                        code: "overloaded" | "service_unavailable";
                     };
                 };
             };
@@ -1839,6 +1887,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     listProviders: {
@@ -1916,6 +1976,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -1998,6 +2070,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -2105,6 +2189,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     listPayments: {
@@ -2197,6 +2293,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -2342,7 +2450,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`, `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2350,7 +2458,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable" | "service_unavailable";
+                        code: "overloaded" | "vault_unavailable" | "service_unavailable";
                     };
                 };
             };
@@ -2491,7 +2599,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2499,7 +2607,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable";
+                        code: "overloaded" | "vault_unavailable";
                     };
                 };
             };
@@ -2606,6 +2714,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -2744,7 +2864,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2752,7 +2872,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable";
+                        code: "overloaded" | "vault_unavailable";
                     };
                 };
             };
@@ -2880,7 +3000,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2888,7 +3008,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable";
+                        code: "overloaded" | "vault_unavailable";
                     };
                 };
             };
@@ -2960,6 +3080,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     getMerchant: {
@@ -3025,6 +3157,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -3144,6 +3288,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     getCheckoutSession: {
@@ -3235,6 +3391,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -3344,6 +3512,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     listMerchantPayments: {
@@ -3424,6 +3604,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -3518,6 +3710,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -3648,6 +3852,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     getPublicCheckoutSession: {
@@ -3727,6 +3943,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -3866,7 +4094,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: problem+json with `code` `vault_unavailable`, `service_unavailable`. */
+            /** @description Service Unavailable: problem+json with `code` `overloaded`, `vault_unavailable`, `service_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3874,7 +4102,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "vault_unavailable" | "service_unavailable";
+                        code: "overloaded" | "vault_unavailable" | "service_unavailable";
                     };
                 };
             };
@@ -3943,6 +4171,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -4031,6 +4271,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -4123,6 +4375,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -4220,6 +4484,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
+                    };
+                };
+            };
         };
     };
     listWebhookDeliveries: {
@@ -4314,6 +4590,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };
@@ -4420,6 +4708,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "internal_error";
+                    };
+                };
+            };
+            /** @description Service Unavailable: problem+json with `code` `overloaded`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "overloaded";
                     };
                 };
             };

@@ -7,6 +7,7 @@ import clientIp from './plugins/client-ip.js';
 import allowedHosts from './plugins/allowed-hosts.js';
 import securityHeaders from './plugins/security-headers.js';
 import publicRateLimit from './plugins/rate-limit.js';
+import overload from './plugins/overload.js';
 import requestAudit, { publicActor } from './audit/request-audit.js';
 import healthRoutes from './health/health.routes.js';
 import openapi from './plugins/openapi.js';
@@ -28,6 +29,8 @@ export async function publicApp(app: FastifyInstance, opts: { ctx: GatewayContex
   await app.register(requestAudit, { ctx: opts.ctx, actorOf: publicActor });
   await app.register(allowedHosts);
   await app.register(securityHeaders);
+  // Before the rate limit: a shed request costs no Redis round trip.
+  await app.register(overload);
   await app.register(publicRateLimit);
   // Before the routes: it collects them as they are added.
   await app.register(openapi);

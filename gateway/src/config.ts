@@ -24,6 +24,8 @@ export interface GatewayConfig {
   redisKeyPrefix: string;
   auditQueue: string;
   rateLimit: { max: number; windowMs: number };
+  /** Load shedding on the public listener (plugins/overload.ts): past either ceiling it answers 503. */
+  overload: { maxEventLoopDelayMs: number; maxPoolWaiting: number; sampleIntervalMs: number; retryAfterS: number };
   /** Merchant API keys: failed attempts per client address, requests per key, in one window. */
   merchantAuth: { failuresMax: number; keyRateMax: number; windowMs: number };
   /** Where customers reach the hosted checkout: a session's `url` is `${publicUrl}/checkout/{id}`. */
@@ -94,6 +96,15 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     rateLimit: {
       max: int(env, 'RATE_LIMIT_MAX', 300, 1, 1_000_000),
       windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
+    },
+    overload: {
+      // 0 turns the event-loop signal off (test gateways, whose clients share their loop).
+      maxEventLoopDelayMs: int(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 200, 0, 60_000),
+      maxPoolWaiting: int(env, 'OVERLOAD_MAX_POOL_WAITING', 40, 0, 100_000),
+      // under-pressure reads the delay histogram at a 10 ms resolution: a shorter interval can hold
+      // no sample, which it counts as an infinite delay.
+      sampleIntervalMs: int(env, 'OVERLOAD_SAMPLE_INTERVAL_MS', 100, 50, 10_000),
+      retryAfterS: int(env, 'OVERLOAD_RETRY_AFTER_S', 5, 1, 3_600),
     },
     merchantAuth: {
       failuresMax: int(env, 'MERCHANT_AUTH_FAILURES_MAX', 20, 1, 100_000),

@@ -13,6 +13,8 @@ import type { WebhookQueue } from './webhooks/dispatcher.js';
 export interface GatewayContext {
   config: Readonly<GatewayConfig>;
   db: Kysely<GatewayDatabase>;
+  /** The pool under `db`, read by load shedding: requests queued for a connection. */
+  pool: { readonly waitingCount: number };
   redis: Redis;
   vault: VaultClient;
   clock: Clock;

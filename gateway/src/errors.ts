@@ -57,6 +57,7 @@ export const ERROR_STATUS = {
   internal_error: 500,
   vault_unavailable: 503,
   service_unavailable: 503,
+  overloaded: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -87,6 +88,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   rate_limited: 'Too many requests',
   internal_error: 'Internal error',
   vault_unavailable: 'Card vault unavailable',
+  overloaded: 'Gateway overloaded',
 };
 
 export function problemBody(code: ErrorCode, detail: string, extra: object = {}) {

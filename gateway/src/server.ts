@@ -49,7 +49,7 @@ const webhooks = config.webhooks.enabled
   ? startWebhookDispatcher({ db, config: config.webhooks, redisUrl: config.redisUrl, clock: systemClock, log })
   : undefined;
 const ctx = {
-  config, db, redis, vault, audit, clock: systemClock, ...(webhooks ? { webhooks } : {}),
+  config, db, pool, redis, vault, audit, clock: systemClock, ...(webhooks ? { webhooks } : {}),
   sms: createSmsProvider(config.identity.sms, systemClock),
   passwords: createPasswordHasher(config.identity.passwordHash),
 };

@@ -69,11 +69,17 @@ export function runtimeUrl(url: string, role: RuntimeRole): string {
   return urlAs(url, role);
 }
 
+/** A kysely handle on `url` as `role` and the pool under it (read by load shedding), destroyed at teardown. */
+export function runtimePoolDb<DB = any>(t: Teardown, url: string, role: RuntimeRole, poolSize = 10): { db: Kysely<DB>; pool: pg.Pool } {
+  const pool = createPool(runtimeUrl(url, role), { max: poolSize, applicationName: `test-${role}` });
+  const db = createDb<DB>(pool);
+  t.teardown(() => db.destroy());
+  return { db, pool };
+}
+
 /** A kysely handle on `url` as `role`, destroyed at teardown. */
 export function runtimeDb<DB = any>(t: Teardown, url: string, role: RuntimeRole, poolSize = 10): Kysely<DB> {
-  const db = createDb<DB>(createPool(runtimeUrl(url, role), { max: poolSize, applicationName: `test-${role}` }));
-  t.teardown(() => db.destroy());
-  return db;
+  return runtimePoolDb<DB>(t, url, role, poolSize).db;
 }
 
 /** Migrates `components` of the database at `url` as the superuser and applies the grants. */
@@ -113,7 +119,7 @@ export async function migratedDatabaseAs<DB = any>(
   role: RuntimeRole,
   components: Component[] = ['gateway', 'vault', 'audit'],
   poolSize = 20,
-): Promise<{ url: string; roleUrl: string; db: Kysely<DB>; superuserDb: Kysely<DB> }> {
+): Promise<{ url: string; roleUrl: string; db: Kysely<DB>; pool: pg.Pool; superuserDb: Kysely<DB> }> {
   const { url, db: superuserDb } = await migratedDatabase<DB>(t, components, 4);
-  return { url, roleUrl: runtimeUrl(url, role), db: runtimeDb<DB>(t, url, role, poolSize), superuserDb };
+  return { url, roleUrl: runtimeUrl(url, role), ...runtimePoolDb<DB>(t, url, role, poolSize), superuserDb };
 }

@@ -20,7 +20,8 @@ import { trustProxyOption } from '../../gateway/src/plugins/client-ip.js';
 import { adminApp } from '../../gateway/src/admin/admin.app.js';
 import { createSmsProvider } from '../../gateway/src/identity/sms.provider.js';
 import { createPasswordHasher } from '../../gateway/src/identity/passwords.hasher.js';
-import { freshDatabaseUrl, migrateDatabase, migratedDatabaseAs, RUNTIME_ROLES, runtimeDb, runtimeUrl } from './database.js';
+import type pg from 'pg';
+import { freshDatabaseUrl, migrateDatabase, migratedDatabaseAs, RUNTIME_ROLES, runtimePoolDb, runtimeUrl } from './database.js';
 import { startProcess, type Started } from './processes.js';
 import { testDataDir } from './pki.js';
 import { testRedis, TEST_REDIS_URL, uniqueName } from './redis.js';
@@ -56,6 +57,9 @@ export interface TestGatewayOptions {
   instanceOf?: TestGateway;
 }
 
+/** The event-loop signal off, the pool-wait ceiling at its maximum. */
+export const NO_SHEDDING = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_POOL_WAITING: '100000' };
+
 /** Fastify's logging options: the given logger with the production server's request ids, or none. */
 export function fastifyLogging(log: FastifyBaseLogger | undefined) {
   return log ? { loggerInstance: log, genReqId: () => uuidv7(), requestIdHeader: false as const } : { logger: false as const };
@@ -63,16 +67,16 @@ export function fastifyLogging(log: FastifyBaseLogger | undefined) {
 
 /** The database of `shared` and its Redis server, over new connections (closed at teardown); the env carries its key prefix. */
 function sharedStores(t: Teardown, shared: TestGateway) {
-  const db = runtimeDb<GatewayDatabase>(t, shared.databaseUrl, RUNTIME_ROLES.gateway, 20);
+  const { db, pool } = runtimePoolDb<GatewayDatabase>(t, shared.databaseUrl, RUNTIME_ROLES.gateway, 20);
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
   t.teardown(() => redis.disconnect());
-  return { url: shared.databaseUrl, db, superuserDb: shared.superuserDb, redis };
+  return { url: shared.databaseUrl, db, pool, superuserDb: shared.superuserDb, redis };
 }
 
 export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {}): Promise<TestGateway> {
   if (opts.instanceOf) return buildInstance(t, { ...opts.instanceOf.env, ...opts.env }, sharedStores(t, opts.instanceOf), opts.vault, opts.clock ?? opts.instanceOf.clock, opts.log);
   // GATEWAY_DB_POOL sizes the test gateway's pool as it does the real one's (a pool-exhaustion test sets it small).
-  const { url, roleUrl, db, superuserDb } = await migratedDatabaseAs<GatewayDatabase>(
+  const { url, roleUrl, db, pool, superuserDb } = await migratedDatabaseAs<GatewayDatabase>(
     t, RUNTIME_ROLES.gateway, ['gateway', 'vault', 'audit'], Number(opts.env?.GATEWAY_DB_POOL ?? 20));
   const { redis, prefix } = testRedis(t);
   // Each test gateway writes its SMS to its own outbox file (test/support/clients.ts reads it).
@@ -93,20 +97,23 @@ export async function buildTestGateway(t: Teardown, opts: TestGatewayOptions = {
     PASSWORD_HASH_MEMORY_KIB: '1024',
     PASSWORD_HASH_TIME_COST: '1',
     PASSWORD_HASH_NICE: '0', // tests on a busy machine: do not starve the light test hashes
+    // A test's clients share the gateway's event loop on a busy machine: no shedding unless a test
+    // of it (gateway/test/overload/) sets its ceilings.
+    ...NO_SHEDDING,
     ...opts.env,
   };
-  return buildInstance(t, env, { url, db, superuserDb, redis }, opts.vault, opts.clock ?? new ManualClock(), opts.log);
+  return buildInstance(t, env, { url, db, pool, superuserDb, redis }, opts.vault, opts.clock ?? new ManualClock(), opts.log);
 }
 
 async function buildInstance(
   t: Teardown,
   env: Record<string, string>,
-  stores: { url: string; db: Kysely<GatewayDatabase>; superuserDb: Kysely<any>; redis: Redis },
+  stores: { url: string; db: Kysely<GatewayDatabase>; pool: pg.Pool; superuserDb: Kysely<any>; redis: Redis },
   vaultClient: VaultClient | undefined,
   clock: ManualClock,
   log: FastifyBaseLogger | undefined,
 ): Promise<TestGateway> {
-  const { url, db, superuserDb, redis } = stores;
+  const { url, db, pool, superuserDb, redis } = stores;
   const config = loadGatewayConfig(env);
   // A vault client passed in belongs to its creator (startTestVault closes it); close only our own.
   const vault = vaultClient ?? createVaultClient({ ...config.vault, timeoutMs: 500 });
@@ -114,7 +121,7 @@ async function buildInstance(
   const audit = createAuditClient(config.auditExport);
   t.teardown(() => audit.close());
   const ctx: GatewayContext = {
-    config, db, redis, vault, audit, clock,
+    config, db, pool, redis, vault, audit, clock,
     sms: createSmsProvider(config.identity.sms, clock),
     passwords: createPasswordHasher(config.identity.passwordHash),
   };
@@ -153,6 +160,7 @@ export async function startGatewayProcess(t: Teardown, env: Record<string, strin
     ADMIN_PORT: '0',
     VAULT_URL: 'https://127.0.0.1:9',
     AUDIT_EXPORT_URL: 'https://127.0.0.1:9',
+    ...NO_SHEDDING,
     ...env,
   });
 }

@@ -69,10 +69,18 @@ export function requestAuditInput(request: FastifyRequest, reply: FastifyReply, 
   };
 }
 
+/** The answers a flood repeats without limit: a rate limit's 429 and load shedding's 503. */
+function floodSource(status: number, reason: unknown): string | undefined {
+  if (status === 429) return 'rl';
+  if (status === 503 && reason === 'overloaded') return 'shed';
+  return undefined;
+}
+
 /**
- * Installs the hook on an encapsulation context (the public or the staff app). A 429 is the answer
- * to a flood: only the first one per client address and route in a minute is recorded (floodGuard),
- * the rest would record nothing the first does not.
+ * Installs the hook on an encapsulation context (the public or the staff app). A 429, or a 503 of
+ * load shedding, is the answer to a flood: only the first one per client address and route in a
+ * minute is recorded (floodGuard), the rest would record nothing the first does not, and a shed
+ * request must not cost the database the write it was refused to spare.
  */
 export default fp<{ ctx: GatewayContext; actorOf: ActorOf }>(async function requestAudit(app, opts) {
   const { ctx, actorOf } = opts;
@@ -83,8 +91,10 @@ export default fp<{ ctx: GatewayContext; actorOf: ActorOf }>(async function requ
     // Set first: if the write fails, the 500 it turns into passes here again and must not retry.
     origin.recorded = true;
     try {
-      if (reply.statusCode === 429 && !(await floodGuard(ctx, `rl:${route.action}:${request.ip}`))) return payload;
-      await recordAudit(ctx.db, ctx.clock, origin, requestAuditInput(request, reply, payload, route, actorOf));
+      const input = requestAuditInput(request, reply, payload, route, actorOf);
+      const flood = floodSource(reply.statusCode, input.details?.['reason']);
+      if (flood && !(await floodGuard(ctx, `${flood}:${route.action}:${request.ip}`))) return payload;
+      await recordAudit(ctx.db, ctx.clock, origin, input);
       return payload;
     } catch (err) {
       // The answer is replaced here rather than thrown: an error thrown by an onSend hook while an

@@ -26,8 +26,8 @@ function commonCodes(op: Json): ErrorCode[] {
   const schemes = ((op.security ?? []) as Json[]).flatMap((s) => Object.keys(s));
   if (schemes.includes('sessionToken')) codes.push('unauthorized', 'client_blocked');
   if (schemes.includes('merchantKey')) codes.push('api_key_invalid', 'api_key_revoked', 'api_key_expired');
-  // The allowed-hosts check, the per-address ceiling and the error handler stand before every route.
-  codes.push('host_not_allowed', 'rate_limited', 'internal_error');
+  // The allowed-hosts check, load shedding, the per-address ceiling and the error handler stand before every route.
+  codes.push('host_not_allowed', 'overloaded', 'rate_limited', 'internal_error');
   return codes;
 }
 
