@@ -1,6 +1,7 @@
 // Shared process life cycle: server timeouts, readiness signal to a supervisor (npm start), and
 // a graceful stop on SIGTERM/SIGINT where in-flight requests finish before pools close.
 import closeWithGrace from 'close-with-grace';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from './logger.js';
 
 export const SERVER_TIMEOUTS = {
@@ -32,6 +33,34 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
     log.flush?.();
   });
   process.on('disconnect', () => grace.close());
+}
+
+/** The parts of a Fastify instance of any logger or server type that the release needs. */
+interface ClosableApp {
+  server: { closeIdleConnections(): void };
+  addHook(name: 'preClose', hook: () => Promise<void>): unknown;
+  addHook(name: 'onSend', hook: (request: FastifyRequest, reply: FastifyReply) => Promise<void>): unknown;
+  addHook(name: 'onResponse', hook: () => Promise<void>): unknown;
+}
+
+/**
+ * Lets a closing server's kept-alive connections go as soon as their last answer is out. Node's
+ * server.close() ends only the connections idle at that moment; one still answering (a login
+ * waiting for the password hasher) stays open for the keep-alive timeout (65 s) after its answer,
+ * and close() waits for it. Answers started after close get `Connection: close`; those already
+ * sending (a streamed export) have their connection ended once finished.
+ */
+export function releaseConnectionsOnClose(app: ClosableApp): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async () => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+  });
 }
 
 /** An uncaught exception leaves the process in an unknown state: log it and let the supervisor restart us. */

@@ -9,7 +9,7 @@ import { loadOrExit } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
 import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
-import { exitOnUncaught, onShutdown, signalReady } from '../../lib/listen.js';
+import { exitOnUncaught, onShutdown, releaseConnectionsOnClose, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
 import { createSigner } from '../../lib/audit/chain.js';
 import { loadAuditWorkerConfig } from './config.js';
@@ -62,6 +62,7 @@ const metricsPort = await listenMetrics(metricsListenerServer, config.metrics);
 
 const exportServer = await createExportServer({ db, signer, clock: systemClock, checkpointFile: config.checkpointFile }, config.exportListener, log);
 instrument(exportServer, metrics, 'export');
+releaseConnectionsOnClose(exportServer);
 await exportServer.listen({ host: config.exportListener.host, port: config.exportListener.port });
 
 onShutdown(log, async () => {

@@ -12,7 +12,7 @@ import { AEAD_CIPHERS } from '../../lib/mtls.js';
 import { createVaultClient } from '../../lib/vault-client.js';
 import { createAuditClient } from '../../lib/audit-client.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
-import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
+import { exitOnUncaught, onShutdown, releaseConnectionsOnClose, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
 import { systemClock } from '../../lib/clock.js';
@@ -74,6 +74,7 @@ const publicServer = Fastify({
   },
 }).withTypeProvider<TypeBoxTypeProvider>();
 instrument(publicServer, metrics, 'public');
+releaseConnectionsOnClose(publicServer);
 await publicServer.register(publicApp, { ctx });
 
 // The staff listener trusts no proxy: mutual TLS ends here, so its peer is the staff machine.
@@ -82,6 +83,7 @@ const adminServer = Fastify({
   https: adminTlsOptions(config.adminListener),
 }).withTypeProvider<TypeBoxTypeProvider>();
 instrument(adminServer, metrics, 'staff');
+releaseConnectionsOnClose(adminServer);
 await adminServer.register(adminApp, { ctx });
 
 onShutdown(log, async () => {

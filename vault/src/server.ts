@@ -10,7 +10,7 @@ import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
 import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
 import { mutualTlsServerOptions } from '../../lib/mtls.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
-import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
+import { exitOnUncaught, onShutdown, releaseConnectionsOnClose, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
 import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
 import { loadVaultConfig } from './config.js';
@@ -65,6 +65,7 @@ const metrics = createMetrics('vault');
 const metricsListenerServer = metricsServer(metrics.registry);
 // Per-route latency of tokenize, authorize, refund and delete: the vault's operations.
 instrument(server, metrics, 'vault');
+releaseConnectionsOnClose(server);
 await server.register(vaultApp, { ctx });
 
 onShutdown(log, async () => {
