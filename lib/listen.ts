@@ -1,5 +1,6 @@
 // Shared process life cycle: server timeouts, readiness signal to a supervisor (npm start), and
 // a graceful stop on SIGTERM/SIGINT where in-flight requests finish before pools close.
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from './logger.js';
@@ -60,6 +61,34 @@ export function releaseConnectionsOnClose(app: ClosableApp): void {
   });
   app.addHook('onResponse', async () => {
     if (closing) setImmediate(() => app.server.closeIdleConnections());
+  });
+}
+
+/** A TLS listener and the secure-context options it serves from now on. */
+export interface TlsReload {
+  name: string;
+  server: { setSecureContext(options: SecureContextOptions): void };
+  options: SecureContextOptions;
+}
+
+/**
+ * On SIGHUP, `load` reads the certificate, key, trusted CA and revocation list files again (the
+ * process's config loader, so the same checks apply) and every listener serves them to new
+ * connections; open connections keep the context they were made with. Every new context is built
+ * before any is swapped in, so a bad or mismatched file leaves all listeners on their old ones.
+ */
+export function onCertificateReload(log: Logger, load: () => TlsReload[]): void {
+  process.on('SIGHUP', () => {
+    let reloads: TlsReload[];
+    try {
+      reloads = load();
+      for (const r of reloads) createSecureContext(r.options);
+    } catch (err) {
+      log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'certificate reload refused; listeners keep their current certificates');
+      return;
+    }
+    for (const r of reloads) r.server.setSecureContext(r.options);
+    log.info({ listeners: reloads.map((r) => r.name) }, 'certificates reloaded');
   });
 }
 

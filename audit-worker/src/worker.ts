@@ -9,7 +9,7 @@ import { loadOrExit } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
 import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
-import { exitOnUncaught, onShutdown, releaseConnectionsOnClose, signalReady } from '../../lib/listen.js';
+import { exitOnUncaught, onCertificateReload, onShutdown, releaseConnectionsOnClose, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
 import { createSigner } from '../../lib/audit/chain.js';
 import { loadAuditWorkerConfig } from './config.js';
@@ -17,7 +17,7 @@ import { startConsumer } from './consumer.js';
 import { writeCheckpoint } from './checkpoint.js';
 import { auditHealth, healthServer } from './health.js';
 import type { AuditDatabase } from './database.js';
-import { createExportServer } from './export-server.js';
+import { createExportServer, exportTlsOptions } from './export-server.js';
 import { registerAuditGauges } from './metrics.js';
 import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
 
@@ -64,6 +64,10 @@ const exportServer = await createExportServer({ db, signer, clock: systemClock, 
 instrument(exportServer, metrics, 'export');
 releaseConnectionsOnClose(exportServer);
 await exportServer.listen({ host: config.exportListener.host, port: config.exportListener.port });
+
+onCertificateReload(log, () => [
+  { name: 'export', server: exportServer.server, options: exportTlsOptions(loadAuditWorkerConfig(process.env).exportListener) },
+]);
 
 onShutdown(log, async () => {
   clearInterval(timer);
