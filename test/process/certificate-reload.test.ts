@@ -4,44 +4,11 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import t from 'tap';
-import { Client } from 'undici';
 import { startGatewayProcess } from '../support/gateway.js';
 import { testDataDir } from '../support/pki.js';
+import { keptAlive, servedSerial } from '../support/tls-reload.js';
 import { DEV_CRL_FILE, issueCertificate, writeDevCrl } from '../../lib/pki.js';
-
-/** The serial of the certificate a new connection to `port` is served, or `refused` and why. */
-function servedSerial(port: number, tls: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ...tls }, () => {
-      const serial = socket.getPeerCertificate().serialNumber;
-      // TLS 1.3 sends a refusal of the client certificate after the handshake: wait for it.
-      socket.once('error', (err: Error & { code?: string }) => resolve(`refused: ${err.code ?? err.message}`));
-      socket.write('GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
-      let answer = '';
-      socket.on('data', (d: Buffer) => { answer += d.toString(); });
-      socket.once('end', () => resolve(answer.startsWith('HTTP/1.1') ? serial : 'refused: closed without an answer'));
-    });
-    socket.once('error', (err: Error & { code?: string }) => resolve(`refused: ${err.code ?? err.message}`));
-  });
-}
-
-/** One kept-alive connection; counts how often it had to connect. */
-function keptAlive(port: number, tls: { ca: Buffer; cert?: Buffer; key?: Buffer }) {
-  const client = new Client(`https://127.0.0.1:${String(port)}`, { connect: { servername: 'localhost', ...tls }, keepAliveTimeout: 600_000 });
-  let connects = 0;
-  client.on('connect', () => { connects += 1; });
-  return {
-    async status() {
-      const res = await client.request({ path: '/healthz', method: 'GET' });
-      await res.body.text();
-      return res.statusCode;
-    },
-    connects: () => connects,
-    close: () => client.close(),
-  };
-}
 
 t.test('SIGHUP reloads the public certificate and the staff CRL for new connections; open connections go on (SP-1, SP-4)', async (t) => {
   const data = mkdtempSync(join(tmpdir(), 'pgw-reload-'));
