@@ -1,10 +1,11 @@
 // Two gateway instances on one PostgreSQL and one Redis (issue 17 item 4): the gateway keeps no
-// state of its own, so the limits hold with concurrent requests split across both instances.
+// state of its own, so the limits and the payments sweep hold with concurrent requests split across both instances.
 import t from 'tap';
 import { ManualClock } from '../../lib/clock.js';
 import { buildTestGateway, type TestGateway } from '../support/gateway.js';
 import { startTestVault } from '../support/vault.js';
 import { auditEvents, registerClient } from '../support/clients.js';
+import { expirePayments } from '../../gateway/src/payments/payments.confirm.js';
 import { CARDS, create, entered, kzCard, newClient, paymentBody } from '../../gateway/test/payments/world.js';
 
 const clock = new ManualClock('2026-11-24T10:00:00Z');
@@ -51,4 +52,23 @@ t.test('Idempotency across two instances: one key clicked 6 times on both create
   t.equal(payments.length, 1);
   const replay = await create(two, c, body, { 'idempotency-key': 'click' });
   t.same([replay.statusCode, replay.json().id, replay.headers['idempotent-replayed']], [201, [...ids][0], 'true'], 'the other instance replays it');
+});
+
+t.test('Payments sweep across two instances: sweeps racing on both expire each payment once (no double sweep)', async (t) => {
+  const c = await newClient(one);
+  const created = await Promise.all(Array.from({ length: 3 }, () => create(one, c, paymentBody(entered(kzCard())))));
+  t.same(created.map((r) => r.statusCode), [201, 201, 201]);
+  clock.advance(16 * 60_000);
+  const now = clock.now();
+  const before = (await auditEvents(one, 'payment.expired')).length;
+  // The sweep is global: payments left by the tests above expire in it too.
+  const expired = await Promise.all(Array.from({ length: 6 }, (_, i) => expirePayments(either(i).ctx, now)));
+  const events = (await auditEvents(one, 'payment.expired')).slice(before);
+  const swept = events.map((e) => e.targets.paymentId as string);
+  t.equal(expired.reduce((a, b) => a + b, 0), swept.length, 'the sweeps together expired as many payments as were recorded');
+  t.equal(new Set(swept).size, swept.length, 'no payment expired twice');
+  t.ok(created.every((r) => swept.includes(r.json().id as string)), 'this client\'s three payments among them');
+  const rows = await one.db.selectFrom('gateway.payments').where('client_id', '=', c.clientId).select('status').execute();
+  t.same(rows.map((r) => r.status), ['expired', 'expired', 'expired']);
+  t.equal(await expirePayments(two.ctx, now), 0, 'a later sweep finds nothing left');
 });
