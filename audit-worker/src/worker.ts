@@ -36,11 +36,11 @@ const connection = createRedis(config.redisUrl, { forWorker: true });
 await checkEvictionPolicy(connection, config.env, log);
 
 const worker = startConsumer({
-  db, connection, queueName: config.auditQueue, clock: systemClock, log,
+  db, connection, queueName: config.auditQueue, prefix: config.bullmqPrefix, clock: systemClock, log,
   concurrency: config.concurrency, batchSize: config.batchSize, jobLockMs: config.jobLockMs,
 });
 
-const monitor = new Queue(config.auditQueue, { connection: createRedis(config.redisUrl) });
+const monitor = new Queue(config.auditQueue, { connection: createRedis(config.redisUrl), prefix: config.bullmqPrefix });
 monitor.on('error', () => undefined);
 const health = healthServer(() => auditHealth(db, monitor, systemClock, worker.isRunning()));
 await new Promise<void>((resolve) => health.listen(config.health.port, config.health.host, resolve));

@@ -37,7 +37,7 @@ if (config.migrateOnStart) {
 const redis = createRedis(config.redisUrl);
 await checkEvictionPolicy(redis, config.env, log);
 const queueConnection = createRedis(config.redisUrl, { forWorker: true });
-const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection });
+const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection, prefix: config.bullmqPrefix });
 auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'));
 const relay = startOutboxRelay({ db, source: 'gateway', queue: auditQueue, log });
 

@@ -32,7 +32,7 @@ if (config.migrateOnStart) {
 
 const queueConnection = createRedis(config.redisUrl, { forWorker: true });
 await checkEvictionPolicy(queueConnection, config.env, log);
-const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection });
+const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection, prefix: config.bullmqPrefix });
 auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'));
 const relay = startOutboxRelay({ db, source: 'vault', queue: auditQueue, log });
 
