@@ -26,6 +26,19 @@ export function str(env: Env, name: string, fallback?: string): string {
   return raw(env, name, fallback);
 }
 
+/**
+ * BULLMQ_PREFIX: the prefix of every BullMQ key. The default `bull` is BullMQ's own; on Redis
+ * Cluster set a hash tag such as `{pgw}` so each queue's keys share one slot, as its Lua scripts
+ * need. Gateway, vault and audit-worker must use the same value.
+ */
+export function bullmqPrefix(env: Env): string {
+  const value = raw(env, 'BULLMQ_PREFIX', 'bull');
+  if (!/^[A-Za-z0-9_{}.-]{1,64}$/.test(value)) {
+    throw new ConfigError('BULLMQ_PREFIX', 'must be 1-64 letters, digits, `_ . -` or a `{hash tag}`, without `:`');
+  }
+  return value;
+}
+
 export function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback?: T): T {
   const value = raw(env, name, fallback);
   if (!(allowed as readonly string[]).includes(value)) {

@@ -1,7 +1,7 @@
 // Audit-worker settings, read once at boot (README "Settings").
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, metricsListener, oneOf, port, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
+import { bool, bullmqPrefix, ConfigError, file, freeze, int, metricsListener, oneOf, port, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
 
@@ -13,6 +13,8 @@ export interface AuditWorkerConfig {
   migrateOnStart: boolean;
   redisUrl: string;
   auditQueue: string;
+  /** BULLMQ_PREFIX (lib/config.ts bullmqPrefix). */
+  bullmqPrefix: string;
   concurrency: number;
   batchSize: number;
   jobLockMs: number;
@@ -56,6 +58,7 @@ export function loadAuditWorkerConfig(env: Env): Readonly<AuditWorkerConfig> {
     migrateOnStart: bool(env, 'MIGRATE_ON_START', mode !== 'production'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),
     auditQueue: str(env, 'AUDIT_QUEUE', 'audit-events'),
+    bullmqPrefix: bullmqPrefix(env),
     // Jobs in flight at once, stored AUDIT_BATCH_SIZE per transaction; twice the batch lets one
     // batch fill while the one before commits.
     concurrency: int(env, 'AUDIT_WORKER_CONCURRENCY', 1000, 1, 5000),

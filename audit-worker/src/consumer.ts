@@ -16,6 +16,8 @@ export interface ConsumerOptions {
   db: Kysely<AuditDatabase>;
   connection: ConnectionOptions;
   queueName: string;
+  /** BULLMQ_PREFIX; BullMQ's default `bull` when absent. */
+  prefix?: string;
   clock: Clock;
   log: Logger;
   concurrency: number;
@@ -38,6 +40,7 @@ export function startConsumer(opts: ConsumerOptions): Worker<AuditJob> {
     return outcomes.includes('stored') ? 'stored' : 'duplicate';
   }, {
     connection: opts.connection,
+    ...(opts.prefix ? { prefix: opts.prefix } : {}),
     concurrency: opts.concurrency,
     lockDuration: opts.jobLockMs,
     stalledInterval: opts.jobLockMs,

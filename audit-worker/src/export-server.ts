@@ -60,6 +60,10 @@ export async function exportApp(app: FastifyInstance, opts: { source: ExportSour
   await app.register(exportRoutes, { source: opts.source });
 }
 
+export function exportTlsOptions(listener: ExportListenerOptions) {
+  return mutualTlsServerOptions({ cert: listener.cert, key: listener.key, ca: listener.ca });
+}
+
 export async function createExportServer(source: ExportSource, listener: ExportListenerOptions, log: Logger) {
   const server = Fastify({
     loggerInstance: log,
@@ -69,7 +73,7 @@ export async function createExportServer(source: ExportSource, listener: ExportL
     genReqId: () => uuidv7(),
     requestIdHeader: false,
     return503OnClosing: true,
-    https: mutualTlsServerOptions({ cert: listener.cert, key: listener.key, ca: listener.ca }),
+    https: exportTlsOptions(listener),
   }).withTypeProvider<TypeBoxTypeProvider>();
   // A connection keeps the certificate it was checked with.
   server.server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());

@@ -9,7 +9,7 @@ import { loadOrExit } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
 import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
-import { exitOnUncaught, onShutdown, signalReady } from '../../lib/listen.js';
+import { exitOnUncaught, onCertificateReload, onShutdown, releaseConnectionsOnClose, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
 import { createSigner } from '../../lib/audit/chain.js';
 import { loadAuditWorkerConfig } from './config.js';
@@ -17,7 +17,7 @@ import { startConsumer } from './consumer.js';
 import { writeCheckpoint } from './checkpoint.js';
 import { auditHealth, healthServer } from './health.js';
 import type { AuditDatabase } from './database.js';
-import { createExportServer } from './export-server.js';
+import { createExportServer, exportTlsOptions } from './export-server.js';
 import { registerAuditGauges } from './metrics.js';
 import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
 
@@ -36,11 +36,11 @@ const connection = createRedis(config.redisUrl, { forWorker: true });
 await checkEvictionPolicy(connection, config.env, log);
 
 const worker = startConsumer({
-  db, connection, queueName: config.auditQueue, clock: systemClock, log,
+  db, connection, queueName: config.auditQueue, prefix: config.bullmqPrefix, clock: systemClock, log,
   concurrency: config.concurrency, batchSize: config.batchSize, jobLockMs: config.jobLockMs,
 });
 
-const monitor = new Queue(config.auditQueue, { connection: createRedis(config.redisUrl) });
+const monitor = new Queue(config.auditQueue, { connection: createRedis(config.redisUrl), prefix: config.bullmqPrefix });
 monitor.on('error', () => undefined);
 const health = healthServer(() => auditHealth(db, monitor, systemClock, worker.isRunning()));
 await new Promise<void>((resolve) => health.listen(config.health.port, config.health.host, resolve));
@@ -62,7 +62,12 @@ const metricsPort = await listenMetrics(metricsListenerServer, config.metrics);
 
 const exportServer = await createExportServer({ db, signer, clock: systemClock, checkpointFile: config.checkpointFile }, config.exportListener, log);
 instrument(exportServer, metrics, 'export');
+releaseConnectionsOnClose(exportServer);
 await exportServer.listen({ host: config.exportListener.host, port: config.exportListener.port });
+
+onCertificateReload(log, () => [
+  { name: 'export', server: exportServer.server, options: exportTlsOptions(loadAuditWorkerConfig(process.env).exportListener) },
+]);
 
 onShutdown(log, async () => {
   clearInterval(timer);

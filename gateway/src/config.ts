@@ -1,7 +1,7 @@
 // Gateway settings, read once at boot (README "Settings"). Defaults suit `npm start` on one machine.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, ipRanges, list, metricsListener, oneOf, port, revocationList, str, url, type Env } from '../../lib/config.js';
+import { bool, bullmqPrefix, ConfigError, file, freeze, int, ipRanges, list, metricsListener, oneOf, port, revocationList, str, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 import { isDevelopmentCa } from '../../lib/pki.js';
 import { loadIdentityConfig, type IdentityConfig } from './identity/identity.config.js';
@@ -23,6 +23,8 @@ export interface GatewayConfig {
   redisUrl: string;
   redisKeyPrefix: string;
   auditQueue: string;
+  /** BULLMQ_PREFIX (lib/config.ts bullmqPrefix). */
+  bullmqPrefix: string;
   rateLimit: { max: number; windowMs: number };
   /** Load shedding on the public listener (plugins/overload.ts): past either ceiling it answers 503. */
   overload: { maxEventLoopDelayMs: number; maxPoolWaiting: number; sampleIntervalMs: number; retryAfterS: number };
@@ -93,6 +95,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),
     redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX', 'pgw:'),
     auditQueue: str(env, 'AUDIT_QUEUE', 'audit-events'),
+    bullmqPrefix: bullmqPrefix(env),
     rateLimit: {
       max: int(env, 'RATE_LIMIT_MAX', 300, 1, 1_000_000),
       windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),

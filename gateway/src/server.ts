@@ -12,7 +12,7 @@ import { AEAD_CIPHERS } from '../../lib/mtls.js';
 import { createVaultClient } from '../../lib/vault-client.js';
 import { createAuditClient } from '../../lib/audit-client.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
-import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
+import { exitOnUncaught, onCertificateReload, onShutdown, releaseConnectionsOnClose, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
 import { systemClock } from '../../lib/clock.js';
@@ -38,7 +38,7 @@ if (config.migrateOnStart) {
 const redis = createRedis(config.redisUrl);
 await checkEvictionPolicy(redis, config.env, log);
 const queueConnection = createRedis(config.redisUrl, { forWorker: true });
-const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection });
+const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection, prefix: config.bullmqPrefix });
 auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'));
 const relay = startOutboxRelay({ db, source: 'gateway', queue: auditQueue, log });
 
@@ -67,18 +67,17 @@ const common = {
   return503OnClosing: true,
 };
 
+function publicTlsOptions(listener: typeof config.publicListener) {
+  return { cert: listener.cert, key: listener.key, minVersion: 'TLSv1.2' as const, ciphers: AEAD_CIPHERS, honorCipherOrder: true };
+}
+
 const publicServer = Fastify({
   ...common,
   trustProxy: trustProxyOption(config.trustProxy),
-  https: {
-    cert: config.publicListener.cert,
-    key: config.publicListener.key,
-    minVersion: 'TLSv1.2',
-    ciphers: AEAD_CIPHERS,
-    honorCipherOrder: true,
-  },
+  https: publicTlsOptions(config.publicListener),
 }).withTypeProvider<TypeBoxTypeProvider>();
 instrument(publicServer, metrics, 'public');
+releaseConnectionsOnClose(publicServer);
 await publicServer.register(publicApp, { ctx });
 
 // The staff listener trusts no proxy: mutual TLS ends here, so its peer is the staff machine.
@@ -87,7 +86,16 @@ const adminServer = Fastify({
   https: adminTlsOptions(config.adminListener),
 }).withTypeProvider<TypeBoxTypeProvider>();
 instrument(adminServer, metrics, 'staff');
+releaseConnectionsOnClose(adminServer);
 await adminServer.register(adminApp, { ctx });
+
+onCertificateReload(log, () => {
+  const fresh = loadGatewayConfig(process.env);
+  return [
+    { name: 'public', server: publicServer.server, options: publicTlsOptions(fresh.publicListener) },
+    { name: 'staff', server: adminServer.server, options: adminTlsOptions(fresh.adminListener) },
+  ];
+});
 
 onShutdown(log, async () => {
   await Promise.all([publicServer.close(), adminServer.close()]);

@@ -48,6 +48,7 @@ t.test('systemd units: verified, scored, run the build, secrets as credentials',
     t.ok(score <= MAX_EXPOSURE, `${unit}: exposure ${score} <= ${MAX_EXPOSURE}`);
     t.match(text, /^ExecStart=\/usr\/bin\/node [^\n]*dist\/[^\n]*\.js$/m, `${unit}: runs compiled JavaScript`);
     t.notMatch(text, /tsx/, `${unit}: no TypeScript loader`);
+    t.match(text, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m, `${unit}: reload sends SIGHUP (certificate reload)`);
     t.match(text, /^LoadCredential=/m, `${unit}: secrets by LoadCredential`);
     t.match(text, /^IPAddressDeny=any$/m);
     t.match(text, /^IPAddressAllow=/m);

@@ -57,6 +57,8 @@ const cases: { entry: string; env: Record<string, string>; names: string }[] = [
   { entry: 'vault/src/server.ts', env: { VAULT_HOST: '8.8.8.8' }, names: 'VAULT_HOST' },
   { entry: 'vault/src/server.ts', env: { VAULT_ALLOWED_IDENTITIES: 'gateway' }, names: 'VAULT_ALLOWED_IDENTITIES' },
   { entry: 'audit-worker/src/worker.ts', env: { AUDIT_EXPORT_HOST: '0.0.0.0' }, names: 'AUDIT_EXPORT_HOST' },
+  // A `:` in the prefix would split BullMQ's key names.
+  { entry: 'gateway/src/server.ts', env: { BULLMQ_PREFIX: 'pgw:x' }, names: 'BULLMQ_PREFIX' },
   { entry: 'audit-worker/src/worker.ts', env: { NODE_ENV: 'production' }, names: 'INTERNAL_CA_FILE' },
   { entry: 'gateway/src/server.ts', env: { AUDIT_EXPORT_URL: 'http://127.0.0.1:8447' }, names: 'AUDIT_EXPORT_URL' },
 ];

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
-import { bool, ConfigError, file, freeze, int, list, metricsListener, oneOf, port, revocationList, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
+import { bool, bullmqPrefix, ConfigError, file, freeze, int, list, metricsListener, oneOf, port, revocationList, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
 import { dataDir, repoRoot } from '../../lib/paths.js';
 import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
 import { Secret } from '../../lib/secret.js';
@@ -25,6 +25,8 @@ export interface VaultConfig {
   migrateOnStart: boolean;
   redisUrl: string;
   auditQueue: string;
+  /** BULLMQ_PREFIX (lib/config.ts bullmqPrefix). */
+  bullmqPrefix: string;
   /** KEK file read by the file KeyProvider (development; the PKCS#11 provider replaces it). */
   kekFile: string;
   /** Where the KEKs are: the development key file, or a PKCS#11 token (an HSM). */
@@ -122,6 +124,7 @@ export function loadVaultConfig(env: Env): Readonly<VaultConfig> {
     migrateOnStart: bool(env, 'MIGRATE_ON_START', mode !== 'production'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),
     auditQueue: str(env, 'AUDIT_QUEUE', 'audit-events'),
+    bullmqPrefix: bullmqPrefix(env),
     kekFile: file(env, 'VAULT_KEK_FILE', data, join(data, 'keys', 'vault-kek.json')),
     keyProvider: keyProvider(env, data),
     fingerprintKey: fingerprintKey(env, data),

@@ -10,7 +10,7 @@ import { createDb, createPool, migrateToLatest } from '../../lib/db.js';
 import { checkEvictionPolicy, createRedis } from '../../lib/redis.js';
 import { mutualTlsServerOptions } from '../../lib/mtls.js';
 import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
-import { exitOnUncaught, onShutdown, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
+import { exitOnUncaught, onCertificateReload, onShutdown, releaseConnectionsOnClose, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
 import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
 import { loadVaultConfig } from './config.js';
@@ -32,9 +32,13 @@ if (config.migrateOnStart) {
 
 const queueConnection = createRedis(config.redisUrl, { forWorker: true });
 await checkEvictionPolicy(queueConnection, config.env, log);
-const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection });
+const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection, prefix: config.bullmqPrefix });
 auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'));
 const relay = startOutboxRelay({ db, source: 'vault', queue: auditQueue, log });
+
+function listenerTlsOptions(listener: typeof config.listener) {
+  return mutualTlsServerOptions({ cert: listener.cert, key: listener.key, ca: listener.ca, crl: listener.crl });
+}
 
 const server = Fastify({
   ...VAULT_FASTIFY_OPTIONS,
@@ -43,7 +47,7 @@ const server = Fastify({
   genReqId: () => randomUUID(), // request ids only correlate log lines; randomUUID is pooled and cheap
   requestIdHeader: false,
   return503OnClosing: true,
-  https: mutualTlsServerOptions({ cert: config.listener.cert, key: config.listener.key, ca: config.listener.ca, crl: config.listener.crl }),
+  https: listenerTlsOptions(config.listener),
 });
 // Keys, fingerprint key and BIN table load here: any of them missing or malformed stops the boot.
 let ctx;
@@ -65,7 +69,12 @@ const metrics = createMetrics('vault');
 const metricsListenerServer = metricsServer(metrics.registry);
 // Per-route latency of tokenize, authorize, refund and delete: the vault's operations.
 instrument(server, metrics, 'vault');
+releaseConnectionsOnClose(server);
 await server.register(vaultApp, { ctx });
+
+onCertificateReload(log, () => [
+  { name: 'vault', server: server.server, options: listenerTlsOptions(loadVaultConfig(process.env).listener) },
+]);
 
 onShutdown(log, async () => {
   await server.close();
