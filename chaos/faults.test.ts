@@ -25,6 +25,7 @@ import { randomCard } from '../test/support/cards.js';
 import { smsReader } from '../test/support/sms-reader.js';
 import { ERROR_STATUS } from '../gateway/src/errors.js';
 import { ownRedis } from '../audit-worker/test/redis-server.js';
+import { NO_SHEDDING } from '../test/support/gateway.js';
 import { Service } from './services.js';
 
 const RECOVERY_S = Number(process.env.CHAOS_RECOVERY_S ?? 30);
@@ -47,7 +48,8 @@ db.on('error', () => undefined);
 t.teardown(() => db.end());
 
 const [vaultPort, workerHealth, workerExport, portA, portB] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-const common = { NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dir, DATABASE_URL: postgres.url, REDIS_URL: redis.url, AUDIT_QUEUE: 'chaos-audit' };
+// Faults, not overload: shedding (its own test) stays out of the way of the load generator.
+const common = { ...NO_SHEDDING, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dir, DATABASE_URL: postgres.url, REDIS_URL: redis.url, AUDIT_QUEUE: 'chaos-audit' };
 const vault = new Service(t, 'vault', 'vault/src/server.ts', { ...common, VAULT_PORT: String(vaultPort) });
 const worker = new Service(t, 'audit-worker', 'audit-worker/src/worker.ts', {
   ...common, AUDIT_HEALTH_PORT: String(workerHealth), AUDIT_EXPORT_PORT: String(workerExport),
