@@ -10,6 +10,7 @@ import { ensureDevSecrets } from '../../scripts/dev-secrets.js';
 import { freshDatabaseUrl } from '../../test/support/database.js';
 import { startProcess, type Started } from '../../test/support/processes.js';
 import { TEST_REDIS_URL, uniqueName } from '../../test/support/redis.js';
+import { NO_SHEDDING } from '../../test/support/gateway.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -44,7 +45,7 @@ export async function startLoadTarget(t: Teardown, gatewayEnv: Record<string, st
     await q.close();
   });
   const databaseUrl = await freshDatabaseUrl(t);
-  const common = { NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dir, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queue, ...everyEnv };
+  const common = { ...NO_SHEDDING, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dir, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: queue, ...everyEnv };
   const vault = await startProcess(t, 'vault/src/server.ts', { ...common, VAULT_PORT: '0' });
   const worker = await startProcess(t, 'audit-worker/src/worker.ts', {
     ...common, AUDIT_HEALTH_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_CHECKPOINT_FILE: join(dir, 'checkpoints.jsonl'),
