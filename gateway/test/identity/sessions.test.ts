@@ -12,7 +12,7 @@ t.test('sessions: GET /v1/me returns the profile and never a hash', async (t) =>
   const c = await registerClient(gw, { name: 'Arman Test' });
   const res = await me(gw, c.token);
   t.equal(res.statusCode, 200);
-  t.same(res.json(), { id: c.clientId, phone: c.phone, name: 'Arman Test', birthDate: '1990-05-17', createdAt: '2026-11-24T10:00:00.000Z' });
+  t.same(res.json(), { id: c.clientId, phone: c.phone, name: 'Arman Test', birthDate: '1990-05-17', language: 'kk', createdAt: '2026-11-24T10:00:00.000Z' });
   t.notMatch(res.body, /argon2/);
 });
 

@@ -19,7 +19,7 @@ t.test('SP-8: a password change is final only with the code sent to the login ph
   const { passwordChangeId } = res.json();
   const sms = (await sentSms(gw)).at(-1)!;
   t.equal(sms.to, c.phone, 'sent to the login phone');
-  t.match(sms.text, /CHANGE YOUR PASSWORD/, 'the SMS says what the code is for');
+  t.match(sms.text, /ҚҰПИЯСӨЗДІ ӨЗГЕРТУ/, 'the SMS says what the code is for');
   t.equal((await gw.app.inject({ method: 'POST', url: '/v1/sessions', payload: { phone: c.phone, password: 'Mountain-Lake-5' } })).statusCode, 401, 'not yet changed');
   const done = await confirm(gw, c.token, passwordChangeId, await lastSmsCode(gw, c.phone));
   t.equal(done.statusCode, 204);

@@ -22,7 +22,7 @@ t.test('SP-9: a code is stored only as a keyed hash and says what it is for', as
   const gw = await buildTestGateway(t);
   const v = await startVerification(gw);
   const [sms] = await sentSms(gw);
-  t.match(sms!.text, /verify this phone/, 'the SMS names its purpose');
+  t.match(sms!.text, /телефонды растау коды/, 'the SMS names its purpose');
   t.equal(sms!.text.match(/\b\d{6}\b/g)?.length, 1, 'exactly one 6-digit number in the text');
   const row = await gw.db.selectFrom('gateway.otps').selectAll().executeTakeFirstOrThrow();
   t.equal(row.code_hash.length, 32, 'HMAC-SHA256');
