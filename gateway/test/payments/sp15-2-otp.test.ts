@@ -16,7 +16,7 @@ t.test('SP-15.2: every card payment sends a code naming the amount, the provider
   t.equal(res.statusCode, 201);
   t.equal(res.json().status, 'requires_confirmation');
   const sms = (await sentSms(gw)).filter((m) => m.to === c.phone).pop()!;
-  t.match(sms.text, '123,456.78 KZT', 'the amount');
+  t.match(sms.text, '123 456,78 ₸', 'the amount, as the client\'s language (Kazakh by default) writes it');
   t.match(sms.text, 'Alseco utilities', 'the provider');
   t.match(sms.text, '*0017', 'the card\'s last 4');
   t.equal(sms.text.match(/\b\d{6}\b/g)?.length, 1, 'the code is the only 6-digit number');
