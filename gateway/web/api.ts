@@ -3,7 +3,7 @@
 // own (readable) cookie, which the gateway compares in constant time with the session's.
 export const CSRF_COOKIE = '__Host-pgw_csrf';
 
-export interface Problem { status: number; code: string; detail: string; retryAfter: string | null }
+export interface Problem { status: number; code: string; retryAfter: string | null }
 export type Result<T> = { ok: true; status: number; body: T } | { ok: false; problem: Problem };
 
 function csrfToken(): string {
@@ -22,14 +22,14 @@ export async function api<T>(method: string, path: string, body?: unknown, heade
   try {
     response = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
   } catch {
-    return { ok: false, problem: { status: 0, code: 'network', detail: 'network', retryAfter: null } };
+    return { ok: false, problem: { status: 0, code: 'network', retryAfter: null } };
   }
   const text = await response.text();
   const json = text ? JSON.parse(text) as Record<string, unknown> : {};
   if (response.ok) return { ok: true, status: response.status, body: json as T };
   return {
     ok: false,
-    problem: { status: response.status, code: String(json.code ?? 'error'), detail: String(json.detail ?? ''), retryAfter: response.headers.get('retry-after') },
+    problem: { status: response.status, code: String(json.code ?? 'error'), retryAfter: response.headers.get('retry-after') },
   };
 }
 

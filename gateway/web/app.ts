@@ -24,7 +24,12 @@ function problemText(p: Problem): string {
     const until = new Date(Date.now() + Number(p.retryAfter) * 1000);
     return `${t('locked')} ${new Intl.DateTimeFormat(LOCALES[lang], { hour: '2-digit', minute: '2-digit' }).format(until)}`;
   }
-  return PROBLEMS[lang][p.code] ?? (p.detail || t('errorGeneric'));
+  return PROBLEMS[lang][p.code] ?? t('errorGeneric');
+}
+
+/** A saved card gone since the form was drawn (removed in another tab) is 404 on the API: say so plainly. */
+function paymentProblemText(p: Problem, card: Record<string, unknown>): string {
+  return p.code === 'not_found' && 'cardId' in card ? t('cardGone') : problemText(p);
 }
 
 function show(title: string, ...content: (Node | null)[]): void {
@@ -170,7 +175,7 @@ function blockedView(): void {
 // ---- payments: providers, the form, the code step, 3-D Secure, the result ----
 
 /** Saved cards as radio buttons plus "new card" (number, expiry, CVV); returns the API's card choice. */
-async function cardChooser(): Promise<{ block: HTMLElement; choice: () => Record<string, unknown> | string }> {
+async function cardChooser(): Promise<{ block: HTMLElement; choice: () => Record<string, unknown> | 'invalid' }> {
   const saved = await api<{ data: SavedCard[] }>('GET', '/v1/cards');
   const cards = saved.ok ? saved.body.data.filter((c) => c.status === 'active') : [];
   const number = field(t('cardNumber'), { name: 'cardnumber', autocomplete: 'cc-number', inputmode: 'numeric', required: true });
@@ -231,27 +236,55 @@ async function payView(providerId: string): Promise<void> {
     if (card === 'invalid') return;
     const body = { providerId, amount: { value, currency: provider.currency }, params: Object.fromEntries(params.map((x) => [x.p.name, x.f.input.value])), card };
     const started = await api<Payment>('POST', '/v1/payments', body, { 'idempotency-key': idempotencyKey() });
-    if (!started.ok) return void status.append(notice(problemText(started.problem), 'bad'));
-    codeStep(started.body, () => { location.hash = '#/history'; });
+    if (!started.ok) return void status.append(notice(paymentProblemText(started.problem, card), 'bad'));
+    codeStep(started.body, { label: 'done', go: () => { location.hash = '#/history'; } });
   }));
 }
 
-function codeStep(payment: Payment, after: () => void): void {
+/** Where a finished payment leads: the bank's history, or back to the merchant's shop. */
+interface Next { label: TextKey; go: () => void }
+
+/** A payment's outcome after its code (or CVV): a 3-D Secure challenge, or the result. */
+function answered(payment: Payment, next: Next): void {
+  if (payment.status === 'requires_action') return threeDsStep(payment, next);
+  resultView(payment, next);
+}
+
+function codeStep(payment: Payment, next: Next): void {
   const code = codeField();
   show(t('code'), h('p', { class: 'amount' }, money(payment.amount.value, payment.amount.currency)), notice(t('codeSent')),
     form(t('confirm'), [code.block], async () => {
       const done = await api<Payment>('POST', `/v1/payments/${payment.id}/confirm`, { code: code.input.value });
-      if (!done.ok) return code.error(problemText(done.problem));
-      if (done.body.status === 'requires_action') return threeDsStep(done.body, after);
-      resultView(done.body, after);
+      if (!done.ok) {
+        if (done.problem.code === 'cvv_required') return cvvStep(payment, code.input.value, next);
+        return code.error(problemText(done.problem));
+      }
+      answered(done.body, next);
     }));
 }
 
-function threeDsStep(payment: Payment, after: () => void): void {
+/**
+ * SP-14.2: a saved card with no approved payment to charge on file needs its CVV once. The CVV
+ * goes in this one confirm call and nowhere else; the field is emptied after every answer.
+ */
+function cvvStep(payment: Payment, code: string, next: Next): void {
+  const cvv = field(t('cvv'), { name: 'cvc', type: 'password', autocomplete: 'cc-csc', inputmode: 'numeric', maxlength: '4', required: true });
+  show(t('cvvTitle'), notice(`${t('cvvNeeded')} ${payment.card.brand} •••• ${payment.card.last4}`),
+    form(t('confirm'), [cvv.block], async () => {
+      const value = cvv.input.value;
+      cvv.input.value = '';
+      if (!/^\d{3,4}$/.test(value)) return cvv.error(t('required'));
+      const done = await api<Payment>('POST', `/v1/payments/${payment.id}/confirm`, { code, cvv: value });
+      if (!done.ok) return cvv.error(problemText(done.problem));
+      answered(done.body, next);
+    }));
+}
+
+function threeDsStep(payment: Payment, next: Next): void {
   const answer = (result: 'pass' | 'fail') => async () => {
     const done = await api<Payment>('POST', `/v1/payments/${payment.id}/3ds`, { result });
     if (!done.ok) return void main.append(notice(problemText(done.problem), 'bad'));
-    resultView(done.body, after);
+    resultView(done.body, next);
   };
   show(t('threeDs'), h('p', { class: 'amount' }, money(payment.amount.value, payment.amount.currency)),
     h('p', {}, h('a', { href: payment.nextAction?.url ?? '#', target: '_blank', rel: 'noopener' }, t('threeDsOpen'))),
@@ -259,11 +292,11 @@ function threeDsStep(payment: Payment, after: () => void): void {
       h('button', { type: 'button', class: 'secondary', onclick: answer('fail') }, t('threeDsFail'))));
 }
 
-function resultView(payment: Payment, after: () => void): void {
+function resultView(payment: Payment, next: Next): void {
   const ok = payment.status === 'succeeded';
   const title = ok ? t('succeeded') : payment.status === 'declined' ? t('declined') : t('failed');
   show(title, notice(`${money(payment.amount.value, payment.amount.currency)} · ${payment.provider.name} · ${payment.card.brand} •••• ${payment.card.last4}`, ok ? 'ok' : 'bad'),
-    h('button', { type: 'button', onclick: after }, t('done')));
+    h('button', { type: 'button', onclick: next.go }, t(next.label)));
 }
 
 function statusText(status: string): string {
@@ -301,7 +334,7 @@ async function cardsView(): Promise<void> {
       h('button', { type: 'button', class: 'secondary', 'aria-label': `${t('remove')} •••• ${c.last4}`, onclick: async () => {
         const done = await api('DELETE', `/v1/cards/${c.id}`);
         if (done.ok) await cardsView();
-        else main.append(notice(problemText(done.problem), 'bad'));
+        else main.append(notice(done.problem.code === 'not_found' ? t('cardGone') : problemText(done.problem), 'bad'));
       } }, t('remove'))))));
 }
 
@@ -325,9 +358,9 @@ async function checkoutView(sessionId: string): Promise<void> {
     const card = chooser.choice();
     if (card === 'invalid') return;
     const started = await api<Payment>('POST', `/v1/checkout/sessions/${encodeURIComponent(sessionId)}/pay`, { card });
-    if (!started.ok) return void status.append(notice(problemText(started.problem), 'bad'));
-    codeStep(started.body, back);
-  }), session.cancelUrl ? h('p', {}, h('a', { href: session.cancelUrl }, t('threeDsFail'))) : null);
+    if (!started.ok) return void status.append(notice(paymentProblemText(started.problem, card), 'bad'));
+    codeStep(started.body, { label: 'back', go: back });
+  }), session.cancelUrl ? h('p', {}, h('a', { href: session.cancelUrl }, t('cancelCheckout'))) : null);
 }
 
 // ---- routing by the URL's fragment (never card data: only view names and ids) ----

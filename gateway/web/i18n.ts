@@ -66,6 +66,10 @@ const kk = {
   payee: 'Алушы',
   back: 'Дүкенге оралу',
   expired: 'Сессия мерзімі өтті',
+  cvvTitle: 'CVV кодын енгізіңіз',
+  cvvNeeded: 'Бұл төлемді растау үшін картаның CVV кодын бір рет енгізіңіз:',
+  cardGone: 'Бұл карта енді сақталмаған. Басқа картаны таңдаңыз.',
+  cancelCheckout: 'Төлемнен бас тартып, дүкенге оралу',
   done: 'Дайын',
   empty: 'Әзірге ештеңе жоқ',
   required: 'Міндетті өріс',
@@ -137,6 +141,10 @@ const ru: Texts = {
   payee: 'Получатель',
   back: 'Вернуться в магазин',
   expired: 'Срок сессии истёк',
+  cvvTitle: 'Введите CVV',
+  cvvNeeded: 'Чтобы подтвердить этот платёж, один раз введите CVV карты',
+  cardGone: 'Эта карта больше не сохранена. Выберите другую карту.',
+  cancelCheckout: 'Отказаться от оплаты и вернуться в магазин',
   done: 'Готово',
   empty: 'Пока ничего нет',
   required: 'Обязательное поле',
@@ -207,6 +215,10 @@ const en: Texts = {
   payee: 'Payee',
   back: 'Back to the shop',
   expired: 'This checkout has expired',
+  cvvTitle: 'Enter the CVV',
+  cvvNeeded: 'To confirm this payment, enter the CVV once for your card',
+  cardGone: 'This card is no longer saved. Choose another card.',
+  cancelCheckout: 'Cancel and go back to the shop',
   done: 'Done',
   empty: 'Nothing here yet',
   required: 'Required',
@@ -217,7 +229,10 @@ const en: Texts = {
 export const TEXTS: Record<Lang, Texts> = { kk, ru, en };
 export type TextKey = keyof Texts;
 
-/** Readable messages for the API's stable problem codes; the API's English detail is the fallback. */
+/**
+ * Readable messages for the API's stable problem codes a person can act on. Any other code (a fault
+ * of the page or the service) reads as `errorGeneric`: the API's English detail is never shown.
+ */
 export const PROBLEMS: Record<Lang, Record<string, string>> = {
   kk: {
     login_locked: 'Кіру бұғатталды', cvv_required: 'CVV енгізіңіз', payment_expired: 'Төлем мерзімі өтті, қайта бастаңыз',
@@ -232,7 +247,10 @@ export const PROBLEMS: Record<Lang, Record<string, string>> = {
     password_too_short: 'Құпиясөз тым қысқа', password_digits_only: 'Құпиясөз тек цифрлардан тұрмауы керек',
     password_too_common: 'Бұл құпиясөз тым кең тараған', password_contains_phone: 'Құпиясөзде телефон нөмірі бар',
     phone_invalid: 'Телефон нөмірі дұрыс емес', rate_limited: 'Тым жиі. Кейінірек қайталаңыз',
-    card_invalid: 'Карта деректері дұрыс емес', card_expired: 'Картаның мерзімі өтті', phone_registered: 'Бұл нөмір тіркелген',
+    card_invalid: 'Карта деректері дұрыс емес', card_expired: 'Картаның мерзімі өтті', phone_registered: 'Бұл нөмір тіркелген', card_removed: 'Карта жойылды. Басқа картамен жаңа төлем бастаңыз',
+    password_too_long: 'Құпиясөз тым ұзын', overloaded: 'Қызмет қазір бос емес. Сәлден соң қайталаңыз',
+    dispute_exists: 'Бұл төлем бойынша дау ашылған', dispute_not_allowed: 'Бұл төлем бойынша дау ашуға болмайды',
+    checkout_session_expired: 'Сессия мерзімі өтті', checkout_session_used: 'Бұл тапсырыс төленген немесе төленуде',
   },
   ru: {
     login_locked: 'Вход заблокирован', cvv_required: 'Введите CVV', payment_expired: 'Время платежа истекло, начните заново',
@@ -247,7 +265,10 @@ export const PROBLEMS: Record<Lang, Record<string, string>> = {
     password_too_short: 'Пароль слишком короткий', password_digits_only: 'Пароль не должен состоять только из цифр',
     password_too_common: 'Этот пароль слишком распространён', password_contains_phone: 'Пароль содержит номер телефона',
     phone_invalid: 'Неверный номер телефона', rate_limited: 'Слишком часто. Повторите позже',
-    card_invalid: 'Неверные данные карты', card_expired: 'Срок карты истёк', phone_registered: 'Этот номер уже зарегистрирован',
+    card_invalid: 'Неверные данные карты', card_expired: 'Срок карты истёк', phone_registered: 'Этот номер уже зарегистрирован', card_removed: 'Карта удалена. Начните новый платёж с другой картой',
+    password_too_long: 'Пароль слишком длинный', overloaded: 'Сервис сейчас перегружен. Повторите чуть позже',
+    dispute_exists: 'По этому платежу спор уже открыт', dispute_not_allowed: 'По этому платежу нельзя открыть спор',
+    checkout_session_expired: 'Срок сессии истёк', checkout_session_used: 'Этот заказ уже оплачен или оплачивается',
   },
   en: {
     login_locked: 'Login locked', cvv_required: 'Enter the CVV', payment_expired: 'The payment timed out; start again',
@@ -262,7 +283,10 @@ export const PROBLEMS: Record<Lang, Record<string, string>> = {
     password_too_short: 'The password is too short', password_digits_only: 'The password cannot be digits only',
     password_too_common: 'This password is too common', password_contains_phone: 'The password contains your phone number',
     phone_invalid: 'That phone number is not valid', rate_limited: 'Too many tries. Try again later',
-    card_invalid: 'The card details are not valid', card_expired: 'The card has expired', phone_registered: 'This number is already registered',
+    card_invalid: 'The card details are not valid', card_expired: 'The card has expired', phone_registered: 'This number is already registered', card_removed: 'This card was removed. Start a new payment with another card',
+    password_too_long: 'The password is too long', overloaded: 'The service is busy. Try again in a moment',
+    dispute_exists: 'A dispute is already open for this payment', dispute_not_allowed: 'This payment cannot be disputed',
+    checkout_session_expired: 'This checkout has expired', checkout_session_used: 'This order is paid or being paid',
   },
 };
 
