@@ -6,7 +6,11 @@
 //
 //   GATEWAY_URL=https://localhost:8443 SECRET_KEY=sk_test_… WEBHOOK_SECRET=whsec_… \
 //   SHOP_URL=https://shop.example PORT=4242 npx tsx examples/merchant/server.ts
+//
+// Return URLs must be https: with TLS_CERT_FILE and TLS_KEY_FILE the shop serves https itself
+// (a shop reached directly, as in the browser tests); without them it is plain http behind its proxy.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { Webhook } from 'standardwebhooks';
 import { createGatewayClient } from '../../gateway/openapi/client.js';
@@ -45,7 +49,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (req.method === 'GET' && url.pathname === '/buy') {
     const order = url.searchParams.get('order') ?? `order-${Date.now()}`;
     const { data, error } = await api.POST('/v1/checkout/sessions', {
-      body: { amount: 150_000, currency: 'KZT', params: { phone: url.searchParams.get('phone') ?? '+77011234567' }, returnUrl: `${shopUrl}/done?order=${encodeURIComponent(order)}`, reference: order },
+      body: { amount: 150_000, currency: 'KZT', params: { phone: url.searchParams.get('phone') ?? '+77011234567' }, returnUrl: `${shopUrl}/done?order=${encodeURIComponent(order)}`, cancelUrl: `${shopUrl}/done?order=${encodeURIComponent(order)}`, reference: order },
       params: { header: { 'idempotency-key': order } },
     });
     if (!data) return send(res, 502, `the gateway refused the session: ${error?.code ?? 'unknown'}`);
@@ -76,9 +80,14 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 }
 
 const port = Number(process.env.PORT ?? 4242);
-createServer((req, res) => {
+const tls = process.env.TLS_CERT_FILE && process.env.TLS_KEY_FILE
+  ? { cert: readFileSync(process.env.TLS_CERT_FILE), key: readFileSync(process.env.TLS_KEY_FILE) }
+  : undefined;
+const listener = (req: IncomingMessage, res: ServerResponse) => {
   handle(req, res).catch((err) => {
     console.error(err);
     send(res, 500, 'error\n');
   });
-}).listen(port, '127.0.0.1', () => console.log(`shop on http://127.0.0.1:${port}`));
+};
+(tls ? createHttpsServer(tls, listener) : createServer(listener))
+  .listen(port, '127.0.0.1', () => console.log(`shop on ${tls ? 'https' : 'http'}://127.0.0.1:${port}`));

@@ -2,7 +2,9 @@
 // SMS outbox read as a phone would, and Debian's chromium driven by playwright-core with no
 // background networking. Every page a test opens is checked as it loads: a request for another
 // origin is aborted and recorded (the test then fails), so "nothing leaves for another origin"
-// holds for every step, not only the ones a test happens to look at.
+// holds for every step, not only the ones a test happens to look at. The gateway runs its webhook
+// dispatcher and names its own origin (PUBLIC_URL), so a merchant's shop can send customers to its
+// hosted checkout and hear how they ended (shop.ts).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,8 +12,12 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot } from '../../lib/paths.js';
 import { Agent, request } from 'undici';
-import { pkiFile } from '../../test/support/pki.js';
+import type { Kysely } from 'kysely';
+import type { AdminClient } from '../../test/support/admin.js';
+import { runtimeDb, RUNTIME_ROLES } from '../../test/support/database.js';
+import { pkiFile, testPkiDir } from '../../test/support/pki.js';
 import { startGatewayProcess } from '../../test/support/gateway.js';
+import { freePort } from '../../test/support/net.js';
 import { startVaultProcess } from '../../test/support/vault.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
@@ -27,14 +33,18 @@ export interface BrowserWorld {
   browser: Browser;
   /** A fresh browser profile (no cookies) at `viewport`, in `language` (Accept-Language). */
   context(language?: string, viewport?: { width: number; height: number }): Promise<BrowserContext>;
+  /** A merchant shop's origin the customer goes to and comes back from: not "another origin". */
+  allowOrigin(origin: string): void;
   /** Requests the pages made to any other origin (must stay empty). */
   foreignRequests: string[];
   /** Uncaught errors in the pages' script (must stay empty). */
   pageErrors: string[];
   /** The code in the newest SMS sent to `phone`, and that SMS's text. */
   sms(phone: string): Promise<{ code: string; text: string }>;
-  /** A staff call on the gateway's staff listener (mutual TLS, the test PKI's admin certificate). */
-  staff(method: 'POST', path: string, body: unknown): Promise<number>;
+  /** The gateway's staff listener (mutual TLS, the test PKI's admin certificate). */
+  staff: AdminClient;
+  /** The vault's database, as the vault's role: for a test that plants a state the API cannot make. */
+  vaultDb: Kysely<any>;
 }
 
 export async function browserWorld(t: Teardown): Promise<BrowserWorld> {
@@ -43,8 +53,18 @@ export async function browserWorld(t: Teardown): Promise<BrowserWorld> {
   mkdirSync(ARTEFACTS, { recursive: true });
   const outbox = join(scratch, 'sms-outbox.jsonl');
   const vault = await startVaultProcess(t);
+  // A fixed port, so the gateway knows the origin its checkout sessions' URLs name.
+  const publicPort = await freePort();
   const gateway = await startGatewayProcess(t, {
     VAULT_URL: `https://127.0.0.1:${String(vault.ready.port)}`,
+    GATEWAY_PORT: String(publicPort),
+    PUBLIC_URL: `https://localhost:${String(publicPort)}`,
+    WEBHOOKS_ENABLED: 'true',
+    WEBHOOK_RELAY_INTERVAL_MS: '50',
+    // The shop listens on https://localhost under the test CA: exempt from the public-address rule
+    // (tests only; production refuses the setting) and trusted as the gateway's own CA.
+    WEBHOOK_ALLOWED_HOSTS: 'localhost',
+    NODE_EXTRA_CA_CERTS: join(testPkiDir(), 'ca.crt'),
     THREE_DS_SANDBOX_PAGES: 'true',
     SMS_OUTBOX_FILE: outbox,
     OTP_RESEND_COOLDOWN_SECONDS: '0',
@@ -55,7 +75,7 @@ export async function browserWorld(t: Teardown): Promise<BrowserWorld> {
     PASSWORD_HASH_MEMORY_KIB: '1024',
     PASSWORD_HASH_TIME_COST: '1',
   });
-  const origin = `https://localhost:${String(gateway.ready.publicPort)}`;
+  const origin = `https://localhost:${String(publicPort)}`;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -63,32 +83,39 @@ export async function browserWorld(t: Teardown): Promise<BrowserWorld> {
   });
   t.teardown(() => browser.close());
   const foreignRequests: string[] = [];
+  const ownOrigins = new Set([origin]);
   const pageErrors: string[] = [];
   const staffAgent = new Agent({ connect: { ca: pkiFile('ca.crt'), cert: pkiFile('admin.crt'), key: pkiFile('admin.key'), servername: 'localhost' } });
   t.teardown(() => staffAgent.close());
+  const staffUrl = `https://127.0.0.1:${String(gateway.ready.adminPort)}`;
   return {
     origin,
     browser,
     foreignRequests,
     pageErrors,
+    allowOrigin(other) { ownOrigins.add(other); },
     async context(language = 'kk', viewport = PHONE) {
       const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: language, extraHTTPHeaders: { 'accept-language': language }, viewport });
       await context.route('**/*', (route) => {
         const url = route.request().url();
-        if (new URL(url).origin === origin) return route.continue();
+        if (ownOrigins.has(new URL(url).origin)) return route.continue();
         foreignRequests.push(url);
         return route.abort('blockedbyclient');
       });
       context.on('weberror', (e) => pageErrors.push(e.error().message));
       return context;
     },
-    async staff(method, path, body) {
-      const res = await request(`https://127.0.0.1:${String(gateway.ready.adminPort)}${path}`, {
-        method, dispatcher: staffAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-      });
-      await res.body.dump();
-      return res.statusCode;
+    staff: {
+      url: staffUrl,
+      async call(method, path, body) {
+        const res = await request(`${staffUrl}${path}`, {
+          method, dispatcher: staffAgent, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.body.text();
+        return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
+      },
     },
+    vaultDb: runtimeDb(t, vault.databaseUrl, RUNTIME_ROLES.vault),
     async sms(phone: string) {
       const lines = (await readFile(outbox, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { to: string; text: string });
       const last = lines.filter((m) => m.to === phone).pop();

@@ -160,12 +160,13 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
 /**
  * The real vault process (vault/src/server.ts) on 127.0.0.1 with a fresh database (migrated by
  * the superuser; the process runs as pgw_vault) and the development keys, for tests of what its
- * listener shows the network; `env` adds or overrides.
+ * listener shows the network; `env` adds or overrides. `databaseUrl` is the database's, for a
+ * test that plants a state in it.
  */
-export async function startVaultProcess(t: Teardown, env: Record<string, string> = {}): Promise<Started> {
+export async function startVaultProcess(t: Teardown, env: Record<string, string> = {}): Promise<Started & { databaseUrl: string }> {
   const url = await freshDatabaseUrl(t);
   await migrateDatabase(url, ['vault']);
-  return startProcess(t, 'vault/src/server.ts', {
+  const started = await startProcess(t, 'vault/src/server.ts', {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     DATA_DIR: testDataDir(),
@@ -175,4 +176,5 @@ export async function startVaultProcess(t: Teardown, env: Record<string, string>
     VAULT_PORT: '0',
     ...env,
   });
+  return { ...started, databaseUrl: url };
 }

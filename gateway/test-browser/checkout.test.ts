@@ -1,0 +1,98 @@
+// Issue 16, the hosted checkout round trip in a real browser: the example shop
+// (examples/merchant/server.ts, its own process on https) creates a checkout session and sends the
+// customer to the gateway's hosted page; the customer logs in, pays (SMS code from the outbox) and
+// lands back on the shop's return page, which shows the order paid; the shop received the
+// `checkout.session.completed` webhook and verified it with `standardwebhooks`. A customer who
+// cancels goes back to the cancel URL; an expired session shows a clear page.
+import t from 'tap';
+import type { BrowserContext, Page } from 'playwright-core';
+import { TEXTS } from '../web/i18n.js';
+import { startShop } from './shop.js';
+import { browserSteps, kzCard, newPerson, tenge } from './steps.js';
+import { browserWorld } from './world.js';
+
+const w = await browserWorld(t);
+const { axeReport, heading, check, inLanguage, smsCodeInto, register, newCardInto } = browserSteps(w);
+const shop = await startShop(t, w);
+const person = newPerson();
+const ru = TEXTS.ru;
+let context: BrowserContext;
+let page: Page;
+
+/** Opens the shop's /buy for `order`; the browser is redirected to the hosted checkout. Returns the session id. */
+async function buy(p: Page, order: string): Promise<string> {
+  await p.goto(`${shop.origin}/buy?order=${order}`);
+  await p.waitForURL(new RegExp(`^${w.origin}/checkout/`));
+  return new URL(p.url()).pathname.split('/').pop()!;
+}
+
+t.before(async () => {
+  // The customer is a client of the bank already; this browser has no session with it.
+  const setup = await w.context('ru');
+  await register(await setup.newPage(), 'ru', person);
+  await setup.close();
+  context = await w.context('ru');
+  page = await context.newPage();
+});
+
+t.test('shop → hosted checkout → log in → pay → back on the shop\'s return page, paid; the shop verified the webhook', async (t) => {
+  const sessionId = await buy(page, 'order-1');
+  t.equal(page.url(), `${w.origin}/checkout/${sessionId}`, 'the hosted checkout on the gateway\'s origin');
+  await heading(page, ru.login);
+  await check(t, page, 'ru-checkout-login');
+  await page.getByLabel(ru.phone, { exact: true }).fill(person.phone);
+  await page.getByLabel(ru.password, { exact: true }).fill(person.password);
+  await page.getByRole('button', { name: ru.login, exact: true }).click();
+
+  await heading(page, ru.checkout);
+  t.ok(await page.getByText('Example Shop').isVisible(), 'the merchant\'s name');
+  t.match(await page.locator('.amount').innerText(), tenge('ru', '1 500'), 'the amount in tenge, Russian grouping');
+  await inLanguage(t, page, 'ru', 'ru-checkout');
+  await newCardInto(t, page, 'ru', kzCard());
+  await check(t, page, 'ru-checkout');
+  await page.getByRole('button', { name: ru.pay, exact: true }).click();
+  await heading(page, ru.code);
+  const sms = await smsCodeInto(page, 'ru', person.phone);
+  t.match(sms, /Example Shop|Kcell/, 'the SMS names the payee');
+  await heading(page, ru.succeeded);
+  await check(t, page, 'ru-checkout-result');
+  await page.getByRole('button', { name: ru.back, exact: true }).click();
+
+  await page.waitForURL(`${shop.origin}/done?order=order-1`);
+  t.match(await page.locator('body').innerText(), /Paid: order order-1/, 'the shop\'s return page, which asked the gateway, shows it paid');
+  await shop.printed(`webhook checkout.session.completed ${sessionId}`);
+  t.pass('the shop verified checkout.session.completed with standardwebhooks');
+  const session = await shop.api('GET', `/v1/checkout/sessions/${sessionId}`);
+  t.equal(session.body.status, 'complete');
+});
+
+t.test('cancel → back to the shop\'s cancel URL, nothing paid', async (t) => {
+  const sessionId = await buy(page, 'order-2');
+  await heading(page, ru.checkout);
+  await page.getByRole('link', { name: ru.cancelCheckout, exact: true }).click();
+  await page.waitForURL(`${shop.origin}/done?order=order-2`);
+  t.match(await page.locator('body').innerText(), /Not paid \(open\)/);
+  t.equal((await shop.api('GET', `/v1/checkout/sessions/${sessionId}`)).body.status, 'open');
+});
+
+t.test('an expired session shows a clear page with the way back', async (t) => {
+  const sessionId = await buy(page, 'order-3');
+  await heading(page, ru.checkout);
+  t.equal((await shop.api('POST', `/v1/checkout/sessions/${sessionId}/expire`)).status, 200, 'the merchant ends the session');
+  await page.reload();
+  await heading(page, ru.checkout);
+  await page.getByText(ru.expired, { exact: true }).waitFor();
+  t.equal(await page.locator('input').count(), 0, 'nothing to pay with');
+  await inLanguage(t, page, 'ru', 'ru-checkout-expired');
+  await check(t, page, 'ru-checkout-expired');
+  await page.getByRole('button', { name: ru.back, exact: true }).click();
+  await page.waitForURL(`${shop.origin}/done?order=order-3`);
+  t.match(await page.locator('body').innerText(), /Not paid \(expired\)/);
+});
+
+t.test('no request left for another origin; no script error', async (t) => {
+  t.same(w.foreignRequests, []);
+  t.same(w.pageErrors, []);
+  t.comment(`axe-core: ${axeReport.length} page states checked, ${axeReport.reduce((a, r) => a + r.violations, 0)} violations`);
+  await context.close();
+});
