@@ -2,7 +2,9 @@
 // checkout session with the shop's secret key and redirects the customer to the bank's hosted
 // page; `GET /done` is the return page, which asks the gateway how the session ended (a return
 // URL is only a hint: anyone can open it); `POST /webhooks` verifies the gateway's signed events
-// with the `standardwebhooks` package before believing them.
+// with the `standardwebhooks` package before believing them. Events come at least once and in no
+// set order, so the shop handles each `webhook-id` once and an order's state only moves forward
+// (awaiting payment → paid or expired): a late `payment.failed` of an earlier card never un-pays it.
 //
 //   GATEWAY_URL=https://localhost:8443 SECRET_KEY=sk_test_… WEBHOOK_SECRET=whsec_… \
 //   SHOP_URL=https://shop.example PORT=4242 npx tsx examples/merchant/server.ts
@@ -31,8 +33,23 @@ const webhookSecret = process.env.WEBHOOK_SECRET;
 const ca = process.env.GATEWAY_CA_FILE ? readFileSync(process.env.GATEWAY_CA_FILE) : undefined;
 const api = createGatewayClient({ baseUrl: gatewayUrl, token: secretKey, ...(ca ? { ca } : {}) });
 const webhooks = webhookSecret ? new Webhook(webhookSecret) : undefined;
-/** order → checkout session: a real shop keeps this with its orders. */
-const sessions = new Map<string, string>();
+interface Order { sessionId: string; status: 'awaiting_payment' | 'paid' | 'expired'; paymentId?: string }
+/** A real shop keeps its orders, and the webhook ids it handled (under a unique constraint), in its database. */
+const orders = new Map<string, Order>();
+const handled = new Set<string>();
+interface Event { type: string; data: { id: string; reference?: string | null; paymentId?: string | null } }
+
+/** Applies an event to its order; the order's new status, or undefined for an order not ours. */
+function apply(event: Event): Order['status'] | undefined {
+  const order = orders.get(event.data.reference ?? '');
+  if (!order) return undefined;
+  if (order.status !== 'awaiting_payment') return order.status;
+  if (event.type === 'payment.succeeded') Object.assign(order, { status: 'paid', paymentId: event.data.id });
+  if (event.type === 'checkout.session.completed') Object.assign(order, { status: 'paid', paymentId: event.data.paymentId });
+  if (event.type === 'checkout.session.expired') order.status = 'expired';
+  // payment.failed: the customer may still pay the session with another card.
+  return order.status;
+}
 
 async function body(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -53,28 +70,35 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       params: { header: { 'idempotency-key': order } },
     });
     if (!data) return send(res, 502, `the gateway refused the session: ${error?.code ?? 'unknown'}`);
-    sessions.set(order, data.id);
+    orders.set(order, { sessionId: data.id, status: 'awaiting_payment' });
     return send(res, 303, `pay at ${data.url}\n`, { location: data.url, 'x-checkout-session': data.id });
   }
   if (req.method === 'GET' && url.pathname === '/done') {
-    const id = sessions.get(url.searchParams.get('order') ?? '');
-    if (!id) return send(res, 404, 'no such order\n');
-    const { data } = await api.GET('/v1/checkout/sessions/{id}', { params: { path: { id } } });
+    const order = orders.get(url.searchParams.get('order') ?? '');
+    if (!order) return send(res, 404, 'no such order\n');
+    const { data } = await api.GET('/v1/checkout/sessions/{id}', { params: { path: { id: order.sessionId } } });
     return send(res, 200, data?.status === 'complete' ? `Paid: order ${data.reference ?? ''}\n` : `Not paid (${data?.status ?? 'unknown'})\n`);
   }
   if (req.method === 'POST' && url.pathname === '/webhooks' && webhooks) {
     const payload = await body(req);
+    const headers = {
+      'webhook-id': String(req.headers['webhook-id'] ?? ''),
+      'webhook-timestamp': String(req.headers['webhook-timestamp'] ?? ''),
+      'webhook-signature': String(req.headers['webhook-signature'] ?? ''),
+    };
+    let event: Event;
     try {
-      const event = webhooks.verify(payload, {
-        'webhook-id': String(req.headers['webhook-id'] ?? ''),
-        'webhook-timestamp': String(req.headers['webhook-timestamp'] ?? ''),
-        'webhook-signature': String(req.headers['webhook-signature'] ?? ''),
-      }) as { type: string; data: { id: string } };
-      console.log(`webhook ${event.type} ${event.data.id}`);
-      return send(res, 204, '');
+      event = webhooks.verify(payload, headers) as Event;
     } catch {
       return send(res, 400, 'bad signature\n');
     }
+    if (handled.has(headers['webhook-id'])) {
+      console.log(`webhook ${headers['webhook-id']} again: already handled`);
+      return send(res, 204, '');
+    }
+    handled.add(headers['webhook-id']);
+    console.log(`webhook ${event.type} ${event.data.id}: order ${event.data.reference ?? '?'} ${apply(event) ?? 'not ours'}`);
+    return send(res, 204, '');
   }
   return send(res, 404, 'not found\n');
 }

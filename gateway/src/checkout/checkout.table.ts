@@ -1,5 +1,6 @@
 // kysely table types of hosted checkout (migration 2026120612_checkout_sessions).
 import type { ColumnType } from 'kysely';
+import type { IdempotencyKeyColumns } from '../payments/payments.table.js';
 
 export type CheckoutSessionStatus = 'open' | 'complete' | 'expired';
 
@@ -22,14 +23,6 @@ export interface CheckoutSessionsTable {
   expired_at: Date | null;
 }
 
-export interface MerchantIdempotencyKeysTable {
+export interface MerchantIdempotencyKeysTable extends IdempotencyKeyColumns {
   merchant_id: string;
-  key: string;
-  request_hash: Buffer;
-  state: 'in_flight' | 'done';
-  response_status: number | null;
-  response_body: ColumnType<unknown, string | null, string | null>;
-  locked_at: Date;
-  created_at: Date;
-  expires_at: Date;
 }

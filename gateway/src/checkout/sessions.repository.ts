@@ -1,27 +1,10 @@
 // SQL of checkout sessions. A session leaves `open` once (the table's trigger refuses anything
 // else); who may move it is decided by conditional UPDATEs, never by a read followed by a write.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 import type { CheckoutSessionsTable } from './checkout.table.js';
 
-export interface SessionRow {
-  id: string;
-  merchant_id: string;
-  livemode: boolean;
-  provider_id: string;
-  amount: number;
-  currency: string;
-  params: Record<string, string>;
-  return_url: string;
-  cancel_url: string | null;
-  reference: string | null;
-  status: CheckoutSessionsTable['status'];
-  payment_id: string | null;
-  created_at: Date;
-  expires_at: Date;
-  completed_at: Date | null;
-  expired_at: Date | null;
-}
+export type SessionRow = Selectable<CheckoutSessionsTable>;
 
 const COLUMNS = [
   'id', 'merchant_id', 'livemode', 'provider_id', 'amount', 'currency', 'params', 'return_url', 'cancel_url', 'reference',

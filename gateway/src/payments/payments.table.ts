@@ -74,8 +74,8 @@ export interface PaymentsTable {
   checkout_session_id: ColumnType<string | null, string | null, never>;
 }
 
-export interface IdempotencyKeysTable {
-  client_id: string;
+/** An Idempotency-Key's request and stored answer; each kind of owner has its own table, so its own key space. */
+export interface IdempotencyKeyColumns {
   key: string;
   request_hash: Buffer;
   state: 'in_flight' | 'done';
@@ -84,6 +84,10 @@ export interface IdempotencyKeysTable {
   locked_at: Date;
   created_at: Date;
   expires_at: Date;
+}
+
+export interface IdempotencyKeysTable extends IdempotencyKeyColumns {
+  client_id: string;
 }
 
 export type DisputeReason = 'unauthorized' | 'lost_card' | '3ds_bypassed';

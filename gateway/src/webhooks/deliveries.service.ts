@@ -45,7 +45,9 @@ export async function endpointExists(ctx: GatewayContext, scope: Required<Delive
 
 /**
  * Puts one delivery back to pending and queues it (ctx.webhooks; without a running dispatcher it
- * is queued when one starts). A disabled endpoint's delivery cannot be redelivered.
+ * is queued when one starts). A disabled endpoint's delivery cannot be redelivered. Redeliveries
+ * while the delivery is pending or being attempted add no job (the job id is the delivery id), so
+ * they make one attempt between them; one after that attempt ended makes another: at least once.
  */
 export async function redeliver(ctx: GatewayContext, scope: { merchantId?: string; livemode?: boolean }, origin: RequestOrigin, id: string, actor: AuditInput['actor']): Promise<{ id: string; status: 'pending' }> {
   await ctx.db.transaction().execute(async (trx) => {
