@@ -17,6 +17,8 @@ import { uniqueName } from '../../../test/support/redis.js';
 import { confirm, entered, kzCard, newClient, paymentsWorld, type Client } from '../payments/world.js';
 import { startWebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 
+// 400 payments and their deliveries: minutes on a loaded 2-core host, past tap's default 180 s.
+t.setTimeout(420_000);
 const PAYMENTS = 200;
 const CONCURRENCY = 4;
 const { gw } = await paymentsWorld(t, {
