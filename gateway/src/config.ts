@@ -53,10 +53,11 @@ function trustedProxies(env: Env): string[] {
   return ipRanges(env, 'TRUST_PROXY');
 }
 
-// Requests admitted at once per PostgreSQL connection by default: an audited request makes about
-// two round trips, so a request admitted at the limit waits behind about this many others' work
-// for a connection, whatever the offered load (issue 18: admitted latency stays bounded).
-const IN_FLIGHT_PER_CONNECTION = 2;
+// Requests admitted at once per PostgreSQL connection by default (OVERLOAD_MAX_IN_FLIGHT): enough
+// that every connection stays busy while requests do their work between round trips (an audited
+// request makes about two), few enough that one admitted at the limit waits behind a bounded
+// amount of work whatever the offered load (issue 18).
+export const IN_FLIGHT_PER_CONNECTION = 2;
 
 export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
   const data = dataDir(env);

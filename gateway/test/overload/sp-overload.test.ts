@@ -10,17 +10,18 @@ import { Agent, request } from 'undici';
 import { startGatewayProcess } from '../../../test/support/gateway.js';
 import { startProcess } from '../../../test/support/processes.js';
 import { pkiFile, testPkiDir } from '../../../test/support/pki.js';
+import { IN_FLIGHT_PER_CONNECTION } from '../../src/config.js';
 import { percentile, type Phase, type PhaseResult } from './load-generator.js';
 
 const OVERLOAD_FACTOR = 3;
 const P99_RATIO_LIMIT = 10;
 const HEADERS = { authorization: 'Bearer not-a-session-token' };
-// What the gateway admits at once: twice its PostgreSQL connections, its default ratio.
 const DB_POOL = 4;
-const MAX_IN_FLIGHT = 2 * DB_POOL;
+// What the gateway admits at once by default (OVERLOAD_MAX_IN_FLIGHT unset).
+const MAX_IN_FLIGHT = IN_FLIGHT_PER_CONNECTION * DB_POOL;
 // More connections than the gateway admits requests: the surplus must be shed, not queued.
 const CONNECTIONS = 64;
-
+// Unloaded and overloaded phases, alternated this many times.
 const ROUNDS = 4;
 
 const empty = (): PhaseResult => ({ byStatus: {}, errors: 0, sendLagP99: 0 });
@@ -38,7 +39,7 @@ t.test('issue 18: at 3x capacity the gateway sheds with 503 overloaded, answers 
     LOG_LEVEL: 'error',
     RATE_LIMIT_MAX: '1000000',
     GATEWAY_DB_POOL: String(DB_POOL),
-    OVERLOAD_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
+    OVERLOAD_MAX_IN_FLIGHT: '', // its default
     OVERLOAD_MAX_POOL_WAITING: String(DB_POOL),
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '50',
     OVERLOAD_SAMPLE_INTERVAL_MS: '50',
