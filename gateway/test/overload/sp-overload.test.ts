@@ -78,7 +78,7 @@ t.test('issue 18: at 3x capacity the gateway sheds with 503 overloaded, answers 
   const ratio = p99Admitted / p99Unloaded;
   t.comment(`unloaded: ${admitted(unloaded).length} answers, p50 ${percentile(admitted(unloaded), 0.5).toFixed(1)} ms, p99 ${p99Unloaded.toFixed(1)} ms`);
   t.comment(`capacity ${capacity.toFixed(0)} req/s (${MAX_IN_FLIGHT} in flight; shed ${capacityRun.byStatus['503']?.length ?? 0} of ${answered(capacityRun)}); offered ${rate} req/s (${ROUNDS} x 2.5 s) over ${CONNECTIONS} connections`);
-  t.comment(`overload: ${total} answers, statuses ${statuses.join(',')}, shed ${shed} (${((100 * shed) / total).toFixed(1)}%), admitted ${admitted(overload).length} (p50 ${percentile(admitted(overload), 0.5).toFixed(1)} ms), errors ${overload.errors}, generator send lag (worst round's p99) ${overload.sendLagP99.toFixed(1)} ms`);
+  t.comment(`overload: ${total} answers, statuses ${statuses.join(',')}, shed ${shed} (${((100 * shed) / total).toFixed(1)}%), admitted ${admitted(overload).length} (${(admitted(overload).length / (ROUNDS * 2.5)).toFixed(0)}/s, p50 ${percentile(admitted(overload), 0.5).toFixed(1)} ms), errors ${overload.errors}, generator send lag (worst round's p99) ${overload.sendLagP99.toFixed(1)} ms`);
   t.comment(`p99 admitted under overload / p99 unloaded = ${p99Admitted.toFixed(1)} / ${p99Unloaded.toFixed(1)} = ${ratio.toFixed(2)}`);
 
   t.ok(shed > 0, 'some requests are shed');
