@@ -27,7 +27,7 @@ export interface GatewayConfig {
   bullmqPrefix: string;
   rateLimit: { max: number; windowMs: number };
   /** Load shedding on the public listener (plugins/overload.ts): past either ceiling it answers 503. */
-  overload: { maxEventLoopDelayMs: number; maxPoolWaiting: number; sampleIntervalMs: number; retryAfterS: number };
+  overload: { maxInFlight: number; maxEventLoopDelayMs: number; maxPoolWaiting: number; sampleIntervalMs: number; retryAfterS: number };
   /** Merchant API keys: failed attempts per client address, requests per key, in one window. */
   merchantAuth: { failuresMax: number; keyRateMax: number; windowMs: number };
   /** Where customers reach the hosted checkout: a session's `url` is `${publicUrl}/checkout/{id}`. */
@@ -53,6 +53,12 @@ function trustedProxies(env: Env): string[] {
   return ipRanges(env, 'TRUST_PROXY');
 }
 
+// Requests admitted at once per PostgreSQL connection by default (OVERLOAD_MAX_IN_FLIGHT): enough
+// that every connection stays busy while requests do their work between round trips (an audited
+// request makes about two), few enough that one admitted at the limit waits behind a bounded
+// amount of work whatever the offered load (issue 18).
+export const IN_FLIGHT_PER_CONNECTION = 2;
+
 export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
   const data = dataDir(env);
   const pki = join(data, 'pki');
@@ -60,6 +66,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
   const mode = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development');
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']).toString();
   const vaultUrl = url(env, 'VAULT_URL', ['https:'], 'https://127.0.0.1:8444');
+  const dbPoolSize = int(env, 'GATEWAY_DB_POOL', 20, 1, 500);
   const config: GatewayConfig = {
     env: mode,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
@@ -90,7 +97,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     },
     metrics: metricsListener(env),
     databaseUrl,
-    dbPoolSize: int(env, 'GATEWAY_DB_POOL', 20, 1, 500),
+    dbPoolSize,
     migrateOnStart: bool(env, 'MIGRATE_ON_START', mode !== 'production'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),
     redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX', 'pgw:'),
@@ -101,6 +108,8 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
       windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
     },
     overload: {
+      // 0 turns the limit off (test gateways, whose own clients flood them on purpose).
+      maxInFlight: int(env, 'OVERLOAD_MAX_IN_FLIGHT', IN_FLIGHT_PER_CONNECTION * dbPoolSize, 0, 100_000),
       // 0 turns the event-loop signal off (test gateways, whose clients share their loop).
       maxEventLoopDelayMs: int(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 200, 0, 60_000),
       maxPoolWaiting: int(env, 'OVERLOAD_MAX_POOL_WAITING', 40, 0, 100_000),

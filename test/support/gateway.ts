@@ -57,8 +57,8 @@ export interface TestGatewayOptions {
   instanceOf?: TestGateway;
 }
 
-/** The event-loop signal off, the pool-wait ceiling at its maximum. */
-export const NO_SHEDDING = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_POOL_WAITING: '100000' };
+/** No in-flight limit, the event-loop signal off, the pool-wait ceiling at its maximum. */
+export const NO_SHEDDING = { OVERLOAD_MAX_IN_FLIGHT: '0', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_POOL_WAITING: '100000' };
 
 /** Fastify's logging options: the given logger with the production server's request ids, or none. */
 export function fastifyLogging(log: FastifyBaseLogger | undefined) {

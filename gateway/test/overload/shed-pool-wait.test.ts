@@ -68,7 +68,40 @@ t.test('issue 18: pool wait past its threshold sheds with 503 overloaded + Retry
 
 t.test('issue 18: overload settings are validated at start, naming the setting', async (t) => {
   const base = { DATABASE_URL: 'postgres://127.0.0.1/x', DATA_DIR: testDataDir() };
-  for (const [name, value] of [['OVERLOAD_MAX_POOL_WAITING', '-1'], ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', '-1'], ['OVERLOAD_RETRY_AFTER_S', 'soon'], ['OVERLOAD_SAMPLE_INTERVAL_MS', '10']] as const) {
+  for (const [name, value] of [['OVERLOAD_MAX_IN_FLIGHT', '-1'], ['OVERLOAD_MAX_IN_FLIGHT', 'many'], ['OVERLOAD_MAX_POOL_WAITING', '-1'], ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', '-1'], ['OVERLOAD_RETRY_AFTER_S', 'soon'], ['OVERLOAD_SAMPLE_INTERVAL_MS', '10']] as const) {
     t.throws(() => loadGatewayConfig({ ...base, [name]: value }), new ConfigError(name, ''), name);
   }
+});
+
+t.test('issue 18: past OVERLOAD_MAX_IN_FLIGHT requests answered at once, the surplus is shed with 503 overloaded at once, and each answer frees its place', async (t) => {
+  const gw = await buildTestGateway(t, {
+    env: { OVERLOAD_MAX_IN_FLIGHT: '2', GATEWAY_DB_POOL: '1', OVERLOAD_RETRY_AFTER_S: '3' },
+  });
+  const me = () => gw.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: 'Bearer not-a-session-token' } });
+
+  // The only connection is held: the admitted requests wait for it, in flight.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  const holding = gw.db.connection().execute(async () => { await held; });
+  let settled = 0;
+  const burst = Array.from({ length: 6 }, () => me().then((r) => { settled++; return r; }));
+  // The first shed answer of the minute waits for its audit write too; the other three do not.
+  await until(async () => settled >= 3, 'the flood-guarded shed answers');
+  const health = await gw.app.inject({ method: 'GET', url: '/healthz' });
+  t.equal(health.statusCode, 200, '/healthz answers while the limit is reached');
+  t.equal(settled, 3, 'the two admitted requests still wait for the database');
+  release();
+  const answers = await Promise.all(burst);
+  await holding;
+
+  const statuses = answers.map((r) => r.statusCode).sort();
+  t.same(statuses, [401, 401, 503, 503, 503, 503], 'two admitted, four shed');
+  for (const res of answers.filter((r) => r.statusCode === 503)) {
+    t.equal(res.headers['retry-after'], '3');
+    t.match(res.headers['content-type'], /^application\/problem\+json/);
+    t.match(res.json(), { status: 503, code: 'overloaded' });
+  }
+  // Both places are free again: two at once are admitted, sequential requests always.
+  t.same((await Promise.all([me(), me()])).map((r) => r.statusCode), [401, 401], 'answered requests free their places');
+  for (let i = 0; i < 5; i++) t.equal((await me()).statusCode, 401);
 });
