@@ -1,13 +1,15 @@
 // SQL for one-time codes. Each statement is one atomic step of the protocol in otp.service.ts.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 import { preparedQuery } from '../../../lib/prepared-query.js';
 
 type Db = Kysely<GatewayDatabase>;
 
-const otpInsert = preparedQuery((db: Db, p: {
+export interface NewOtpRow {
   id: string; purpose: string; subjectId: string; phone: string; keyId: string; codeHash: Buffer; createdAt: Date; expiresAt: Date;
-}) => db.insertInto('gateway.otps').values({
+}
+
+const otpInsert = preparedQuery((db: Db, p: NewOtpRow) => db.insertInto('gateway.otps').values({
   id: p.id,
   purpose: p.purpose,
   subject_id: p.subjectId,
@@ -19,10 +21,18 @@ const otpInsert = preparedQuery((db: Db, p: {
   used_at: null,
 }));
 
-export async function insertOtp(db: Db, row: {
-  id: string; purpose: string; subjectId: string; phone: string; keyId: string; codeHash: Buffer; createdAt: Date; expiresAt: Date;
-}): Promise<void> {
+export async function insertOtp(db: Db, row: NewOtpRow): Promise<void> {
   await otpInsert.rows(db, row);
+}
+
+/**
+ * insertOtp's INSERT for a data-modifying WITH, written only when `guard` (an SQL condition) holds:
+ * a statement that stores the code along with the change the code is to confirm.
+ */
+export function otpInsertWhere(row: NewOtpRow, guard: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`insert into gateway.otps (id, purpose, subject_id, phone, key_id, code_hash, created_at, expires_at, used_at)
+    select ${row.id}::uuid, ${row.purpose}, ${row.subjectId}, ${row.phone}, ${row.keyId}, ${row.codeHash}::bytea,
+           ${row.createdAt}::timestamptz, ${row.expiresAt}::timestamptz, null where ${guard}`;
 }
 
 /** The newest code issued for this purpose and subject (a subject normally has exactly one). */

@@ -1,6 +1,6 @@
 // SQL for payments (SP-14, SP-15.2, SP-18). Status changes are conditional UPDATEs on the
 // expected current status; the database trigger refuses any move the state machine forbids.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 import { preparedQuery } from '../../../lib/prepared-query.js';
 import { auditOutboxRows } from '../../../lib/audit/outbox.js';
@@ -63,6 +63,37 @@ export async function insertPayment(db: Kysely<GatewayDatabase>, p: NewPayment) 
   });
   if (!row) throw new Error('the payment insert returned no row');
   return row;
+}
+
+export type InsertedPayment = Awaited<ReturnType<typeof insertPayment>>;
+
+/**
+ * A payment's whole start in ONE statement, which is its own transaction when run outside one:
+ * `claim` (an INSERT … RETURNING that returns no row when the card would be a 4th of the month,
+ * SP-15.3) decides, and only if it returned a row are the payment, its code (`code`, given the
+ * condition to store it under) and its audit events written. Undefined when the claim refused:
+ * nothing is written then. Seven round trips (begin, four inserts, commit, and the claim) become one.
+ */
+export async function insertClaimedPayment(
+  db: Kysely<GatewayDatabase>,
+  p: NewPayment,
+  claim: RawBuilder<unknown>,
+  code: (guard: RawBuilder<unknown>) => RawBuilder<unknown>,
+  events: readonly AuditEvent[],
+): Promise<InsertedPayment | undefined> {
+  const result = await sql<InsertedPayment>`with claim as (${claim}),
+    payment as (insert into gateway.payments (id, client_id, provider_id, card_id, card_source, amount, currency, params, status,
+                  created_at, updated_at, expires_at, merchant_id, checkout_session_id)
+                select ${p.id}::uuid, ${p.clientId}::uuid, ${p.providerId}, ${p.cardId}::uuid, ${p.cardSource}, ${p.amount}::bigint,
+                       ${p.currency}, ${JSON.stringify(p.params)}::jsonb, 'requires_confirmation', ${p.now}::timestamptz, ${p.now}::timestamptz,
+                       ${p.expiresAt}::timestamptz, ${p.merchantId ?? null}::uuid, ${p.checkoutSessionId ?? null}::text
+                where exists (select 1 from claim)
+                returning ${sql.join(PAYMENT_COLUMNS.map((c) => sql.ref(c)))}),
+    code as (${code(sql`exists (select 1 from payment)`)}),
+    audit as (insert into gateway.audit_outbox (event_id, payload, created_at)
+              select e.* from (${auditOutboxRows(events)}) e where exists (select 1 from payment))
+    select * from payment`.execute(db);
+  return result.rows[0];
 }
 
 function paymentView(db: Kysely<GatewayDatabase>) {
