@@ -68,3 +68,8 @@ const consumption = preparedQuery((db: Db, p: { id: string; now: Date }) => db.u
 export async function consumeOtp(db: Db, id: string, now: Date): Promise<boolean> {
   return (await consumption.first(db, { id, now })) !== undefined;
 }
+
+/** consumeOtp's UPDATE … RETURNING, for a data-modifying WITH that makes its change only if the code was consumed. */
+export function otpConsumption(id: string, now: Date): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`update gateway.otps set used_at = ${now}::timestamptz where id = ${id}::uuid and used_at is null returning id`;
+}

@@ -14,7 +14,7 @@ import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { chargeSmsCaps } from './otp.caps.js';
 import { assertGuessesLeft, giveBackGuess, takeGuess } from './otp.guesses.js';
-import { consumeOtp, insertOtp, latestOtp, otpInsertWhere, reserveAttempt, type NewOtpRow } from './otp.repository.js';
+import { consumeOtp, insertOtp, latestOtp, otpConsumption, otpInsertWhere, reserveAttempt, type NewOtpRow } from './otp.repository.js';
 import type { SmsMessage } from './sms.provider.js';
 
 /** Codes anyone can request for any phone, and codes a logged-in client requests for itself. */
@@ -128,9 +128,17 @@ export async function deliverOtp(ctx: GatewayContext, origin: RequestOrigin, otp
  * A client's code first takes one of its daily wrong-code slots (Redis, outside the transaction);
  * at the cap the code is refused without being compared.
  */
+/**
+ * A right code's consumption, run by the caller: `consumption` (an UPDATE … RETURNING, a row only
+ * for the one right answer that wins) goes in the caller's statement, which makes its own change
+ * only if it returned a row, and says whether it did. One round trip where two would do.
+ */
+export type ConsumeWith = (consumption: RawBuilder<{ id: string }>) => Promise<boolean>;
+
 export async function verifyOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: Owner & {
   subjectId: string;
   code: string;
+  consumeWith?: ConsumeWith;
 }): Promise<OtpCheck> {
   if (input.clientId === undefined) return (await checkCode(db, ctx, input)).check;
   const guess = await takeGuess(ctx, input.clientId);
@@ -150,6 +158,7 @@ async function checkCode(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input
   purpose: OtpPurpose;
   subjectId: string;
   code: string;
+  consumeWith?: ConsumeWith;
 }): Promise<{ check: OtpCheck; wrongGuess: boolean }> {
   const now = ctx.clock.now();
   const reserved = await reserveAttempt(db, input.purpose, input.subjectId, now);
@@ -163,7 +172,8 @@ async function checkCode(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input
   const expected = key ? codeHash(key.expose(), input.purpose, input.subjectId, input.code) : Buffer.alloc(32);
   const right = key !== undefined && timingSafeEqual(expected, reserved.code_hash);
   if (right) {
-    return { check: (await consumeOtp(db, reserved.id, now)) ? { ok: true } : { ok: false, reason: 'otp_invalid' }, wrongGuess: false };
+    const consumed = input.consumeWith ? await input.consumeWith(otpConsumption(reserved.id, now)) : await consumeOtp(db, reserved.id, now);
+    return { check: consumed ? { ok: true } : { ok: false, reason: 'otp_invalid' }, wrongGuess: false };
   }
   return { check: { ok: false, reason: reserved.attempts >= OTP_MAX_ATTEMPTS ? 'otp_attempts_exceeded' : 'otp_invalid' }, wrongGuess: true };
 }

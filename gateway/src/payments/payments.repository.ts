@@ -185,7 +185,8 @@ export type MovedPayment = NonNullable<Awaited<ReturnType<typeof moveStatus>>>;
 /**
  * moveStatus and the audit events of the move in ONE statement, outside any transaction or as
  * the last of one: the events are written if and only if the payment moved. Recording the vault's
- * answer this way costs one round trip where a transaction would cost four.
+ * answer this way costs one round trip where a transaction would cost four. With `guard` (an
+ * UPDATE … RETURNING, such as a code's consumption) the move also needs that to return a row.
  */
 export async function moveStatusAudited(
   db: Kysely<GatewayDatabase>,
@@ -195,14 +196,16 @@ export async function moveStatusAudited(
   now: Date,
   fields: MoveFields,
   events: readonly AuditEvent[],
+  guard?: RawBuilder<unknown>,
 ): Promise<MovedPayment | undefined> {
   const move = db.updateTable('gateway.payments')
     .set({ status: to, updated_at: now, ...moveColumns(fields) })
     .where('id', '=', id).where('status', '=', from)
+    .$if(guard !== undefined, (q) => q.where(sql<boolean>`exists (select 1 from guard)`))
     .returning(PAYMENT_COLUMNS);
   // A data-modifying WITH runs whether or not the outer query reads it; the audit rows are
   // filtered on the move having happened.
-  const result = await sql<MovedPayment>`with moved as (${move}),
+  const result = await sql<MovedPayment>`with ${guard === undefined ? sql`` : sql`guard as (${guard}),`} moved as (${move}),
     audit as (insert into gateway.audit_outbox (event_id, payload, created_at)
               select e.* from (${auditOutboxRows(events)}) e where exists (select 1 from moved))
     select * from moved`.execute(db);
