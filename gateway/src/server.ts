@@ -35,7 +35,7 @@ if (config.migrateOnStart) {
   await migrateToLatest(db, 'gateway', fileURLToPath(new URL('./migrations', import.meta.url)), log);
 }
 
-const redis = createRedis(config.redisUrl);
+const redis = createRedis(config.redisUrl, { autoPipeline: true });
 await checkEvictionPolicy(redis, config.env, log);
 const queueConnection = createRedis(config.redisUrl, { forWorker: true });
 const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueConnection, prefix: config.bullmqPrefix });

@@ -1,13 +1,15 @@
 // SQL for one-time codes. Each statement is one atomic step of the protocol in otp.service.ts.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 import { preparedQuery } from '../../../lib/prepared-query.js';
 
 type Db = Kysely<GatewayDatabase>;
 
-const otpInsert = preparedQuery((db: Db, p: {
+export interface NewOtpRow {
   id: string; purpose: string; subjectId: string; phone: string; keyId: string; codeHash: Buffer; createdAt: Date; expiresAt: Date;
-}) => db.insertInto('gateway.otps').values({
+}
+
+const otpInsert = preparedQuery((db: Db, p: NewOtpRow) => db.insertInto('gateway.otps').values({
   id: p.id,
   purpose: p.purpose,
   subject_id: p.subjectId,
@@ -19,10 +21,18 @@ const otpInsert = preparedQuery((db: Db, p: {
   used_at: null,
 }));
 
-export async function insertOtp(db: Db, row: {
-  id: string; purpose: string; subjectId: string; phone: string; keyId: string; codeHash: Buffer; createdAt: Date; expiresAt: Date;
-}): Promise<void> {
+export async function insertOtp(db: Db, row: NewOtpRow): Promise<void> {
   await otpInsert.rows(db, row);
+}
+
+/**
+ * insertOtp's INSERT for a data-modifying WITH, written only when `guard` (an SQL condition) holds:
+ * a statement that stores the code along with the change the code is to confirm.
+ */
+export function otpInsertWhere(row: NewOtpRow, guard: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`insert into gateway.otps (id, purpose, subject_id, phone, key_id, code_hash, created_at, expires_at, used_at)
+    select ${row.id}::uuid, ${row.purpose}, ${row.subjectId}, ${row.phone}, ${row.keyId}, ${row.codeHash}::bytea,
+           ${row.createdAt}::timestamptz, ${row.expiresAt}::timestamptz, null where ${guard}`;
 }
 
 /** The newest code issued for this purpose and subject (a subject normally has exactly one). */
@@ -57,4 +67,9 @@ const consumption = preparedQuery((db: Db, p: { id: string; now: Date }) => db.u
 /** Consumes the code; of two concurrent right answers only one gets a row back. */
 export async function consumeOtp(db: Db, id: string, now: Date): Promise<boolean> {
   return (await consumption.first(db, { id, now })) !== undefined;
+}
+
+/** consumeOtp's UPDATE … RETURNING, for a data-modifying WITH that makes its change only if the code was consumed. */
+export function otpConsumption(id: string, now: Date): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`update gateway.otps set used_at = ${now}::timestamptz where id = ${id}::uuid and used_at is null returning id`;
 }

@@ -7,14 +7,14 @@
 // Issuing stores the code and returns the SMS; the caller sends it with deliverOtp AFTER its
 // transaction commits, so a slow SMS provider holds no database connection or row lock.
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import { recordAudit, type AuditInput, type RequestOrigin } from '../audit/record.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { chargeSmsCaps } from './otp.caps.js';
 import { assertGuessesLeft, giveBackGuess, takeGuess } from './otp.guesses.js';
-import { consumeOtp, insertOtp, latestOtp, reserveAttempt } from './otp.repository.js';
+import { consumeOtp, insertOtp, latestOtp, otpConsumption, otpInsertWhere, reserveAttempt, type NewOtpRow } from './otp.repository.js';
 import type { SmsMessage } from './sms.provider.js';
 
 /** Codes anyone can request for any phone, and codes a logged-in client requests for itself. */
@@ -50,16 +50,19 @@ function codeHash(key: Buffer, purpose: OtpPurpose, subjectId: string, code: str
   return mac.digest();
 }
 
+/** A code made and its SMS caps charged, not yet stored: storeOtpWhere puts it in the caller's statement. */
+export interface PendingOtp {
+  issued: IssuedOtp;
+  row: NewOtpRow;
+}
+
+type IssueInput = Owner & { subjectId: string; phone: string; message: (code: string) => string; ip?: string };
+
 /**
- * Charges the SMS caps and stores a new code; returns the SMS to send with deliverOtp after the
- * caller's transaction commits. A client that used up today's wrong codes gets no new code.
+ * Charges the SMS caps and makes a new code, storing nothing. A client that used up today's
+ * wrong codes gets no new code.
  */
-export async function issueOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: Owner & {
-  subjectId: string;
-  phone: string;
-  message: (code: string) => string;
-  ip?: string;
-}): Promise<IssuedOtp> {
+export async function prepareOtp(ctx: GatewayContext, input: IssueInput): Promise<PendingOtp> {
   if (input.clientId !== undefined) await assertGuessesLeft(ctx, input.clientId);
   await chargeSmsCaps(ctx, {
     scope: input.clientId === undefined ? 'visitor' : 'client',
@@ -71,17 +74,34 @@ export async function issueOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext,
   const now = ctx.clock.now();
   const otpId = uuidv7(now);
   const expiresAt = new Date(now.getTime() + OTP_TTL_MS);
-  await insertOtp(db, {
-    id: otpId,
-    purpose: input.purpose,
-    subjectId: input.subjectId,
-    phone: input.phone,
-    keyId: otpActiveKeyId,
-    codeHash: codeHash(otpKeys[otpActiveKeyId]!.expose(), input.purpose, input.subjectId, code),
-    createdAt: now,
-    expiresAt,
-  });
-  return { otpId, purpose: input.purpose, expiresAt, sms: { to: input.phone, text: input.message(code) } };
+  return {
+    issued: { otpId, purpose: input.purpose, expiresAt, sms: { to: input.phone, text: input.message(code) } },
+    row: {
+      id: otpId,
+      purpose: input.purpose,
+      subjectId: input.subjectId,
+      phone: input.phone,
+      keyId: otpActiveKeyId,
+      codeHash: codeHash(otpKeys[otpActiveKeyId]!.expose(), input.purpose, input.subjectId, code),
+      createdAt: now,
+      expiresAt,
+    },
+  };
+}
+
+/** The INSERT of a prepared code, for a statement that stores it only when `guard` holds. */
+export function storeOtpWhere(pending: PendingOtp, guard: RawBuilder<unknown>): RawBuilder<unknown> {
+  return otpInsertWhere(pending.row, guard);
+}
+
+/**
+ * Charges the SMS caps and stores a new code; returns the SMS to send with deliverOtp after the
+ * caller's transaction commits.
+ */
+export async function issueOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: IssueInput): Promise<IssuedOtp> {
+  const pending = await prepareOtp(ctx, input);
+  await insertOtp(db, pending.row);
+  return pending.issued;
 }
 
 /**
@@ -108,9 +128,17 @@ export async function deliverOtp(ctx: GatewayContext, origin: RequestOrigin, otp
  * A client's code first takes one of its daily wrong-code slots (Redis, outside the transaction);
  * at the cap the code is refused without being compared.
  */
+/**
+ * A right code's consumption, run by the caller: `consumption` (an UPDATE … RETURNING, a row only
+ * for the one right answer that wins) goes in the caller's statement, which makes its own change
+ * only if it returned a row, and says whether it did. One round trip where two would do.
+ */
+export type ConsumeWith = (consumption: RawBuilder<{ id: string }>) => Promise<boolean>;
+
 export async function verifyOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: Owner & {
   subjectId: string;
   code: string;
+  consumeWith?: ConsumeWith;
 }): Promise<OtpCheck> {
   if (input.clientId === undefined) return (await checkCode(db, ctx, input)).check;
   const guess = await takeGuess(ctx, input.clientId);
@@ -130,6 +158,7 @@ async function checkCode(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input
   purpose: OtpPurpose;
   subjectId: string;
   code: string;
+  consumeWith?: ConsumeWith;
 }): Promise<{ check: OtpCheck; wrongGuess: boolean }> {
   const now = ctx.clock.now();
   const reserved = await reserveAttempt(db, input.purpose, input.subjectId, now);
@@ -143,7 +172,8 @@ async function checkCode(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input
   const expected = key ? codeHash(key.expose(), input.purpose, input.subjectId, input.code) : Buffer.alloc(32);
   const right = key !== undefined && timingSafeEqual(expected, reserved.code_hash);
   if (right) {
-    return { check: (await consumeOtp(db, reserved.id, now)) ? { ok: true } : { ok: false, reason: 'otp_invalid' }, wrongGuess: false };
+    const consumed = input.consumeWith ? await input.consumeWith(otpConsumption(reserved.id, now)) : await consumeOtp(db, reserved.id, now);
+    return { check: consumed ? { ok: true } : { ok: false, reason: 'otp_invalid' }, wrongGuess: false };
   }
   return { check: { ok: false, reason: reserved.attempts >= OTP_MAX_ATTEMPTS ? 'otp_attempts_exceeded' : 'otp_invalid' }, wrongGuess: true };
 }

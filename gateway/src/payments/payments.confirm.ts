@@ -103,7 +103,16 @@ async function confirmLocked(
   if (p.card_status === 'blocked') return new DomainError('card_blocked', 'this card was reported lost and is blocked');
   // The client removed the card after starting this payment: its data is being deleted in the vault (SP-16).
   if (p.card_status === 'removed') return new DomainError('card_removed', 'this card was removed; start a new payment with another card');
-  const check = await verifyOtp(trx, ctx, { purpose: 'payment', subjectId: p.id, clientId: payer.id, code: input.code });
+  // The right code's consumption and the claim for the vault are one statement.
+  let moved: MovedPayment | undefined;
+  const check = await verifyOtp(trx, ctx, {
+    purpose: 'payment', subjectId: p.id, clientId: payer.id, code: input.code,
+    consumeWith: async (consumption) => {
+      audit.add({ actor, action: 'payment.confirmed', outcome: 'success', targets });
+      moved = await moveStatusAudited(trx, p.id, 'requires_confirmation', 'processing', now, {}, audit.take(), consumption);
+      return moved !== undefined;
+    },
+  });
   if (!check.ok) {
     // Committed: the wrong attempt counts (SP-9's 3 tries).
     audit.add({ actor, action: 'payment.confirm', outcome: 'failure', targets, details: { reason: check.reason } });
@@ -116,8 +125,7 @@ async function confirmLocked(
       ? 'too many wrong codes; start a new payment' : 'the code is wrong';
     return new DomainError(check.reason, detail);
   }
-  audit.add({ actor, action: 'payment.confirmed', outcome: 'success', targets });
-  const moved = await moveStatusAudited(trx, p.id, 'requires_confirmation', 'processing', now, {}, audit.take());
+  // Under the row lock the move cannot miss: a right code that was not consumed answered otp_invalid above.
   return { payment: { ...p, ...underLock(moved) }, askVault: true };
 }
 

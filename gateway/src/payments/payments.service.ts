@@ -1,8 +1,9 @@
 // Starting a payment (SP-14, SP-15). Order matters: bad input, then the vault's verdict on the
 // card (a foreign or unknown BIN is refused before anything is stored, SP-15.1), then ONE
 // transaction that saves the card, claims it for the Almaty month (SP-15.3), creates the payment
-// and sends the code bound to it (SP-15.2, SP-12). A refusal inside that transaction rolls all of
-// it back, the card's month claim included.
+// and sends the code bound to it (SP-15.2, SP-12): the claim, the payment, the code and the audit
+// events are one statement, the whole of it for a saved card. A refusal inside rolls all of it
+// back, the card's month claim included.
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import { Secret } from '../../../lib/secret.js';
@@ -10,12 +11,12 @@ import { AuditBatch, recordAudit, type RequestOrigin } from '../audit/record.js'
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
-import { deliverOtp, issueOtp } from '../identity/otp.service.js';
+import { deliverOtp, prepareOtp, storeOtpWhere } from '../identity/otp.service.js';
 import { DEFAULT_SMS_LANGUAGE, paymentSmsText, type SmsLanguage } from '../identity/sms-texts.js';
-import { claimCardForMonth } from './card-limit.js';
+import { cardMonthClaim } from './card-limit.js';
 import type { CardIdentity } from './idempotency.js';
 import { findClientCard, saveEnteredCard } from './cards.repository.js';
-import { insertPayment } from './payments.repository.js';
+import { insertClaimedPayment } from './payments.repository.js';
 import type { CreatePaymentBody, PaymentView } from './payments.schema.js';
 import { toView } from './payments.view.js';
 import { validatePaymentTarget, type Provider } from './providers.service.js';
@@ -129,54 +130,56 @@ export async function createPayment(
   const now = ctx.clock.now();
   const paymentId = uuidv7(now);
   const actor = { type: 'client' as const, id: payer.id };
-  try {
-    const created = await ctx.db.transaction().execute(async (trx) => {
-      const audit = new AuditBatch(ctx.clock, origin);
-      let card: { id: string; brand: string; last4: string; fingerprint: string };
-      if (plan.source === 'entered') {
-        const saved = await saveEnteredCard(trx, payer.id, plan.card, now);
-        if (saved.status === 'blocked') throw new DomainError('card_blocked', 'this card was reported lost and is blocked');
-        card = { id: saved.id, brand: saved.brand, last4: saved.last4, fingerprint: plan.card.fingerprint };
-        if (saved.inserted) {
-          audit.add({
-            actor, action: 'card.saved', outcome: 'success',
-            targets: { clientId: payer.id, cardId: card.id, fingerprintPrefix: card.fingerprint.slice(0, 12) },
-            details: { brand: plan.card.brand, bin6: plan.card.bin6, last4: card.last4, issuerCountry: plan.card.issuerCountry },
-          });
-        }
-      } else {
-        card = { id: plan.cardId, brand: plan.brand, last4: plan.last4, fingerprint: plan.fingerprint };
+  const expiresAt = new Date(now.getTime() + PAYMENT_WINDOW_MS);
+  // The start's statements: in a transaction when an entered card is saved first or the caller
+  // adds its own; a saved card's plain start is the one statement of insertClaimedPayment.
+  const start = async (db: Kysely<GatewayDatabase>) => {
+    const audit = new AuditBatch(ctx.clock, origin);
+    let card: { id: string; brand: string; last4: string; fingerprint: string };
+    if (plan.source === 'entered') {
+      const saved = await saveEnteredCard(db, payer.id, plan.card, now);
+      if (saved.status === 'blocked') throw new DomainError('card_blocked', 'this card was reported lost and is blocked');
+      card = { id: saved.id, brand: saved.brand, last4: saved.last4, fingerprint: plan.card.fingerprint };
+      if (saved.inserted) {
+        audit.add({
+          actor, action: 'card.saved', outcome: 'success',
+          targets: { clientId: payer.id, cardId: card.id, fingerprintPrefix: card.fingerprint.slice(0, 12) },
+          details: { brand: plan.card.brand, bin6: plan.card.bin6, last4: card.last4, issuerCountry: plan.card.issuerCountry },
+        });
       }
-      if (!(await claimCardForMonth(trx, payer.id, card.fingerprint, now))) {
-        throw new DomainError('card_limit_reached', 'at most 3 different cards can be used in one calendar month (SP-15.3)');
-      }
-      const payment = await insertPayment(trx, {
-        id: paymentId, clientId: payer.id, providerId: provider.id, cardId: card.id, cardSource: plan.source,
-        amount: body.amount.value, currency: body.amount.currency, params: body.params as Record<string, string>,
-        now, expiresAt: new Date(now.getTime() + PAYMENT_WINDOW_MS),
-        ...(opts.checkout ? { merchantId: opts.checkout.merchantId, checkoutSessionId: opts.checkout.checkoutSessionId } : {}),
-      });
-      audit.add({
-        actor, action: 'payment.created', outcome: 'success',
-        targets: { clientId: payer.id, paymentId, cardId: card.id },
-        details: {
-          providerId: provider.id, amount: body.amount.value, currency: body.amount.currency, cardSource: plan.source,
-          ...(opts.checkout ? { merchantId: opts.checkout.merchantId, checkoutSessionId: opts.checkout.checkoutSessionId } : {}),
-        },
-      });
-      const otp = await issueOtp(trx, ctx, {
-        purpose: 'payment', subjectId: paymentId, clientId: payer.id, phone: payer.phone, ...(origin.ip ? { ip: origin.ip } : {}),
-        message: (code) => paymentSms(code, body.amount, opts.checkout?.merchantName ?? provider.name, card.last4, payer.language),
-      });
-      audit.add({
-        actor, action: 'payment.code_sent', outcome: 'success',
-        targets: { clientId: payer.id, paymentId }, details: { otpId: otp.otpId },
-      });
-      await audit.flush(trx);
-      const view = toView({ ...payment, provider_name: provider.name, brand: card.brand, last4: card.last4 });
-      await opts.inTransaction?.(trx, view);
-      return { view, otp };
+    } else {
+      card = { id: plan.cardId, brand: plan.brand, last4: plan.last4, fingerprint: plan.fingerprint };
+    }
+    // The SMS caps are charged before the card's month claim is known (both go in one statement
+    // below): a 4th card's refusal has then used one SMS of the caps, never more than a payment would.
+    const otp = await prepareOtp(ctx, {
+      purpose: 'payment', subjectId: paymentId, clientId: payer.id, phone: payer.phone, ...(origin.ip ? { ip: origin.ip } : {}),
+      message: (code) => paymentSms(code, body.amount, opts.checkout?.merchantName ?? provider.name, card.last4, payer.language),
     });
+    audit.add({
+      actor, action: 'payment.created', outcome: 'success',
+      targets: { clientId: payer.id, paymentId, cardId: card.id },
+      details: {
+        providerId: provider.id, amount: body.amount.value, currency: body.amount.currency, cardSource: plan.source,
+        ...(opts.checkout ? { merchantId: opts.checkout.merchantId, checkoutSessionId: opts.checkout.checkoutSessionId } : {}),
+      },
+    });
+    audit.add({
+      actor, action: 'payment.code_sent', outcome: 'success',
+      targets: { clientId: payer.id, paymentId }, details: { otpId: otp.issued.otpId },
+    });
+    const payment = await insertClaimedPayment(db, {
+      id: paymentId, clientId: payer.id, providerId: provider.id, cardId: card.id, cardSource: plan.source,
+      amount: body.amount.value, currency: body.amount.currency, params: body.params as Record<string, string>, now, expiresAt,
+      ...(opts.checkout ? { merchantId: opts.checkout.merchantId, checkoutSessionId: opts.checkout.checkoutSessionId } : {}),
+    }, cardMonthClaim(payer.id, card.fingerprint, now), (guard) => storeOtpWhere(otp, guard), audit.take());
+    if (!payment) throw new DomainError('card_limit_reached', 'at most 3 different cards can be used in one calendar month (SP-15.3)');
+    const view = toView({ ...payment, provider_name: provider.name, brand: card.brand, last4: card.last4 });
+    if (opts.inTransaction) await opts.inTransaction(db, view);
+    return { view, otp: otp.issued };
+  };
+  try {
+    const created = plan.source === 'saved' && !opts.inTransaction ? await start(ctx.db) : await ctx.db.transaction().execute(start);
     // After the commit: a slow SMS provider holds no connection and no lock (see deliverOtp).
     await deliverOtp(ctx, origin, created.otp, { actor, targets: { clientId: payer.id, paymentId } });
     return created.view;
