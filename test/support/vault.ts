@@ -21,6 +21,7 @@ import { loadVaultConfig } from '../../vault/src/config.js';
 import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from '../../vault/src/app.js';
 import { createVaultContext, type VaultContext } from '../../vault/src/context.js';
 import { checkKekVersions } from '../../vault/src/kek-versions.js';
+import { registerFingerprintVersions } from '../../vault/src/fingerprint-rotation.js';
 import type { Processor } from '../../vault/src/processor/processor.js';
 import type { VaultDatabase } from '../../vault/src/storage/database.js';
 import { freshDatabaseUrl, migrateDatabase, RUNTIME_ROLES, runtimeUrl, superuserUrl } from './database.js';
@@ -109,8 +110,9 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   const clock = opts.clock ?? new ManualClock();
   const ctx = createVaultContext(config, db, clock);
   if (opts.processor) ctx.processor = opts.processor;
-  // The boot check server.ts runs: a KEK that fails its key check stops this vault too.
-  await checkKekVersions(db, ctx.keys).catch(async (err: unknown) => {
+  // The boot checks server.ts runs: a KEK that fails its key check, or a fingerprint key ring whose
+  // active version was retired, stops this vault too.
+  await checkKekVersions(db, ctx.keys).then(() => registerFingerprintVersions(db, config.fingerprintKeys, clock)).catch(async (err: unknown) => {
     await Promise.all([db.destroy(), superuserDb.destroy()]);
     throw err;
   });

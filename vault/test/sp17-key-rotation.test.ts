@@ -146,7 +146,7 @@ t.test('SP-17: retiring is race-free: a card a stale vault writes under the old 
     const sealed = await sealCard(stale, { token, clientRef: 'c-0' }, { pan, expMonth: 12, expYear: 2030 });
     return {
       row: {
-        token, client_ref: 'c-0', fingerprint: vault.ctx.fingerprint(pan), brand: 'visa', bin6: '440043', last4: '0007', issuer_country: 'KZ',
+        token, client_ref: 'c-0', fingerprint: vault.ctx.fingerprint.active(pan), fingerprint_version: 1, previous_fingerprint: null, brand: 'visa', bin6: '440043', last4: '0007', issuer_country: 'KZ',
         card_ciphertext: sealed.cardCiphertext, dek_wrapped: sealed.dekWrapped, kek_version: sealed.kekVersion, created_at: vault.clock.now(),
       },
       event: vaultAuditEvent(vault.clock, { identity: 'gateway' }, { action: 'vault.card.tokenize', outcome: 'success', targets: { cardToken: token } }),

@@ -4,26 +4,43 @@
 // and re-checks its latest committed version, so however many payments race, a 4th distinct
 // fingerprint never gets in. The lock is held until the payment's transaction ends; a payment
 // that rolls back takes its card back out of the month.
-import { sql, type Kysely } from 'kysely';
+//
+// During a fingerprint key rotation the vault names the card under both key versions: the card is
+// the same one if either is in the month, and its entry is rewritten to the active version's value,
+// so a card entered before and after the switch counts once (vault/README.md "Fingerprint key
+// rotation"); the same statement, so the same lock, decides.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 
 export const CARDS_PER_MONTH = 3;
 
-/** Records `fingerprint` for the client's current Almaty month; false when it would be a 4th card. */
+/**
+ * Records `fingerprint` for the client's current Almaty month; false when it would be a 4th card.
+ * `others` are the same card's fingerprints under the vault's other key version (rotation only).
+ */
 export async function claimCardForMonth(
   db: Kysely<GatewayDatabase>,
   clientId: string,
   fingerprint: string,
   now: Date,
+  others: readonly string[] = [],
 ): Promise<boolean> {
+  const same = [fingerprint, ...others];
   const result = await sql<{ cards: number }>`
     insert into gateway.card_months as m (client_id, month, fingerprints)
     values (${clientId}, date_trunc('month', ${now}::timestamptz at time zone 'Asia/Almaty')::date, array[${fingerprint}::text])
     on conflict (client_id, month) do update
-      set fingerprints = case when ${fingerprint}::text = any(m.fingerprints) then m.fingerprints
+      set fingerprints = case when m.fingerprints && ${same}::text[] then ${sameCardAs(sql`m.fingerprints`, same, fingerprint)}
                               else array_append(m.fingerprints, ${fingerprint}::text) end
-      where ${fingerprint}::text = any(m.fingerprints) or cardinality(m.fingerprints) < ${CARDS_PER_MONTH}
+      where m.fingerprints && ${same}::text[] or cardinality(m.fingerprints) < ${CARDS_PER_MONTH}
     returning cardinality(fingerprints) as cards`.execute(db);
   return result.rows.length === 1;
 }
 
+
+/** `fingerprints` with every value in `from` replaced by `to`, in their order, each value once. */
+function sameCardAs(fingerprints: RawBuilder<unknown>, from: readonly string[], to: string): RawBuilder<string[]> {
+  return sql<string[]>`array(select f from (
+      select case when u.f = any(${from}::text[]) then ${to}::text else u.f end as f, min(u.n) as n
+      from unnest(${fingerprints}) with ordinality as u(f, n) group by 1) s order by n)`;
+}

@@ -94,12 +94,14 @@ export async function preparePayment(ctx: GatewayContext, origin: RequestOrigin,
 
 /**
  * What tells this card from another in an Idempotency-Key digest: the vault's fingerprint and the
- * expiry of an entered card (known only after tokenize), or the saved card's id. Never the CVV.
+ * expiry of an entered card (known only after tokenize), or the saved card's id. Never the CVV. The
+ * first is the active fingerprint's; during a fingerprint key rotation the card's other fingerprint
+ * gives a second, so a retry of a request first digested under the other version is the same request.
  */
-export function cardIdentity({ plan }: PreparedPayment): CardIdentity {
-  return plan.source === 'entered'
-    ? { fingerprint: plan.card.fingerprint, expMonth: plan.card.expMonth, expYear: plan.card.expYear }
-    : { cardId: plan.cardId };
+export function cardIdentities({ plan }: PreparedPayment): [CardIdentity, ...CardIdentity[]] {
+  if (plan.source === 'saved') return [{ cardId: plan.cardId }];
+  const { card } = plan;
+  return [card.fingerprint, ...card.otherFingerprints].map((fingerprint) => ({ fingerprint, expMonth: card.expMonth, expYear: card.expYear })) as [CardIdentity, ...CardIdentity[]];
 }
 
 /** A merchant's checkout session the payment pays: the SMS names the merchant, the payment links to both. */
@@ -147,7 +149,8 @@ export async function createPayment(
       } else {
         card = { id: plan.cardId, brand: plan.brand, last4: plan.last4, fingerprint: plan.fingerprint };
       }
-      if (!(await claimCardForMonth(trx, payer.id, card.fingerprint, now))) {
+      const otherFingerprints = plan.source === 'entered' ? plan.card.otherFingerprints : [];
+      if (!(await claimCardForMonth(trx, payer.id, card.fingerprint, now, otherFingerprints))) {
         throw new DomainError('card_limit_reached', 'at most 3 different cards can be used in one calendar month (SP-15.3)');
       }
       const payment = await insertPayment(trx, {
