@@ -23,6 +23,9 @@ import { createVaultContext, type VaultContext } from '../../vault/src/context.j
 import { checkKekVersions } from '../../vault/src/kek-versions.js';
 import { registerFingerprintVersions } from '../../vault/src/fingerprint-rotation.js';
 import type { Processor } from '../../vault/src/processor/processor.js';
+import { sandboxProcessor } from '../../vault/src/processor/sandbox.js';
+import { fingerprinter, type FingerprintKeyRing } from '../../vault/src/crypto/fingerprint.js';
+import { readFingerprintKeyFile, writeFingerprintKeyFile } from '../../vault/src/crypto/fingerprint-key-file.js';
 import type { VaultDatabase } from '../../vault/src/storage/database.js';
 import { freshDatabaseUrl, migrateDatabase, RUNTIME_ROLES, runtimeUrl, superuserUrl } from './database.js';
 import { pkiFile, testDataDir } from './pki.js';
@@ -157,6 +160,22 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   };
   t.teardown(stop);
   return { url, client, ctx, db, superuserDb, clock, databaseUrl, env, kekFile: config.kekFile, auditQueue, log, stop };
+}
+
+/**
+ * What restarting `vault` after `npm run vault:rotate-fingerprint-key` changed its key file does:
+ * the file is rewritten with `change(ring)`, the new ring's versions registered (the boot check,
+ * which throws for a ring whose active version was retired), and the running vault fingerprints,
+ * and its sandbox checks network transaction ids, with it. Returns the new ring.
+ */
+export async function changeFingerprintKeys(vault: TestVault, change: (ring: FingerprintKeyRing) => FingerprintKeyRing): Promise<FingerprintKeyRing> {
+  const path = vault.env.VAULT_FINGERPRINT_KEY_FILE!;
+  const ring = change(readFingerprintKeyFile(path));
+  writeFingerprintKeyFile(path, ring);
+  await registerFingerprintVersions(vault.db, ring, vault.clock);
+  vault.ctx.fingerprint = fingerprinter(ring);
+  if (vault.ctx.processor.name === 'sandbox') vault.ctx.processor = sandboxProcessor(ring);
+  return ring;
 }
 
 /**
