@@ -2,11 +2,11 @@
 // key, or a ring) is checked at boot, naming its setting; `npm run vault:rotate-fingerprint-key`
 // adds, activates, re-fingerprints and retires online; retirement is race-free (foreign key).
 import t from 'tap';
-import { sql } from 'kysely';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { runToExit } from '../../test/support/processes.js';
 import { changeFingerprintKeys, startTestVault, type TestVault } from '../../test/support/vault.js';
+import { uncommitted, waitUntilBlocked } from '../../test/support/database.js';
 import { loadVaultConfig } from '../src/config.js';
 import { withNewestActive, withNewVersion } from '../src/crypto/fingerprint-key-file.js';
 import { refingerprintAll } from '../src/fingerprint-rotation.js';
@@ -114,13 +114,6 @@ t.test('SP-16, SP-17: rotation by the command: both fingerprints while it runs, 
   }
 });
 
-async function waitUntilBlocked(vault: TestVault, exited: () => boolean): Promise<void> {
-  const blocked = async () => (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-    where datname = current_database() and application_name = 'vault-rotate-fingerprint-key' and wait_event_type = 'Lock'`.execute(vault.db)).rows[0]!.n > 0;
-  // Back-to-back queries, no timer: each one is a round trip to PostgreSQL.
-  while (!exited() && !(await blocked()));
-}
-
 t.test('SP-17: retiring is race-free: a card a stale vault writes under the old version during --retire is counted, and after it is refused', async (t) => {
   const vault = await startTestVault(t);
   const env = { ...vault.env, LOG_LEVEL: 'warn' };
@@ -137,21 +130,13 @@ t.test('SP-17: retiring is race-free: a card a stale vault writes under the old 
     },
     event: vaultAuditEvent(vault.clock, { identity: 'gateway' }, { action: 'vault.card.tokenize', outcome: 'success', targets: { cardToken: token } }),
   });
-  let commit!: () => void;
-  const committed = new Promise<void>((resolve) => { commit = resolve; });
-  let written!: () => void;
-  const inserted = new Promise<void>((resolve) => { written = resolve; });
-  const writer = vault.db.transaction().execute(async (trx) => {
-    await insertCardsWithAudit(trx, [stale('tok_stale_1')]);
-    written();
-    await committed;
-  });
-  await inserted;
+  const writer = uncommitted(vault.db, (trx) => insertCardsWithAudit(trx, [stale('tok_stale_1')]));
+  await writer.written;
   let exited = false;
   const retiring = runToExit(ROTATE, env, ['--retire', '1']).finally(() => { exited = true; });
-  await waitUntilBlocked(vault, () => exited);
-  commit();
-  await writer;
+  await waitUntilBlocked(vault.db, 'vault-rotate-fingerprint-key', () => exited);
+  writer.commit();
+  await writer.done;
   const refused = await retiring;
   t.equal(refused.code, 1, refused.output);
   t.match(refused.output, /refused: 1 card\(s\) still use fingerprint key version 1/);
