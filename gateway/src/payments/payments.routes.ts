@@ -40,8 +40,10 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // request that failed validation: a retry is answered afresh, the same way. A replayed
     // entered-card request is tokenized again, and that token is never used.
     const prepared = await preparePayment(ctx, origin, payer, request.body);
-    const [hash, ...alternates] = cardIdentities(prepared).map((identity) => requestDigest(request.body, identity));
-    const answer = await idempotently(ctx, { owner: { clientId: payer.id }, key, hash: hash!, alternates }, (finish) =>
+    const { identity, alternates } = cardIdentities(prepared);
+    const hash = requestDigest(request.body, identity);
+    const others = alternates.map((other) => requestDigest(request.body, other));
+    const answer = await idempotently(ctx, { owner: { clientId: payer.id }, key, hash, alternates: others }, (finish) =>
       createPayment(ctx, origin, payer, request.body, { prepared, inTransaction: (trx, created) => finish(trx, 201, created) }));
     if (isReplayed(answer)) return sendReplay<PaymentView>(reply, answer);
     return reply.code(201).send(answer);

@@ -98,10 +98,11 @@ export async function preparePayment(ctx: GatewayContext, origin: RequestOrigin,
  * first is the active fingerprint's; during a fingerprint key rotation the card's other fingerprint
  * gives a second, so a retry of a request first digested under the other version is the same request.
  */
-export function cardIdentities({ plan }: PreparedPayment): [CardIdentity, ...CardIdentity[]] {
-  if (plan.source === 'saved') return [{ cardId: plan.cardId }];
+export function cardIdentities({ plan }: PreparedPayment): { identity: CardIdentity; alternates: CardIdentity[] } {
+  if (plan.source === 'saved') return { identity: { cardId: plan.cardId }, alternates: [] };
   const { card } = plan;
-  return [card.fingerprint, ...card.otherFingerprints].map((fingerprint) => ({ fingerprint, expMonth: card.expMonth, expYear: card.expYear })) as [CardIdentity, ...CardIdentity[]];
+  const of = (fingerprint: string): CardIdentity => ({ fingerprint, expMonth: card.expMonth, expYear: card.expYear });
+  return { identity: of(card.fingerprint), alternates: card.otherFingerprints.map(of) };
 }
 
 /** A merchant's checkout session the payment pays: the SMS names the merchant, the payment links to both. */
