@@ -2,13 +2,14 @@
 // and the external copy in AUDIT_CHECKPOINT_FILE) and retention records; prints "intact" with the
 // count, or the first damaged record and the kind of damage, and exits 1 (SP-21).
 // `npm run audit:verify -- --export FILE` checks an investigator's export offline (SP-20): no
-// database, only the file and the published public key (AUDIT_PUBLIC_KEY_FILE). It names the
+// database, only the file and the published public keys (AUDIT_PUBLIC_KEY_FILE: the current key
+// and every retired one whose records are kept; a signature by any other key fails). It names the
 // first bad line and the kind of damage (added, dropped, reordered, altered, unsigned, …).
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadOrExit } from '../lib/config.js';
 import { createDb, createPool } from '../lib/db.js';
-import { loadPublicKey, type SignedCheckpoint } from '../lib/audit/chain.js';
+import type { SignedCheckpoint } from '../lib/audit/chain.js';
 import { verifyAuditExport } from '../lib/audit/export.js';
 import { loadAuditToolConfig } from '../audit-worker/src/config.js';
 import { verifyChain } from '../audit-worker/src/verify.js';
@@ -19,7 +20,7 @@ const { values } = parseArgs({ options: { export: { type: 'string' }, checkpoint
 // An export is checked offline: only the chain walk needs a database.
 const env = values.export ? process.env : await localDatabaseEnvOrExit(process.env, 'audit:verify', ['AUDIT_DATABASE_URL']);
 const config = loadOrExit(() => loadAuditToolConfig(env));
-const publicKey = loadPublicKey(config.publicKey);
+const publicKey = config.trustedKeys;
 
 if (values.export) {
   const verdict = verifyAuditExport(readFileSync(values.export, 'utf8'), publicKey);

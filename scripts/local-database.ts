@@ -45,6 +45,8 @@ const COMMAND_ROLES: Readonly<Record<string, RuntimeRole>> = {
   'audit:verify': RUNTIME_ROLES.audit,
   'audit:retention': RUNTIME_ROLES.auditRetention,
   'vault:rotate-key': RUNTIME_ROLES.vault,
+  'vault:rotate-fingerprint-key': RUNTIME_ROLES.vault,
+  'gateway:translate-fingerprints': RUNTIME_ROLES.gateway,
 };
 
 function embeddedPort(env: Env, data: string): number {

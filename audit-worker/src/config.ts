@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { bool, bullmqPrefix, ConfigError, file, freeze, int, metricsListener, oneOf, port, secretFile, str, uriList, url, type Env } from '../../lib/config.js';
 import { dataDir } from '../../lib/paths.js';
 import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
+import { loadPublicKeys, type TrustedKeys } from '../../lib/audit/chain.js';
 
 export interface AuditWorkerConfig {
   env: 'development' | 'test' | 'production';
@@ -76,9 +77,20 @@ export function loadAuditWorkerConfig(env: Env): Readonly<AuditWorkerConfig> {
 
 export interface AuditToolConfig {
   databaseUrl: string | undefined;
-  publicKey: Buffer;
+  /** AUDIT_PUBLIC_KEY_FILE: one PEM public key or several (the current one and those retired whose records are kept). */
+  trustedKeys: TrustedKeys;
+  publicKeyFile: string;
   signingKeyFile: string;
   checkpointFile: string;
+}
+
+function trustedKeys(env: Env, data: string): TrustedKeys {
+  const pem = secretFile(env, 'AUDIT_PUBLIC_KEY_FILE', data, join(data, 'keys', 'audit-signing.pub'));
+  try {
+    return loadPublicKeys(pem);
+  } catch (err) {
+    throw new ConfigError('AUDIT_PUBLIC_KEY_FILE', `must hold one or more Ed25519 public keys, PEM (${(err as Error).message})`);
+  }
 }
 
 /** Settings of `npm run audit:verify` and `audit:retention` (the database is needed unless verifying an export). */
@@ -89,7 +101,8 @@ export function loadAuditToolConfig(env: Env): Readonly<AuditToolConfig> {
     : undefined;
   return freeze({
     databaseUrl,
-    publicKey: secretFile(env, 'AUDIT_PUBLIC_KEY_FILE', data, join(data, 'keys', 'audit-signing.pub')),
+    trustedKeys: trustedKeys(env, data),
+    publicKeyFile: file(env, 'AUDIT_PUBLIC_KEY_FILE', data, join(data, 'keys', 'audit-signing.pub')),
     signingKeyFile: str(env, 'AUDIT_SIGNING_KEY_FILE', join(data, 'keys', 'audit-signing.key')),
     checkpointFile: str(env, 'AUDIT_CHECKPOINT_FILE', join(data, 'audit', 'checkpoints.jsonl')),
   });

@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import type { AuditEvent } from '../../lib/audit/event.js';
 import type { AuditSource } from '../../lib/audit/outbox.js';
 import {
-  GENESIS_HASH, MerkleTree, recordHash, verifySigned, type SignedCheckpoint, type SignedRetention,
+  GENESIS_HASH, MerkleTree, recordHash, verifySigned, type SignedCheckpoint, type SignedRetention, type TrustedKeys,
 } from '../../lib/audit/chain.js';
 import type { AuditDatabase } from './database.js';
 
@@ -48,7 +48,7 @@ const fail = (kind: DamageKind, seq: number, detail: string, eventId?: string): 
  * The signed checkpoints with lo <= count < hi, from the database merged with (and checked
  * against) the external copy; read page by page, as ten years of them do not fit in memory.
  */
-async function checkpointsIn(db: Kysely<AuditDatabase>, lo: number, hi: number, external: SignedCheckpoint[], publicKey: KeyObject): Promise<SignedCheckpoint[]> {
+async function checkpointsIn(db: Kysely<AuditDatabase>, lo: number, hi: number, external: SignedCheckpoint[], publicKey: KeyObject | TrustedKeys): Promise<SignedCheckpoint[]> {
   const { rows } = await sql<{ signed: SignedCheckpoint }>`
     select signed from audit.checkpoints where count >= ${lo} and count < ${hi} order by count`.execute(db);
   const byCount = new Map(rows.map((r) => [r.signed.count, r.signed]));
@@ -60,15 +60,15 @@ async function checkpointsIn(db: Kysely<AuditDatabase>, lo: number, hi: number, 
   }
   const all = [...byCount.values()].sort((a, b) => a.count - b.count);
   for (const cp of all) {
-    if (!verifySigned(cp, publicKey)) fail('signature', cp.count, `checkpoint at seq ${cp.count} has no valid signature by the audit key`);
+    if (!verifySigned(cp, publicKey)) fail('signature', cp.count, `checkpoint at seq ${cp.count} has no valid signature by a trusted audit key`);
   }
   return all;
 }
 
-async function lastCheckpointOf(db: Kysely<AuditDatabase>, external: SignedCheckpoint[], publicKey: KeyObject): Promise<SignedCheckpoint | undefined> {
+async function lastCheckpointOf(db: Kysely<AuditDatabase>, external: SignedCheckpoint[], publicKey: KeyObject | TrustedKeys): Promise<SignedCheckpoint | undefined> {
   const { rows } = await sql<{ signed: SignedCheckpoint }>`select signed from audit.checkpoints order by count desc limit 1`.execute(db);
   const last = [rows[0]?.signed, ...external].reduce<SignedCheckpoint | undefined>((a, b) => (b && (!a || b.count > a.count) ? b : a), undefined);
-  if (last && !verifySigned(last, publicKey)) fail('signature', last.count, `checkpoint at seq ${last.count} has no valid signature by the audit key`);
+  if (last && !verifySigned(last, publicKey)) fail('signature', last.count, `checkpoint at seq ${last.count} has no valid signature by a trusted audit key`);
   return last;
 }
 
@@ -90,14 +90,14 @@ async function classifyBrokenLink(db: Kysely<AuditDatabase>, row: Row): Promise<
 
 export async function verifyChain(
   db: Kysely<AuditDatabase>,
-  publicKey: KeyObject,
+  publicKey: KeyObject | TrustedKeys,
   opts: { externalCheckpoints?: SignedCheckpoint[]; pageSize?: number } = {},
 ): Promise<VerifyResult> {
   let checked = 0;
   try {
     const { rows: retention } = await sql<{ signed: SignedRetention }>`select signed from audit.retention_records order by id`.execute(db);
     for (const r of retention) {
-      if (!verifySigned(r.signed, publicKey)) fail('signature', r.signed.anchorSeq, 'a retention record has no valid signature by the audit key');
+      if (!verifySigned(r.signed, publicKey)) fail('signature', r.signed.anchorSeq, 'a retention record has no valid signature by a trusted audit key');
     }
     const anchor = retention[retention.length - 1]?.signed;
     const anchorSeq = anchor?.anchorSeq ?? 0;

@@ -131,9 +131,40 @@ export function loadPublicKey(pem: Buffer | string): KeyObject {
   return key;
 }
 
-/** Checks a signed checkpoint or retention record against the published public key. */
-export function verifySigned(signed: { keyId: string; signature: string }, publicKey: KeyObject): boolean {
+/**
+ * The audit public keys a verifier trusts, by key id: the current signing key's and every retired
+ * one's whose records are still kept (vault/README.md "Audit signing key rotation"). A signature
+ * is checked only under the key its key id names, and only if that key is in the set.
+ */
+export type TrustedKeys = ReadonlyMap<string, KeyObject>;
+
+const PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----/g;
+
+/** Every PEM public key in `pem` (a file may list several, newest last); at least one, each Ed25519. */
+export function loadPublicKeys(pem: Buffer | string): TrustedKeys {
+  const blocks = pem.toString().match(PEM_BLOCK) ?? [];
+  if (blocks.length === 0) throw new Error('no PEM public key found');
+  return new Map(blocks.map((block) => {
+    const key = loadPublicKey(block);
+    return [keyIdOf(key), key];
+  }));
+}
+
+const asTrusted = (keys: KeyObject | TrustedKeys): TrustedKeys => (keys instanceof Map ? keys : new Map([[keyIdOf(keys as KeyObject), keys as KeyObject]]));
+
+/** Whether `keyId` names a trusted key. */
+export function isTrusted(keyId: string, keys: KeyObject | TrustedKeys): boolean {
+  return asTrusted(keys).has(keyId);
+}
+
+/**
+ * Checks a signed checkpoint, retention record or export header: its key id must name a trusted
+ * key and the signature must be that key's. A key id copied from a trusted key onto another key's
+ * signature fails the signature check, so no key outside the set can pass for one in it.
+ */
+export function verifySigned(signed: { keyId: string; signature: string }, keys: KeyObject | TrustedKeys): boolean {
   const { keyId, signature, ...body } = signed;
-  if (keyId !== keyIdOf(publicKey)) return false;
-  return verify(null, Buffer.from(canonicalJson(body)), publicKey, Buffer.from(signature, 'base64'));
+  const key = asTrusted(keys).get(keyId);
+  if (!key) return false;
+  return verify(null, Buffer.from(canonicalJson(body)), key, Buffer.from(signature, 'base64'));
 }

@@ -14,7 +14,7 @@ import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { AuditEvent } from './event.js';
 import type { AuditSource } from './outbox.js';
-import { keyIdOf, recordHash, verifyMerklePath, verifySigned, type SignedCheckpoint } from './chain.js';
+import { isTrusted, recordHash, verifyMerklePath, verifySigned, type SignedCheckpoint, type TrustedKeys } from './chain.js';
 
 export type ExportSubject = { clientId: string } | { paymentId: string };
 
@@ -115,7 +115,7 @@ const isRecord = TypeCompiler.Compile(RecordLine);
 export type ExportDamage =
   | 'malformed' // not an export line at all
   | 'unsigned' // a header with no signature: it proves nothing about what was left out
-  | 'signature' // a header or checkpoint not signed by the audit key (edited, or signed by another key)
+  | 'signature' // a header or checkpoint not signed by a trusted audit key (edited, or signed by another key)
   | 'added' // a record the signed header does not list
   | 'dropped' // a record the signed header lists is missing
   | 'reordered' // records out of the signed order
@@ -144,16 +144,15 @@ function parseLine(text: string, line: number): unknown {
   }
 }
 
-function checkHeader(value: unknown, publicKey: KeyObject): ExportHeader {
+function checkHeader(value: unknown, publicKey: KeyObject | TrustedKeys): ExportHeader {
   const candidate = value as { type?: unknown; keyId?: unknown; signature?: unknown } | null;
   if (candidate?.type === 'audit-export-v1' || (candidate?.type === 'audit-export-v2' && (candidate.signature === undefined || candidate.keyId === undefined))) {
     damaged(1, 'unsigned', 'the header is not signed: it cannot show that no record was added or left out');
   }
   if (!isHeader.Check(value)) damaged(1, 'malformed', 'not an audit export header');
   const header = value as ExportHeader;
-  const expectedKey = keyIdOf(publicKey);
-  if (header.keyId !== expectedKey) damaged(1, 'signature', `the header is signed by another key (${header.keyId}), not the audit key (${expectedKey})`);
-  if (!verifySigned(header, publicKey)) damaged(1, 'signature', 'the header does not match its signature by the audit key: it was edited');
+  if (!isTrusted(header.keyId, publicKey)) damaged(1, 'signature', `the header is signed by another key (${header.keyId}), not an audit key in the trusted set`);
+  if (!verifySigned(header, publicKey)) damaged(1, 'signature', `the header does not match its signature by audit key ${header.keyId}: it was edited`);
   // Signed but inconsistent: a producer bug or a stolen key; refused all the same.
   header.seqs.forEach((seq, i) => {
     if (i > 0 && seq <= header.seqs[i - 1]!) damaged(1, 'malformed', `the header's seqs are not strictly increasing at seq ${seq}`);
@@ -166,7 +165,7 @@ function checkHeader(value: unknown, publicKey: KeyObject): ExportHeader {
 }
 
 /** Checks an export offline: signed header, signed checkpoints, every record in the signed order, hashed and proved. */
-export function verifyAuditExport(text: string, publicKey: KeyObject): ExportVerdict {
+export function verifyAuditExport(text: string, publicKey: KeyObject | TrustedKeys): ExportVerdict {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   try {
     if (lines.length === 0) damaged(1, 'malformed', 'empty export');
@@ -191,7 +190,7 @@ export function verifyAuditExport(text: string, publicKey: KeyObject): ExportVer
         if (records > 0) damaged(lineNo, 'malformed', 'a checkpoint line after the records');
         if (!isCheckpoint.Check(value)) damaged(lineNo, 'malformed', 'not a checkpoint line');
         const cp = value.checkpoint as SignedCheckpoint;
-        if (!verifySigned(cp, publicKey)) damaged(lineNo, 'signature', `checkpoint at seq ${cp.count} has no valid signature by the audit key`);
+        if (!verifySigned(cp, publicKey)) damaged(lineNo, 'signature', `checkpoint at seq ${cp.count} has no valid signature by a trusted audit key`);
         checkpoints.set(cp.count, cp);
         continue;
       }

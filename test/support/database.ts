@@ -5,7 +5,7 @@
 // (deploy/postgres/roles.sql), so a missing grant fails the tests as it would a deployment.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { createDb, createPool } from '../../lib/db.js';
 import { applyRoles, migrateWithGrants, MIGRATION_FOLDERS, RUNTIME_ROLES, urlAs, type Component, type RuntimeRole } from '../../lib/db-roles.js';
 
@@ -122,4 +122,30 @@ export async function migratedDatabaseAs<DB = any>(
 ): Promise<{ url: string; roleUrl: string; db: Kysely<DB>; pool: pg.Pool; superuserDb: Kysely<DB> }> {
   const { url, db: superuserDb } = await migratedDatabase<DB>(t, components, 4);
   return { url, roleUrl: runtimeUrl(url, role), ...runtimePoolDb<DB>(t, url, role, poolSize), superuserDb };
+}
+
+/**
+ * Runs `write` in a transaction left open until `commit()` is called; `written` resolves once
+ * `write` is done, `done` once the transaction has committed. For a test of what another session
+ * does while a write is uncommitted.
+ */
+export function uncommitted(db: Kysely<any>, write: (trx: Kysely<any>) => Promise<unknown>) {
+  let commit!: () => void;
+  const committed = new Promise<void>((resolve) => { commit = resolve; });
+  let wrote!: () => void;
+  const written = new Promise<void>((resolve) => { wrote = resolve; });
+  const done = db.transaction().execute(async (trx) => {
+    await write(trx);
+    wrote();
+    await committed;
+  });
+  return { written, commit, done };
+}
+
+/** Resolves once a session named `applicationName` waits for a lock, or `exited()` says it has ended. */
+export async function waitUntilBlocked(db: Kysely<any>, applicationName: string, exited: () => boolean): Promise<void> {
+  const blocked = async () => (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and application_name = ${applicationName} and wait_event_type = 'Lock'`.execute(db)).rows[0]!.n > 0;
+  // Back-to-back queries, no timer: each one is a round trip to PostgreSQL.
+  while (!exited() && !(await blocked()));
 }

@@ -21,7 +21,11 @@ import { loadVaultConfig } from '../../vault/src/config.js';
 import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from '../../vault/src/app.js';
 import { createVaultContext, type VaultContext } from '../../vault/src/context.js';
 import { checkKekVersions } from '../../vault/src/kek-versions.js';
+import { registerFingerprintVersions } from '../../vault/src/fingerprint-rotation.js';
 import type { Processor } from '../../vault/src/processor/processor.js';
+import { sandboxProcessor } from '../../vault/src/processor/sandbox.js';
+import { fingerprinter, type FingerprintKeyRing } from '../../vault/src/crypto/fingerprint.js';
+import { readFingerprintKeyFile, writeFingerprintKeyFile } from '../../vault/src/crypto/fingerprint-key-file.js';
 import type { VaultDatabase } from '../../vault/src/storage/database.js';
 import { freshDatabaseUrl, migrateDatabase, RUNTIME_ROLES, runtimeUrl, superuserUrl } from './database.js';
 import { pkiFile, testDataDir } from './pki.js';
@@ -109,8 +113,9 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   const clock = opts.clock ?? new ManualClock();
   const ctx = createVaultContext(config, db, clock);
   if (opts.processor) ctx.processor = opts.processor;
-  // The boot check server.ts runs: a KEK that fails its key check stops this vault too.
-  await checkKekVersions(db, ctx.keys).catch(async (err: unknown) => {
+  // The boot checks server.ts runs: a KEK that fails its key check, or a fingerprint key ring whose
+  // active version was retired, stops this vault too.
+  await checkKekVersions(db, ctx.keys).then(() => registerFingerprintVersions(db, config.fingerprintKeys, clock)).catch(async (err: unknown) => {
     await Promise.all([db.destroy(), superuserDb.destroy()]);
     throw err;
   });
@@ -155,6 +160,22 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   };
   t.teardown(stop);
   return { url, client, ctx, db, superuserDb, clock, databaseUrl, env, kekFile: config.kekFile, auditQueue, log, stop };
+}
+
+/**
+ * What restarting `vault` after `npm run vault:rotate-fingerprint-key` changed its key file does:
+ * the file is rewritten with `change(ring)`, the new ring's versions registered (the boot check,
+ * which throws for a ring whose active version was retired), and the running vault fingerprints,
+ * and its sandbox checks network transaction ids, with it. Returns the new ring.
+ */
+export async function changeFingerprintKeys(vault: TestVault, change: (ring: FingerprintKeyRing) => FingerprintKeyRing): Promise<FingerprintKeyRing> {
+  const path = vault.env.VAULT_FINGERPRINT_KEY_FILE!;
+  const ring = change(readFingerprintKeyFile(path));
+  writeFingerprintKeyFile(path, ring);
+  await registerFingerprintVersions(vault.db, ring, vault.clock);
+  vault.ctx.fingerprint = fingerprinter(ring);
+  if (vault.ctx.processor.name === 'sandbox') vault.ctx.processor = sandboxProcessor(ring);
+  return ring;
 }
 
 /**

@@ -12,6 +12,7 @@ import { installErrorHandler, problem } from './errors.js';
 import { tokensRoutes } from './tokens.routes.js';
 import { authorizationsRoutes } from './authorizations.routes.js';
 import { challengesRoutes } from './challenges.routes.js';
+import { fingerprintsRoutes } from './fingerprints.routes.js';
 import { lazyChildLoggerFactory } from './request-logger.js';
 
 /**
@@ -60,6 +61,7 @@ const ROUTE_ACTIONS = new Map([
   ['/v1/refunds', 'vault.refund'],
   ['/v1/challenges/:ref', 'vault.challenge.read'],
   ['/v1/challenges/:ref/complete', 'vault.challenge.complete'],
+  ['/v1/fingerprints/translations', 'vault.fingerprint.translations'],
 ]);
 
 function problemCodeOf(payload: unknown): string | undefined {
@@ -130,6 +132,7 @@ export async function vaultApp(app: FastifyInstance, opts: { ctx: VaultContext }
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(tokensRoutes);
   await app.register(authorizationsRoutes);
+  await app.register(fingerprintsRoutes);
   // Only the sandbox lets a caller declare a challenge's result; with any other processor the
   // routes do not exist (404), whatever the gateway is configured to show.
   if (ctx.processor.name === 'sandbox') await app.register(challengesRoutes);

@@ -9,6 +9,8 @@ import { GATEWAY_SERVICE_IDENTITY, isDevelopmentCa } from '../../lib/pki.js';
 import { Secret } from '../../lib/secret.js';
 import { BRANDS, type Brand } from './card-number.js';
 import type { Pkcs11Settings } from './crypto/pkcs11-key-provider.js';
+import type { FingerprintKeyRing } from './crypto/fingerprint.js';
+import { FingerprintKeyFileError, readFingerprintKeyFile } from './crypto/fingerprint-key-file.js';
 
 export interface VaultConfig {
   env: 'development' | 'test' | 'production';
@@ -31,7 +33,10 @@ export interface VaultConfig {
   kekFile: string;
   /** Where the KEKs are: the development key file, or a PKCS#11 token (an HSM). */
   keyProvider: { kind: 'file' } | ({ kind: 'pkcs11' } & Pkcs11Settings);
-  fingerprintKey: Secret<Buffer>;
+  /** The fingerprint key ring (crypto/fingerprint-key-file.ts); two versions only during a rotation. */
+  fingerprintKeys: FingerprintKeyRing;
+  /** Where the ring was read from; `npm run vault:rotate-fingerprint-key` rewrites it. */
+  fingerprintKeyFile: string;
   binTableFile: string;
   cardBrands: Brand[];
   /** The acquirer adapter; `sandbox` only outside production (an acquirer's adapter joins the list). */
@@ -42,12 +47,14 @@ export interface VaultConfig {
   retentionSweepIntervalMs: number;
 }
 
-function fingerprintKey(env: Env, data: string): Secret<Buffer> {
-  const raw = secretFile(env, 'VAULT_FINGERPRINT_KEY_FILE', data, join(data, 'keys', 'vault-fingerprint.key'));
-  const key = Buffer.from(raw.toString('utf8').trim(), 'base64');
-  raw.fill(0);
-  if (key.length < 32) throw new ConfigError('VAULT_FINGERPRINT_KEY_FILE', 'must hold at least 32 random bytes, base64');
-  return new Secret(key);
+function fingerprintKeys(env: Env, data: string): Pick<VaultConfig, 'fingerprintKeys' | 'fingerprintKeyFile'> {
+  const path = file(env, 'VAULT_FINGERPRINT_KEY_FILE', data, join(data, 'keys', 'vault-fingerprint.key'));
+  try {
+    return { fingerprintKeys: readFingerprintKeyFile(path), fingerprintKeyFile: path };
+  } catch (err) {
+    if (err instanceof FingerprintKeyFileError) throw new ConfigError('VAULT_FINGERPRINT_KEY_FILE', err.message);
+    throw err;
+  }
 }
 
 const DEFAULT_PKCS11_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
@@ -127,7 +134,7 @@ export function loadVaultConfig(env: Env): Readonly<VaultConfig> {
     bullmqPrefix: bullmqPrefix(env),
     kekFile: file(env, 'VAULT_KEK_FILE', data, join(data, 'keys', 'vault-kek.json')),
     keyProvider: keyProvider(env, data),
-    fingerprintKey: fingerprintKey(env, data),
+    ...fingerprintKeys(env, data),
     binTableFile: file(env, 'VAULT_BIN_TABLE_FILE', repoRoot, join(repoRoot, 'vault', 'data', 'bin-ranges.csv')),
     cardBrands: cardBrands(env),
     processor: oneOf(env, 'VAULT_PROCESSOR', ['sandbox'] as const, 'sandbox'),

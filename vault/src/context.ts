@@ -56,11 +56,11 @@ export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<Vau
     db,
     clock,
     keys: new RegisteredKeyProvider(createKeyProvider(config), db, clock),
-    fingerprint: fingerprinter(config.fingerprintKey),
+    fingerprint: fingerprinter(config.fingerprintKeys),
     bins: loadBinTable(config.binTableFile),
     brands: new Set(config.cardBrands),
     cvv: new CvvStore(clock, config.cvvMaxHeld),
-    processor: sandboxProcessor(config.fingerprintKey),
+    processor: sandboxProcessor(config.fingerprintKeys),
     storeCard: groupCommit((cards: NewCard[]) => insertCardsWithAudit(db, cards), CARD_GROUP_COMMIT),
   };
 }

@@ -17,6 +17,7 @@ import { loadVaultConfig } from './config.js';
 import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from './app.js';
 import { createVaultContext } from './context.js';
 import { checkKekVersions } from './kek-versions.js';
+import { registerFingerprintVersions } from './fingerprint-rotation.js';
 import { startRetentionSweep } from './retention.js';
 import type { VaultDatabase } from './storage/database.js';
 
@@ -54,6 +55,7 @@ let ctx;
 try {
   ctx = createVaultContext(config, db, systemClock);
   await checkKekVersions(db, ctx.keys);
+  await registerFingerprintVersions(db, config.fingerprintKeys, systemClock);
 } catch (err) {
   log.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'vault cannot load its keys or data; refusing to start');
   process.exit(1);

@@ -14,9 +14,16 @@ export const TokenizeBody = Type.Object({
 }, { additionalProperties: false });
 export type TokenizeBody = Static<typeof TokenizeBody>;
 
+export const Fingerprint = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
+// `fingerprint` is the active key version's; during a fingerprint key rotation `otherFingerprints`
+// holds the same card under the ring's other version, so the gateway matches a card it stored
+// under either (vault/README.md "Fingerprint key rotation"). Both are keyed HMACs.
 export const TokenView = Type.Object({
   token: Type.String(),
-  fingerprint: Type.String(),
+  fingerprint: Fingerprint,
+  fingerprintVersion: Type.Integer({ minimum: 1 }),
+  otherFingerprints: Type.Array(Fingerprint, { maxItems: 1 }),
   brand: Type.String(),
   bin6: Type.String(),
   last4: Type.String(),

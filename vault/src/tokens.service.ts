@@ -42,7 +42,8 @@ async function sealAndStore(ctx: VaultContext, caller: Caller, input: TokenizeBo
       throw new VaultError('card_not_kz', 'only cards issued in Kazakhstan are accepted');
     }
     const token = newToken();
-    const fingerprint = ctx.fingerprint(card.pan);
+    const fingerprints = ctx.fingerprint.all(card.pan);
+    const { fingerprint } = fingerprints;
     known.fingerprintPrefix = fingerprintPrefix(fingerprint);
     const sealed = await sealCard(ctx.keys, { token, clientRef: input.clientRef }, card);
     // A full CVV store (a flood) only means the client types the CVV again at authorization.
@@ -57,6 +58,9 @@ async function sealAndStore(ctx: VaultContext, caller: Caller, input: TokenizeBo
       token,
       client_ref: input.clientRef,
       fingerprint,
+      fingerprint_version: fingerprints.version,
+      // Kept for the gateway's translation only while the other version is the older one.
+      previous_fingerprint: fingerprints.other && fingerprints.other.version < fingerprints.version ? fingerprints.other.fingerprint : null,
       brand: card.brand,
       bin6: card.bin6,
       last4: card.last4,
@@ -70,7 +74,9 @@ async function sealAndStore(ctx: VaultContext, caller: Caller, input: TokenizeBo
       throw err;
     });
     return {
-      token, fingerprint, brand: card.brand, bin6: card.bin6, last4: card.last4,
+      token, fingerprint, fingerprintVersion: fingerprints.version,
+      otherFingerprints: fingerprints.other ? [fingerprints.other.fingerprint] : [],
+      brand: card.brand, bin6: card.bin6, last4: card.last4,
       issuerCountry: issuer.country, expMonth: card.expMonth, expYear: card.expYear,
     };
   } finally {

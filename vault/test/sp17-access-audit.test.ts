@@ -114,7 +114,7 @@ t.test('SP-17, SP-21: a failed group statement stores no card and no event', asy
   const before = (await events()).length;
   const entry = (token: string) => ({
     row: {
-      token, client_ref: 'client-fail', fingerprint: 'f'.repeat(64), brand: 'visa' as const, bin6: '440043', last4: '0007',
+      token, client_ref: 'client-fail', fingerprint: 'f'.repeat(64), fingerprint_version: 1, previous_fingerprint: null, brand: 'visa' as const, bin6: '440043', last4: '0007',
       issuer_country: 'KZ', card_ciphertext: Buffer.alloc(40), dek_wrapped: Buffer.alloc(60), kek_version: 1, created_at: new Date(),
     },
     event: vaultAuditEvent(vault.clock, { identity: 'gateway' }, { action: 'vault.card.tokenize', outcome: 'success', targets: { cardToken: token } }),

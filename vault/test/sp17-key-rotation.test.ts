@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { sql } from 'kysely';
 import { runToExit, startProcess } from '../../test/support/processes.js';
 import { startTestVault, type TestVault } from '../../test/support/vault.js';
+import { uncommitted, waitUntilBlocked } from '../../test/support/database.js';
 import { addKekVersion, FileKeyProvider, removeKekVersion } from '../src/crypto/key-provider.js';
 import { recordsPerVersion, rewrapAll } from '../src/rotation.js';
 import { RegisteredKeyProvider } from '../src/kek-versions.js';
@@ -125,14 +126,6 @@ t.test('SP-17: the active version cannot be retired, even when no card uses it',
   t.same(kekVersionsInFile(vault.kekFile), ['1']);
 });
 
-/** True once the rotation script's session waits for a lock (or the script has exited). */
-async function waitUntilBlocked(vault: TestVault, exited: () => boolean): Promise<void> {
-  const blocked = async () => (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-    where datname = current_database() and application_name = 'vault-rotate-key' and wait_event_type = 'Lock'`.execute(vault.db)).rows[0]!.n > 0;
-  // Back-to-back queries, no timer: each one is a round trip to PostgreSQL.
-  while (!exited() && !(await blocked()));
-}
-
 t.test('SP-17: retiring is race-free: a card a stale vault writes under the old version during --retire is kept, and after it is refused', async (t) => {
   const vault = await startTestVault(t);
   const env = { ...vault.env, LOG_LEVEL: 'warn' };
@@ -146,7 +139,7 @@ t.test('SP-17: retiring is race-free: a card a stale vault writes under the old 
     const sealed = await sealCard(stale, { token, clientRef: 'c-0' }, { pan, expMonth: 12, expYear: 2030 });
     return {
       row: {
-        token, client_ref: 'c-0', fingerprint: vault.ctx.fingerprint(pan), brand: 'visa', bin6: '440043', last4: '0007', issuer_country: 'KZ',
+        token, client_ref: 'c-0', fingerprint: vault.ctx.fingerprint.active(pan), fingerprint_version: 1, previous_fingerprint: null, brand: 'visa', bin6: '440043', last4: '0007', issuer_country: 'KZ',
         card_ciphertext: sealed.cardCiphertext, dek_wrapped: sealed.dekWrapped, kek_version: sealed.kekVersion, created_at: vault.clock.now(),
       },
       event: vaultAuditEvent(vault.clock, { identity: 'gateway' }, { action: 'vault.card.tokenize', outcome: 'success', targets: { cardToken: token } }),
@@ -158,21 +151,13 @@ t.test('SP-17: retiring is race-free: a card a stale vault writes under the old 
   // The stale host's card is written but not committed when --retire 1 starts counting.
   const card = await staleCard('tok_stale_1');
   t.equal(card.row.kek_version, 1);
-  let commit!: () => void;
-  const committed = new Promise<void>((resolve) => { commit = resolve; });
-  let written!: () => void;
-  const inserted = new Promise<void>((resolve) => { written = resolve; });
-  const writer = vault.db.transaction().execute(async (trx) => {
-    await insertCardsWithAudit(trx, [card]);
-    written();
-    await committed;
-  });
-  await inserted;
+  const writer = uncommitted(vault.db, (trx) => insertCardsWithAudit(trx, [card]));
+  await writer.written;
   let exited = false;
   const retiring = runToExit(ROTATE, env, ['--retire', '1']).finally(() => { exited = true; });
-  await waitUntilBlocked(vault, () => exited);
-  commit();
-  await writer;
+  await waitUntilBlocked(vault.db, 'vault-rotate-key', () => exited);
+  writer.commit();
+  await writer.done;
   const refused = await retiring;
   t.equal(refused.code, 1, refused.output);
   t.match(refused.output, /refused: 1 card\(s\) still use KEK version 1/);

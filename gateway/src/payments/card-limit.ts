@@ -4,23 +4,31 @@
 // and re-checks its latest committed version, so however many payments race, a 4th distinct
 // fingerprint never gets in. The lock is held until the payment's transaction ends; a payment
 // that rolls back takes its card back out of the month.
+//
+// During a fingerprint key rotation the vault names the card under both key versions: the card is
+// the same one if either is in the month, and its entry is rewritten to the active version's value,
+// so a card entered before and after the switch counts once (vault/README.md "Fingerprint key
+// rotation"); the same statement, so the same lock, decides.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 
 export const CARDS_PER_MONTH = 3;
 
 /**
+/**
  * The claim as one INSERT … RETURNING: a row when `fingerprint` is now among the client's cards of
  * the month, none when it would be a 4th. For a data-modifying WITH that writes the payment with it.
+ * `others` are the same card's fingerprints under the vault's other key version (rotation only).
  */
-export function cardMonthClaim(clientId: string, fingerprint: string, now: Date): RawBuilder<{ cards: number }> {
+export function cardMonthClaim(clientId: string, fingerprint: string, now: Date, others: readonly string[] = []): RawBuilder<{ cards: number }> {
+  const same = [fingerprint, ...others];
   return sql<{ cards: number }>`
     insert into gateway.card_months as m (client_id, month, fingerprints)
     values (${clientId}, date_trunc('month', ${now}::timestamptz at time zone 'Asia/Almaty')::date, array[${fingerprint}::text])
     on conflict (client_id, month) do update
-      set fingerprints = case when ${fingerprint}::text = any(m.fingerprints) then m.fingerprints
+      set fingerprints = case when m.fingerprints && ${same}::text[] then ${sameCardAs(sql`m.fingerprints`, same, fingerprint)}
                               else array_append(m.fingerprints, ${fingerprint}::text) end
-      where ${fingerprint}::text = any(m.fingerprints) or cardinality(m.fingerprints) < ${CARDS_PER_MONTH}
+      where m.fingerprints && ${same}::text[] or cardinality(m.fingerprints) < ${CARDS_PER_MONTH}
     returning cardinality(fingerprints) as cards`;
 }
 
@@ -30,7 +38,14 @@ export async function claimCardForMonth(
   clientId: string,
   fingerprint: string,
   now: Date,
+  others: readonly string[] = [],
 ): Promise<boolean> {
-  return (await cardMonthClaim(clientId, fingerprint, now).execute(db)).rows.length === 1;
+  return (await cardMonthClaim(clientId, fingerprint, now, others).execute(db)).rows.length === 1;
 }
 
+/** `fingerprints` with every value in `from` replaced by `to`, in their order, each value once. */
+function sameCardAs(fingerprints: RawBuilder<unknown>, from: readonly string[], to: string): RawBuilder<string[]> {
+  return sql<string[]>`array(select f from (
+      select case when u.f = any(${from}::text[]) then ${to}::text else u.f end as f, min(u.n) as n
+      from unnest(${fingerprints}) with ordinality as u(f, n) group by 1) s order by n)`;
+}

@@ -14,6 +14,7 @@ import type { TokenizedCard } from './vault-api.js';
  * approved (`listed` below).
  */
 export async function saveEnteredCard(db: Kysely<GatewayDatabase>, clientId: string, card: TokenizedCard, now: Date) {
+  await adoptActiveFingerprint(db, clientId, card);
   const before = await sql<{ id: string; token: string; status: string }>`
     select id, token, status from gateway.cards where client_id = ${clientId} and fingerprint = ${card.fingerprint} for update`.execute(db);
   const row = await sql<{ id: string; status: 'active' | 'blocked' | 'removed'; brand: string; last4: string; inserted: boolean }>`
@@ -33,6 +34,19 @@ export async function saveEnteredCard(db: Kysely<GatewayDatabase>, clientId: str
     await markTokenForPurge(db, { token: replaced.token, clientId, cardId: replaced.id, now });
   }
   return row.rows[0]!;
+}
+
+/**
+ * During a fingerprint key rotation, the client's row of this card may hold its fingerprint under
+ * the vault's other key version: it takes the active one, so the row is found and refreshed rather
+ * than a second row saved (vault/README.md "Fingerprint key rotation"). Row-locked like the save; a
+ * row already holding the active value is left alone.
+ */
+async function adoptActiveFingerprint(db: Kysely<GatewayDatabase>, clientId: string, card: TokenizedCard): Promise<void> {
+  if (card.otherFingerprints.length === 0) return;
+  await sql`update gateway.cards c set fingerprint = ${card.fingerprint}
+    where c.client_id = ${clientId} and c.fingerprint = any(${card.otherFingerprints}::text[])
+      and not exists (select 1 from gateway.cards d where d.client_id = ${clientId} and d.fingerprint = ${card.fingerprint})`.execute(db);
 }
 
 /**

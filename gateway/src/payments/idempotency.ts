@@ -63,11 +63,17 @@ interface StoredKey {
   response_body: unknown;
 }
 
+/**
+ * Claims the key for a request digested as `hash`. `alternates` are digests of the same request
+ * that an earlier attempt may have stored: the same card under the vault's other fingerprint key
+ * version, during a rotation (a retry then gets the first answer, not a 409).
+ */
 export async function beginIdempotent(
   db: Kysely<GatewayDatabase>,
-  input: { owner: IdempotencyOwner; key: string; hash: Buffer; now: Date },
+  input: { owner: IdempotencyOwner; key: string; hash: Buffer; alternates?: readonly Buffer[]; now: Date },
 ): Promise<IdempotencyStart> {
   const { key, hash, now } = input;
+  const same = [hash, ...(input.alternates ?? [])];
   const { table, column, id } = store(input.owner);
   const expiresAt = new Date(now.getTime() + IDEMPOTENCY_TTL_MS);
   const staleBefore = new Date(now.getTime() - IN_FLIGHT_TAKEOVER_MS);
@@ -79,13 +85,13 @@ export async function beginIdempotent(
         set request_hash = excluded.request_hash, state = 'in_flight', response_status = null, response_body = null,
             locked_at = excluded.locked_at, created_at = excluded.created_at, expires_at = excluded.expires_at
         where k.expires_at <= ${now}
-           or (k.state = 'in_flight' and k.locked_at <= ${staleBefore} and k.request_hash = excluded.request_hash)
+           or (k.state = 'in_flight' and k.locked_at <= ${staleBefore} and k.request_hash = any(${same}::bytea[]))
       returning locked_at`.execute(db);
     if (claimed.rows[0]) return { kind: 'started', lockedAt: claimed.rows[0].locked_at };
     const row = (await sql<StoredKey>`select request_hash, state, response_status, response_body from ${table}
       where ${column} = ${id} and key = ${key}`.execute(db)).rows[0];
     if (!row) continue; // purged between the two statements: claim again
-    if (row.request_hash.length !== hash.length || !timingSafeEqual(row.request_hash, hash)) {
+    if (!same.some((h) => row.request_hash.length === h.length && timingSafeEqual(row.request_hash, h))) {
       return { kind: 'conflict', detail: 'this Idempotency-Key was already used with a different request' };
     }
     if (row.state === 'in_flight') {

@@ -30,7 +30,7 @@ export function isReplayed(value: unknown): value is Replayed {
 
 export async function idempotently<T>(
   ctx: GatewayContext,
-  input: { owner: IdempotencyOwner; key: string; hash: Buffer },
+  input: { owner: IdempotencyOwner; key: string; hash: Buffer; alternates?: readonly Buffer[] },
   run: (finish: FinishIdempotent) => Promise<T>,
 ): Promise<T | Replayed> {
   const started = await beginIdempotent(ctx.db, { ...input, now: ctx.clock.now() });

@@ -11,7 +11,7 @@ import { listClientPayments } from './payments.repository.js';
 import {
   ConfirmBody, CreatePaymentBody, IdempotencyHeaders, ListQuery, PaymentList, PaymentParams, PaymentView,
 } from './payments.schema.js';
-import { cardIdentity, createPayment, preparePayment } from './payments.service.js';
+import { cardIdentities, createPayment, preparePayment } from './payments.service.js';
 import { toView } from './payments.view.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem };
@@ -40,8 +40,10 @@ const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // request that failed validation: a retry is answered afresh, the same way. A replayed
     // entered-card request is tokenized again, and that token is never used.
     const prepared = await preparePayment(ctx, origin, payer, request.body);
-    const hash = requestDigest(request.body, cardIdentity(prepared));
-    const answer = await idempotently(ctx, { owner: { clientId: payer.id }, key, hash }, (finish) =>
+    const { identity, alternates } = cardIdentities(prepared);
+    const hash = requestDigest(request.body, identity);
+    const others = alternates.map((other) => requestDigest(request.body, other));
+    const answer = await idempotently(ctx, { owner: { clientId: payer.id }, key, hash, alternates: others }, (finish) =>
       createPayment(ctx, origin, payer, request.body, { prepared, inTransaction: (trx, created) => finish(trx, 201, created) }));
     if (isReplayed(answer)) return sendReplay<PaymentView>(reply, answer);
     return reply.code(201).send(answer);

@@ -95,12 +95,15 @@ export async function preparePayment(ctx: GatewayContext, origin: RequestOrigin,
 
 /**
  * What tells this card from another in an Idempotency-Key digest: the vault's fingerprint and the
- * expiry of an entered card (known only after tokenize), or the saved card's id. Never the CVV.
+ * expiry of an entered card (known only after tokenize), or the saved card's id. Never the CVV. The
+ * first is the active fingerprint's; during a fingerprint key rotation the card's other fingerprint
+ * gives a second, so a retry of a request first digested under the other version is the same request.
  */
-export function cardIdentity({ plan }: PreparedPayment): CardIdentity {
-  return plan.source === 'entered'
-    ? { fingerprint: plan.card.fingerprint, expMonth: plan.card.expMonth, expYear: plan.card.expYear }
-    : { cardId: plan.cardId };
+export function cardIdentities({ plan }: PreparedPayment): { identity: CardIdentity; alternates: CardIdentity[] } {
+  if (plan.source === 'saved') return { identity: { cardId: plan.cardId }, alternates: [] };
+  const { card } = plan;
+  const of = (fingerprint: string): CardIdentity => ({ fingerprint, expMonth: card.expMonth, expYear: card.expYear });
+  return { identity: of(card.fingerprint), alternates: card.otherFingerprints.map(of) };
 }
 
 /** A merchant's checkout session the payment pays: the SMS names the merchant, the payment links to both. */
@@ -172,7 +175,7 @@ export async function createPayment(
       id: paymentId, clientId: payer.id, providerId: provider.id, cardId: card.id, cardSource: plan.source,
       amount: body.amount.value, currency: body.amount.currency, params: body.params as Record<string, string>, now, expiresAt,
       ...(opts.checkout ? { merchantId: opts.checkout.merchantId, checkoutSessionId: opts.checkout.checkoutSessionId } : {}),
-    }, cardMonthClaim(payer.id, card.fingerprint, now), (guard) => storeOtpWhere(otp, guard), audit.take());
+    }, cardMonthClaim(payer.id, card.fingerprint, now, plan.source === 'entered' ? plan.card.otherFingerprints : []), (guard) => storeOtpWhere(otp, guard), audit.take());
     if (!payment) throw new DomainError('card_limit_reached', 'at most 3 different cards can be used in one calendar month (SP-15.3)');
     const view = toView({ ...payment, provider_name: provider.name, brand: card.brand, last4: card.last4 });
     if (opts.inTransaction) await opts.inTransaction(db, view);

@@ -14,7 +14,11 @@ export interface Money {
 
 export interface TokenizedCard {
   token: string;
+  /** The vault's keyed fingerprint under its active key version. */
   fingerprint: string;
+  fingerprintVersion: number;
+  /** The same card under the vault's other key version, during a fingerprint key rotation only. */
+  otherFingerprints: string[];
   brand: string;
   bin6: string;
   last4: string;
@@ -142,4 +146,16 @@ export async function refund(vault: VaultClient, input: { authorizationId: strin
  */
 export async function deleteToken(vault: VaultClient, token: string, clientRef: string): Promise<void> {
   await call<undefined>(vault, 'DELETE', `/v1/tokens/${encodeURIComponent(token)}?clientRef=${encodeURIComponent(clientRef)}`, undefined, 204);
+}
+
+export interface FingerprintTranslation {
+  from: string;
+  to: string;
+}
+
+/** A page of the vault's previous → current fingerprint pairs after `after`, during a fingerprint key rotation. */
+export async function fingerprintTranslations(vault: VaultClient, after: string | undefined, limit: number): Promise<FingerprintTranslation[]> {
+  const query = new URLSearchParams({ limit: String(limit), ...(after ? { after } : {}) });
+  const page = await call<{ data: FingerprintTranslation[] }>(vault, 'GET', `/v1/fingerprints/translations?${query}`, undefined, 200);
+  return page.data;
 }

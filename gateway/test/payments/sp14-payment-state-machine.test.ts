@@ -23,7 +23,8 @@ async function client(): Promise<string> {
 async function payment(status: PaymentStatus = 'requires_confirmation') {
   const clientId = await client();
   const card = await saveEnteredCard(db, clientId, {
-    token: `tok_${uuidv7()}`, fingerprint: uuidv7(), brand: 'visa', bin6: '440043', last4: '0007', issuerCountry: 'KZ', expMonth: 12, expYear: 2030,
+    token: `tok_${uuidv7()}`, fingerprint: uuidv7(), fingerprintVersion: 1, otherFingerprints: [], brand: 'visa', bin6: '440043', last4: '0007',
+    issuerCountry: 'KZ', expMonth: 12, expYear: 2030,
   }, now);
   const id = uuidv7();
   await insertPayment(db, {

@@ -11,14 +11,16 @@
 // issuer checks the original transaction's reference against the card; otherwise it is declined
 // `stored_credential_unknown` before any 3-D Secure step. The ids are self-authenticating rather
 // than kept in a table: `sbxnti_` + a random nonce + an HMAC over the nonce and the card number
-// under a key derived from the vault's fingerprint key (HKDF, a label of its own, so neither key's
-// outputs say anything about the other's). So they survive a restart with no state of the sandbox's
+// under a key derived from the vault's active fingerprint key (HKDF, a label of its own, so neither
+// key's outputs say anything about the other's); an id is accepted under any key of the ring, so a
+// fingerprint key rotation keeps the ids issued before it until the old version is retired. So they survive a restart with no state of the sandbox's
 // own, cannot be made up or moved to another card without that key, and the sandbox does no
 // database I/O while the vault's authorization transaction waits on it (a pool connection for a
 // sandbox table, taken while each in-flight authorization holds one, could starve the pool). A
 // CVV, when given, is checked by the rules of card-number.ts.
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Secret } from '../../../lib/secret.js';
+import type { FingerprintKeyRing } from '../crypto/fingerprint.js';
 import { brandOf, cvvValid } from '../card-number.js';
 import type { AuthorizeRequest, Processor, ProcessorOutcome } from './processor.js';
 
@@ -46,27 +48,30 @@ const TAG_BYTES = 16;
 const PENDING_NTI = '.';
 
 /** Issues and checks the sandbox's network transaction ids (see the header). */
-function networkTransactionIds(fingerprintKey: Secret<Buffer>) {
-  const key = Buffer.from(hkdfSync('sha256', fingerprintKey.expose(), Buffer.alloc(0), 'sandbox network transaction id v1', 32));
-  const tag = (nonce: Buffer, pan: Buffer) => createHmac('sha256', key).update(nonce).update(pan).digest().subarray(0, TAG_BYTES);
+function networkTransactionIds(ring: FingerprintKeyRing) {
+  const derive = (key: Secret<Buffer>) => Buffer.from(hkdfSync('sha256', key.expose(), Buffer.alloc(0), 'sandbox network transaction id v1', 32));
+  const active = derive(ring.keys.find((k) => k.version === ring.active)!.key);
+  const accepted = ring.keys.map((k) => derive(k.key));
+  const tag = (key: Buffer, nonce: Buffer, pan: Buffer) => createHmac('sha256', key).update(nonce).update(pan).digest().subarray(0, TAG_BYTES);
   return {
     issue(pan: Buffer): string {
       const nonce = randomBytes(NONCE_BYTES);
-      return NTI_PREFIX + Buffer.concat([nonce, tag(nonce, pan)]).toString('base64url');
+      return NTI_PREFIX + Buffer.concat([nonce, tag(active, nonce, pan)]).toString('base64url');
     },
     issuedFor(nti: string, pan: Buffer): boolean {
       if (!nti.startsWith(NTI_PREFIX)) return false;
       const raw = Buffer.from(nti.slice(NTI_PREFIX.length), 'base64url');
       if (raw.length !== NONCE_BYTES + TAG_BYTES) return false;
-      return timingSafeEqual(raw.subarray(NONCE_BYTES), tag(raw.subarray(0, NONCE_BYTES), pan));
+      const nonce = raw.subarray(0, NONCE_BYTES);
+      return accepted.some((key) => timingSafeEqual(raw.subarray(NONCE_BYTES), tag(key, nonce, pan)));
     },
   };
 }
 
 const NOT_AUTHENTICATED = { enrolled: false, result: null } as const;
 
-export function sandboxProcessor(fingerprintKey: Secret<Buffer>): Processor {
-  const ntis = networkTransactionIds(fingerprintKey);
+export function sandboxProcessor(fingerprintKeys: FingerprintKeyRing): Processor {
+  const ntis = networkTransactionIds(fingerprintKeys);
 
   /** The refusal of a request the card network would refuse before the issuer's 3-D Secure step. */
   function refusal(request: AuthorizeRequest): string | undefined {

@@ -11,7 +11,7 @@ export interface NewCard {
 
 /**
  * Stores cards with their audit events in ONE statement (a data-modifying CTE is one
- * transaction): every card and its event, or nothing. The statement text and its 14 parameters
+ * transaction): every card and its event, or nothing. The statement text and its 16 parameters
  * are the same for one card or hundreds (column arrays, unnested), so group commit
  * (group-commit.ts) pays one round trip and one commit for a whole batch.
  */
@@ -20,8 +20,10 @@ export async function insertCardsWithAudit(db: Kysely<VaultDatabase>, cards: rea
   const column = <K extends keyof NewCard['row']>(key: K) => cards.map((c) => c.row[key]);
   await sql`with card as (
       insert into vault.cards
-        (token, client_ref, fingerprint, brand, bin6, last4, issuer_country, card_ciphertext, dek_wrapped, kek_version, created_at)
+        (token, client_ref, fingerprint, fingerprint_version, previous_fingerprint, brand, bin6, last4, issuer_country,
+         card_ciphertext, dek_wrapped, kek_version, created_at)
       select * from unnest(${column('token')}::text[], ${column('client_ref')}::text[], ${column('fingerprint')}::text[],
+        ${column('fingerprint_version')}::int[], ${column('previous_fingerprint')}::text[],
         ${column('brand')}::text[], ${column('bin6')}::text[], ${column('last4')}::text[], ${column('issuer_country')}::text[],
         ${column('card_ciphertext')}::bytea[], ${column('dek_wrapped')}::bytea[], ${column('kek_version')}::int[],
         ${column('created_at')}::timestamptz[])

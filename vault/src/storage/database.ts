@@ -8,6 +8,10 @@ export interface CardsTable {
   token: string;
   client_ref: string;
   fingerprint: string | null;
+  /** The fingerprint key version (vault.fingerprint_key_versions) `fingerprint` was made with. */
+  fingerprint_version: number | null;
+  /** The fingerprint under the version before, during a rotation only (migration 2026120700). */
+  previous_fingerprint: string | null;
   brand: Brand;
   bin6: string;
   last4: string;
@@ -25,7 +29,7 @@ export interface CardsTable {
 export type CardDeletionReason = 'client_removed' | 'never_used';
 
 /** A card whose data is still here: the only kind that can be opened or re-wrapped. */
-export type LiveCard = CardsTable & { fingerprint: string; card_ciphertext: Buffer; dek_wrapped: Buffer; kek_version: number; deleted_at: null };
+export type LiveCard = CardsTable & { fingerprint: string; fingerprint_version: number; card_ciphertext: Buffer; dek_wrapped: Buffer; kek_version: number; deleted_at: null };
 
 export const isLive = (card: CardsTable): card is LiveCard => card.deleted_at === null;
 
@@ -33,6 +37,11 @@ export interface KekVersionsTable {
   version: number;
   registered_at: Date;
   check_value: Buffer | null;
+}
+
+export interface FingerprintKeyVersionsTable {
+  version: number;
+  registered_at: Date;
 }
 
 export interface AuthorizationsTable {
@@ -73,6 +82,7 @@ export interface AuditOutboxTable {
 export interface VaultDatabase {
   'vault.cards': CardsTable;
   'vault.kek_versions': KekVersionsTable;
+  'vault.fingerprint_key_versions': FingerprintKeyVersionsTable;
   'vault.authorizations': AuthorizationsTable;
   'vault.refunds': RefundsTable;
   'vault.audit_outbox': AuditOutboxTable;

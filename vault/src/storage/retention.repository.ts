@@ -1,7 +1,8 @@
 // Single-query primitives of card data retention (SP-16, PCI DSS 3.2.1; retention.ts sequences
 // them). A card is deleted by turning its row into a tombstone: the token, client, brand, BIN and
 // last 4 stay for the authorizations that name it; the ciphertext, the wrapped data key, its KEK
-// version, the fingerprint and the stored credential's network transaction id are nulled.
+// version, the fingerprint (with its key version and any previous fingerprint) and the stored
+// credential's network transaction id are nulled.
 import { sql, type Transaction } from 'kysely';
 import { assertAuditEvent, type AuditEvent } from '../../../lib/audit/event.js';
 import type { CardDeletionReason, CardsTable, VaultDatabase } from './database.js';
@@ -58,7 +59,8 @@ export async function tombstoneCards(trx: Transaction<VaultDatabase>, t: Tombsto
   for (const e of events) assertAuditEvent(e);
   const result = await sql<{ token: string }>`
     with gone as (
-      update vault.cards c set card_ciphertext = null, dek_wrapped = null, kek_version = null, fingerprint = null, network_transaction_id = null,
+      update vault.cards c set card_ciphertext = null, dek_wrapped = null, kek_version = null, fingerprint = null,
+        fingerprint_version = null, previous_fingerprint = null, network_transaction_id = null,
         deleted_at = ${t.at}, deletion_reason = ${t.reason}
       where c.token = any(${tokens}::text[]) and c.deleted_at is null
         and (${t.cutoff ?? null}::timestamptz is null or not exists (
