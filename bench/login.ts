@@ -15,6 +15,7 @@ import { freshDatabaseUrl } from '../test/support/database.js';
 import { pkiFile, testDataDir } from '../test/support/pki.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL } from '../test/support/redis.js';
 import { startProcess } from '../test/support/processes.js';
+import { NO_SHEDDING } from '../test/support/gateway.js';
 import { randomKzPhone } from '../test/support/clients.js';
 import { drive, totalCpuMs } from './measure.js';
 import type { BenchPart } from './results.js';
@@ -42,7 +43,9 @@ async function main(): Promise<void> {
   const queue = `bench-audit-${randomBytes(4).toString('hex')}`;
   const databaseUrl = await freshDatabaseUrl(t);
   const gateway = await startProcess(t, 'gateway/src/server.ts', {
-    NODE_ENV: 'development',
+
+    // A bench measures capacity: load shedding (503 beyond it) would turn the load into refusals.
+    ...NO_SHEDDING,    NODE_ENV: 'development',
     LOG_LEVEL: 'warn',
     DATA_DIR: testDataDir(),
     DATABASE_URL: databaseUrl,

@@ -19,6 +19,7 @@ import { generateDevPki } from '../lib/pki.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 import { freshDatabaseUrl } from '../test/support/database.js';
 import { startProcess } from '../test/support/processes.js';
+import { NO_SHEDDING } from '../test/support/gateway.js';
 import { randomCard } from '../test/support/cards.js';
 import { smsReader } from '../test/support/sms-reader.js';
 import { randomKzPhone } from '../test/support/clients.js';
@@ -58,6 +59,8 @@ async function run(): Promise<BenchPart> {
   const vault = await startProcess(t, 'vault/src/server.ts', { ...common, DATABASE_URL: vaultDb, VAULT_PORT: '0' });
   const gateway = await startProcess(t, 'gateway/src/server.ts', {
     ...common,
+    // A bench measures capacity: load shedding (503 beyond it) would turn the load into refusals.
+    ...NO_SHEDDING,
     DATABASE_URL: gatewayDb,
     VAULT_URL: `https://127.0.0.1:${String(vault.ready.port)}`,
     GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', ADMIN_PORT: '0',
@@ -92,6 +95,7 @@ async function run(): Promise<BenchPart> {
   async function newClient(i: number): Promise<Client> {
     const phone = `+7701${String(1_000_000 + i * 7919 + randomInt(1000)).slice(-7)}`;
     const v = await call('POST', '/v1/verifications', { phone });
+    if (v.status !== 202) throw new Error(`bench client verification failed: ${v.status} ${JSON.stringify(v.json)}`);
     const c = await call('POST', `/v1/verifications/${v.json.verificationId}/confirm`, { code: sms.code(phone) });
     const password = 'Steppe-Wind-42';
     await call('POST', '/v1/registrations', { verificationToken: c.json.verificationToken, name: 'Bench Client', birthDate: '1990-05-17', password });
