@@ -86,7 +86,7 @@ export function renderSvg(r: BenchResults): string {
     ...r.scenarios.map((s) => ({ ...s, isBaseline: false, label: `${s.name}  (×${s.ratio.rps < 0.01 ? s.ratio.rps.toFixed(4) : s.ratio.rps.toFixed(2)})` }))];
   const rowH = 22;
   const top = 64;
-  const labelW = 420;
+  const labelW = 480;
   const panelW = 300;
   const gap = 40;
   const rpsX = labelW;
