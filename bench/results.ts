@@ -91,7 +91,7 @@ export function renderSvg(r: BenchResults): string {
   const gap = 40;
   const rpsX = labelW;
   const latX = labelW + panelW + gap + 40;
-  const width = latX + panelW + 130;
+  const width = latX + panelW + 175;
   const height = top + rows.length * rowH + 40;
   const rpsAxis = logAxis(rows.map((x) => x.rps));
   const latAxis = logAxis(rows.flatMap((x) => [x.p50, x.p99].filter((v): v is number => v !== null)));
