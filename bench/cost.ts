@@ -21,8 +21,8 @@ interface Snapshot {
 export interface CostProbe {
   /** Starts a measured phase. */
   start(): Promise<void>;
-  /** One line: CPU-ms and round trips per event since start(). */
-  report(events: number): Promise<string>;
+  /** One line: CPU-ms and round trips per event since start(); and the CPU-ms per event per process. */
+  report(events: number): Promise<{ line: string; cpuMsPerEvent: Record<string, number> }>;
 }
 
 export function costProbe(opts: {
@@ -74,10 +74,11 @@ export function costProbe(opts: {
       // What the machine could do if nothing else ran on it: a figure that other load does not halve.
       const total = spent.reduce((sum, [, ms]) => sum + ms, 0);
       const ceiling = Math.round((cpus().length * 1000 * events) / total);
-      return `CPU-ms/event: ${spent.map(([name, ms]) => `${name} ${per(ms)}`).join(', ')}; total ${per(total)}, `
+      const line = `CPU-ms/event: ${spent.map(([name, ms]) => `${name} ${per(ms)}`).join(', ')}; total ${per(total)}, `
         + `so at most ${ceiling} events/s on ${cpus().length} otherwise idle cores; round trips/event: redis ${per(last.redisReads - first!.redisReads)} (socket reads by the server), `
         + `postgres ${opts.countStatements ? per(statements) : 'n/a (no pg_stat_statements)'} statements in ${per(last.pgCommits - first!.pgCommits)} transactions; `
         + `redis commands/event (scripts' inner commands included): ${top.join(', ')}`;
+      return { line, cpuMsPerEvent: Object.fromEntries(spent.map(([name, ms]) => [name, ms / events])) };
     },
   };
 }

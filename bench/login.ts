@@ -3,7 +3,7 @@
 // then GET /v1/me p99 while a flood of wrong-password logins runs (target: p99 < 50 ms).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ import { deleteKeysWithPrefix, TEST_REDIS_URL } from '../test/support/redis.js';
 import { startProcess } from '../test/support/processes.js';
 import { NO_SHEDDING } from '../test/support/gateway.js';
 import { randomKzPhone } from '../test/support/clients.js';
+import { drive, totalCpuMs } from './measure.js';
+import type { BenchPart } from './results.js';
 
 const CLIENTS = 20;
 const LOGIN_SECONDS = 5;
@@ -31,6 +33,8 @@ function percentile(sorted: number[], p: number): number {
 }
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
+let part: BenchPart | undefined;
+
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'pgw-bench-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
@@ -39,7 +43,9 @@ async function main(): Promise<void> {
   const queue = `bench-audit-${randomBytes(4).toString('hex')}`;
   const databaseUrl = await freshDatabaseUrl(t);
   const gateway = await startProcess(t, 'gateway/src/server.ts', {
-    NODE_ENV: 'development',
+
+    // A bench measures capacity: load shedding (503 beyond it) would turn the load into refusals.
+    ...NO_SHEDDING,    NODE_ENV: 'development',
     LOG_LEVEL: 'warn',
     DATA_DIR: testDataDir(),
     DATABASE_URL: databaseUrl,
@@ -108,14 +114,10 @@ async function main(): Promise<void> {
   const idle = await measureMe(Date.now() + 3_000);
 
   // Right-password logins, 8 in flight (each one is one argon2id verify + a session insert).
-  let logins = 0;
-  const loginEnd = Date.now() + LOGIN_SECONDS * 1000;
-  await Promise.all(Array.from({ length: 8 }, async (_, w) => {
-    for (let i = w; Date.now() < loginEnd; i += 8) {
-      const res = await call('POST', '/v1/sessions', { phone: clients[i % CLIENTS]!.phone, password });
-      if (res.status === 201) logins++;
-    }
-  }));
+  const logins = await drive({
+    concurrency: 8, seconds: LOGIN_SECONDS, watched: { gateway: [gateway.child.pid!] },
+    iteration: async (_, i) => (await call('POST', '/v1/sessions', { phone: clients[i % CLIENTS]!.phone, password })).status === 201,
+  });
 
   // Flood of wrong passwords for unknown phones (each one is a full dummy-hash evaluation), sent
   // from a child process so the prober below measures the gateway, not its own busy event loop.
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
   const floodTotal = Object.values(statuses).reduce((a, b) => a + b, 0);
 
   console.log(`argon2id parameters: production defaults (m=19456 KiB, t=2, p=1), hash concurrency cap = half the cores`);
-  console.log(`logins/s (right password, 8 in flight):      ${(logins / LOGIN_SECONDS).toFixed(1)}`);
+  console.log(`logins/s (right password, 8 in flight):      ${logins.rps.toFixed(1)}  p50 ${fmt(logins.p50 ?? NaN)}  p95 ${fmt(logins.p95 ?? NaN)}  p99 ${fmt(logins.p99 ?? NaN)}  gateway CPU ${totalCpuMs(logins).toFixed(1)} ms per login`);
   console.log(`GET /v1/me idle (baseline):          p50 ${fmt(percentile(idle, 50))}  p99 ${fmt(percentile(idle, 99))}  n=${idle.length}`);
   console.log(`GET /v1/me during wrong-login flood: p50 ${fmt(percentile(busy, 50))}  p99 ${fmt(percentile(busy, 99))}  n=${busy.length}`);
   console.log(`flood: ${FLOOD_CONCURRENCY} in flight, ${(floodTotal / FLOOD_SECONDS).toFixed(0)} answers/s, statuses ${JSON.stringify(statuses)}`);
@@ -142,6 +144,7 @@ async function main(): Promise<void> {
   const p99 = percentile(busy, 99);
   console.log(p99 < 50 ? `PASS: p99 ${fmt(p99)} < 50 ms under flood` : `FAIL: p99 ${fmt(p99)} >= 50 ms under flood`);
   process.exitCode = p99 < 50 ? 0 : 1;
+  part = { baselines: [], scenarios: [{ name: 'login (right password, argon2id)', unit: 'login', baseline: 'bare-https', ...logins }] };
 
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const q = new Queue(queue, { connection: redis });
@@ -172,10 +175,8 @@ async function flood(port: string, end: number, caFile: string): Promise<void> {
   process.send!(statuses);
 }
 
-if (process.argv[2] === '--flood') {
-  await flood(process.argv[3]!, Number(process.argv[4]), process.argv[5]!);
-  process.exit(0);
-} else {
+/** `npm run bench:login`'s figures: logins per second (the flood's p99 is printed, not returned). */
+export async function runLogin(): Promise<BenchPart> {
   try {
     await main();
   } finally {
@@ -183,4 +184,12 @@ if (process.argv[2] === '--flood') {
       try { await fn(); } catch (err) { console.error('cleanup:', err); }
     }
   }
+  return part!;
+}
+
+if (process.argv[2] === '--flood') {
+  await flood(process.argv[3]!, Number(process.argv[4]), process.argv[5]!);
+  process.exit(0);
+} else if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  await runLogin();
 }

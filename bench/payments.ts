@@ -11,6 +11,7 @@ import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import pg from 'pg';
 import { Queue } from 'bullmq';
@@ -18,9 +19,13 @@ import { generateDevPki } from '../lib/pki.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
 import { freshDatabaseUrl } from '../test/support/database.js';
 import { startProcess } from '../test/support/processes.js';
+import { NO_SHEDDING } from '../test/support/gateway.js';
 import { randomCard } from '../test/support/cards.js';
 import { smsReader } from '../test/support/sms-reader.js';
-import { backendPids, cpuSeconds } from './cpu.js';
+import { randomKzPhone } from '../test/support/clients.js';
+import { backendPids } from './cpu.js';
+import { drive, totalCpuMs, type Figures, type Watched } from './measure.js';
+import type { Baseline, BenchPart, Scenario } from './results.js';
 import { TEST_REDIS_URL, uniqueName } from '../test/support/redis.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -33,13 +38,9 @@ async function cleanup() {
   for (const fn of teardowns.reverse()) await Promise.resolve(fn()).catch(() => undefined);
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
-}
-
 interface Client { phone: string; auth: string; cards: string[]; savedCardId: string }
 
-async function run(): Promise<void> {
+async function run(): Promise<BenchPart> {
   const dir = mkdtempSync(join(tmpdir(), 'pgw-bench-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   generateDevPki(join(dir, 'pki'));
@@ -58,6 +59,8 @@ async function run(): Promise<void> {
   const vault = await startProcess(t, 'vault/src/server.ts', { ...common, DATABASE_URL: vaultDb, VAULT_PORT: '0' });
   const gateway = await startProcess(t, 'gateway/src/server.ts', {
     ...common,
+    // A bench measures capacity: load shedding (503 beyond it) would turn the load into refusals.
+    ...NO_SHEDDING,
     DATABASE_URL: gatewayDb,
     VAULT_URL: `https://127.0.0.1:${String(vault.ready.port)}`,
     GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', ADMIN_PORT: '0',
@@ -92,6 +95,7 @@ async function run(): Promise<void> {
   async function newClient(i: number): Promise<Client> {
     const phone = `+7701${String(1_000_000 + i * 7919 + randomInt(1000)).slice(-7)}`;
     const v = await call('POST', '/v1/verifications', { phone });
+    if (v.status !== 202) throw new Error(`bench client verification failed: ${v.status} ${JSON.stringify(v.json)}`);
     const c = await call('POST', `/v1/verifications/${v.json.verificationId}/confirm`, { code: sms.code(phone) });
     const password = 'Steppe-Wind-42';
     await call('POST', '/v1/registrations', { verificationToken: c.json.verificationToken, name: 'Bench Client', birthDate: '1990-05-17', password });
@@ -102,6 +106,17 @@ async function run(): Promise<void> {
     const first = await payOnce({ phone, auth, cards, savedCardId: '' }, 'entered', 0);
     if (!first.ok) throw new Error('bench client\'s first payment failed');
     return { phone, auth, cards, savedCardId: first.cardId };
+  }
+
+  /** A new customer: verification SMS, its code confirmed, registration (one argon2id hash). */
+  async function registerOnce(): Promise<boolean> {
+    const phone = randomKzPhone();
+    const v = await call('POST', '/v1/verifications', { phone });
+    if (v.status !== 202) return false;
+    const c = await call('POST', `/v1/verifications/${v.json.verificationId}/confirm`, { code: sms.code(phone) });
+    if (c.status !== 200) return false;
+    const r = await call('POST', '/v1/registrations', { verificationToken: c.json.verificationToken, name: 'Bench Client', birthDate: '1990-05-17', password: 'Steppe-Wind-42' });
+    return r.status === 201;
   }
 
   async function payOnce(c: Client, mode: 'saved' | 'entered', n: number): Promise<{ ok: boolean; cardId: string }> {
@@ -146,13 +161,12 @@ async function run(): Promise<void> {
     clients.push(...await Promise.all(Array.from({ length: Math.min(8, CLIENTS - i) }, (_, k) => newClient(i + k))));
   }
 
-  type Watched = Array<[label: string, pids: number[] | (() => Promise<number[]>)]>;
-  const bareServer: Watched = [['server', [bare.child.pid!]]];
+  const bareServer: Watched = { server: [bare.child.pid!] };
   // Read at the start of a scenario: after the warm-up every pool is full, so these backends serve all of it.
-  const paymentServers: Watched = [
-    ['gateway', [gateway.child.pid!]], ['vault', [vault.child.pid!]],
-    ['their PostgreSQL backends', async () => [...await backendPids(gatewayDb), ...await backendPids(vaultDb)]],
-  ];
+  const paymentServers: Watched = {
+    gateway: [gateway.child.pid!], vault: [vault.child.pid!],
+    'their PostgreSQL backends': async () => [...await backendPids(gatewayDb), ...await backendPids(vaultDb)],
+  };
 
   // SP-21 audit volume: nothing drains the gateway's outbox here (no audit-worker), so its rows
   // counted around a scenario are the events that scenario recorded.
@@ -166,71 +180,74 @@ async function run(): Promise<void> {
     }
   };
 
-  async function measure(name: string, watched: Watched, iteration: (vu: number, n: number) => Promise<boolean>) {
-    const rowsBefore = watched === bareServer ? 0 : await outboxRows();
-    const pids = await Promise.all(watched.map(([, list]) => (typeof list === 'function' ? list() : list)));
-    const cpuBefore = pids.map(cpuSeconds);
-    const latencies: number[] = [];
-    let failed = 0;
-    const end = Date.now() + SECONDS * 1000;
-    const started = Date.now();
-    await Promise.all(Array.from({ length: CONCURRENCY }, async (_, vu) => {
-      for (let n = 0; Date.now() < end; n++) {
-        const t0 = performance.now();
-        const ok = await iteration(vu, n).catch(() => false);
-        if (ok) latencies.push(performance.now() - t0); else failed++;
-      }
-    }));
-    const elapsed = (Date.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    const line = `${name.padEnd(44)} ${(latencies.length / elapsed).toFixed(0).padStart(6)}/s   p50 ${percentile(latencies, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(latencies, 99).toFixed(1).padStart(6)} ms   (${latencies.length} ok, ${failed} failed)`;
+  const baselines: Baseline[] = [];
+  const scenarios: Scenario[] = [];
+  async function measureBaseline(id: string, name: string, iteration: (vu: number, n: number) => Promise<boolean>) {
+    const f = await drive({ concurrency: CONCURRENCY, seconds: SECONDS, watched: bareServer, iteration });
+    print(name, f);
+    baselines.push({ id, name, ...f });
+  }
+  async function measure(name: string, unit: string, iteration: (vu: number, n: number) => Promise<boolean>) {
+    const rowsBefore = await outboxRows();
+    const f = await drive({ concurrency: CONCURRENCY, seconds: SECONDS, watched: paymentServers, iteration });
+    print(name, f);
+    // A payment (create + confirm) and a read pair are two requests: compared with the ×2 route.
+    scenarios.push({ name, unit, baseline: unit === 'payment' || unit === 'request pair' ? 'bare-https-x2' : 'bare-https', ...f });
+    if (f.ok === 0) return;
+    const events = (await outboxRows()) - rowsBefore;
+    process.stdout.write(`${''.padEnd(44)} audit events: ${(events / (f.ok + f.errors)).toFixed(2)} per iteration (${events})\n`);
+    const x2 = baselines.find((b) => b.id === 'bare-https-x2');
+    if (x2 && unit === 'payment') process.stdout.write(`${''.padEnd(44)} total CPU per payment (gateway+vault+their PG backends) / bare ×2 CPU per iteration: ${(totalCpuMs(f) / totalCpuMs(x2)).toFixed(0)}×\n`);
+  }
+  function print(name: string, f: Figures) {
+    const line = `${name.padEnd(44)} ${f.rps.toFixed(0).padStart(6)}/s   p50 ${(f.p50 ?? NaN).toFixed(1).padStart(6)} ms   p95 ${(f.p95 ?? NaN).toFixed(1).padStart(6)} ms   p99 ${(f.p99 ?? NaN).toFixed(1).padStart(6)} ms   (${f.ok} ok, ${f.errors} failed)`;
     process.stdout.write(`${line}\n`);
-    if (latencies.length > 0) {
-      const perOp = watched.map((_, i) => ((cpuSeconds(pids[i]!) - cpuBefore[i]!) * 1000) / latencies.length);
-      const total = perOp.reduce((a, b) => a + b, 0);
-      // The ceiling those processes alone set, with nothing else (client, Redis) on the cores.
-      process.stdout.write(`${''.padEnd(44)} CPU per iteration: ${watched.map(([label], i) => `${label} ${perOp[i]!.toFixed(2)} ms`).join(', ')}`
-        + `${watched.length > 1 ? `; total ${total.toFixed(2)} ms` : ''}, so at most ${Math.round((cpus().length * 1000) / total)}/s on ${cpus().length} otherwise idle cores\n`);
-      if (watched !== bareServer) {
-        const events = (await outboxRows()) - rowsBefore;
-        process.stdout.write(`${''.padEnd(44)} audit events: ${(events / (latencies.length + failed)).toFixed(2)} per iteration (${events})\n`);
-      }
-    }
+    if (f.ok === 0) return;
+    const labels = Object.keys(f.cpuMsPerOp);
+    const total = totalCpuMs(f);
+    // The ceiling those processes alone set, with nothing else (client, Redis) on the cores.
+    process.stdout.write(`${''.padEnd(44)} CPU per iteration: ${labels.map((label) => `${label} ${f.cpuMsPerOp[label]!.toFixed(2)} ms`).join(', ')}`
+      + `${labels.length > 1 ? `; total ${total.toFixed(2)} ms` : ''}, so at most ${Math.round((cpus().length * 1000) / total)}/s on ${cpus().length} otherwise idle cores\n`);
   }
 
   process.stdout.write(`\n${CONCURRENCY} concurrent virtual clients, ${SECONDS} s per scenario, Node ${process.version}\n`);
-  await measure('baseline: bare Fastify HTTPS POST (1 request)', bareServer, async () => {
+  const echo = async () => {
     const res = await baseline.request({ method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body: '{"ping":1}' });
     await res.body.text();
     return res.statusCode === 200;
-  });
-  await measure('baseline: bare Fastify HTTPS POST ×2 (create+confirm shape)', bareServer, async () => {
-    for (let i = 0; i < 2; i++) {
-      const res = await baseline.request({ method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body: '{"ping":1}' });
-      await res.body.text();
-      if (res.statusCode !== 200) return false;
-    }
-    return true;
-  });
-  // Unreported warm-up: both flows run until V8 has optimised their code and every pool is full.
+  };
+  // Unreported warm-up of the bare route too: its first seconds (handshakes, JIT) are not its rate.
   const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+  await drive({ concurrency: CONCURRENCY, seconds: WARMUP_SECONDS, iteration: echo });
+  await measureBaseline('bare-https', 'bare Fastify HTTPS POST (1 request)', echo);
+  await measureBaseline('bare-https-x2', 'bare Fastify HTTPS POST ×2 (create+confirm shape)', async () => await echo() && echo());
+
+  // Unreported warm-up: both flows run until V8 has optimised their code and every pool is full.
   await Promise.all(Array.from({ length: CONCURRENCY }, async (_, vu) => {
     const end = Date.now() + WARMUP_SECONDS * 1000;
     for (let n = 0; Date.now() < end; n++) await payOnce(clients[vu % clients.length]!, n % 2 ? 'saved' : 'entered', n).catch(() => undefined);
   }));
-  await measure('payments: saved card (create + confirm)', paymentServers, async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'saved', n)).ok);
-  await measure('payments: card entered (tokenize + create + confirm)', paymentServers, async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'entered', n)).ok);
-  await measure('checkout session (merchant create + customer pay + confirm)', paymentServers, async (vu) => checkoutOnce(clients[vu % clients.length]!));
+  await measure('payments: saved card (create + confirm)', 'payment', async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'saved', n)).ok);
+  await measure('payments: card entered (tokenize + create + confirm)', 'payment', async (vu, n) => (await payOnce(clients[vu % clients.length]!, 'entered', n)).ok);
+  await measure('checkout session (merchant create + customer pay + confirm)', 'payment', async (vu) => checkoutOnce(clients[vu % clients.length]!));
   // SP-21: every read is recorded too, one INSERT each on top of the session check and the read.
-  await measure('reads: GET /v1/me + GET /v1/payments (audited)', paymentServers, async (vu) => {
+  await measure('reads: GET /v1/me + GET /v1/payments (audited)', 'request pair', async (vu) => {
     const c = clients[vu % clients.length]!;
     return (await call('GET', '/v1/me', undefined, c.auth)).status === 200 && (await call('GET', '/v1/payments?limit=5', undefined, c.auth)).status === 200;
   });
+  // Last, so the clients it adds do not change the tables the payments ran against.
+  await measure('registration (SMS code + confirm + register, argon2id)', 'registration', async () => registerOnce());
   process.stdout.write('\ntarget on a 2-core machine: >= 300 completed payments/s with p99 <= 150 ms\n');
+  return { baselines, scenarios };
 }
 
-try {
-  await run();
-} finally {
-  await cleanup();
+/** `npm run bench:payments`'s figures, with the bare HTTPS baselines of the same run. */
+export async function runPayments(): Promise<BenchPart> {
+  try {
+    return await run();
+  } finally {
+    await cleanup();
+  }
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) await runPayments();

@@ -14,17 +14,16 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { Queue } from 'bullmq';
-import Fastify from 'fastify';
 import { Agent, request } from 'undici';
 import { generateDevPki } from '../lib/pki.js';
-import { mutualTlsServerOptions } from '../lib/mtls.js';
 import { repoRoot } from '../lib/paths.js';
 import { createRedis } from '../lib/redis.js';
 import { ensureDevSecrets } from '../scripts/dev-secrets.js';
-import { cpuSeconds } from './cpu.js';
+import { drive, totalCpuMs, type Figures } from './measure.js';
+import type { BenchPart, Scenario } from './results.js';
 import { Pkcs11KeyProvider } from '../vault/src/crypto/pkcs11-key-provider.js';
 import { Secret } from '../lib/secret.js';
 
@@ -43,47 +42,21 @@ function startChild(entry: string, args: string[], env: NodeJS.ProcessEnv): Prom
   });
 }
 
-interface Result {
-  rate: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** Server CPU (user + system) per request: the figure a busy machine does not distort. */
-  cpuUs?: number;
+type Result = Figures & {
   /** PostgreSQL statements per request, where pg_stat_statements can tell. */
   statements?: number;
+};
+
+/** Keeps CONCURRENCY requests in flight for `seconds`; `next(i)` makes request i; `label` names the server process watched. */
+async function run(
+  next: (i: number) => Promise<boolean>, seconds = SECONDS, server?: [label: string, pid: number], stats?: () => Promise<number>,
+): Promise<Result> {
+  const statementsBefore = stats ? await stats() : undefined;
+  const f = await drive({ concurrency: CONCURRENCY, seconds, iteration: (_, i) => next(i), ...(server ? { watched: { [server[0]]: [server[1]] } } : {}) });
+  return stats ? { ...f, statements: ((await stats()) - statementsBefore!) / Math.max(1, f.ok) } : f;
 }
 
-/** Keeps CONCURRENCY requests in flight for SECONDS; `next(i)` makes request i. */
-async function drive(
-  next: (i: number) => Promise<boolean>, seconds = SECONDS, serverPid?: number, stats?: () => Promise<number>,
-): Promise<Result> {
-  const cpuBefore = serverPid ? cpuSeconds([serverPid]) : 0;
-  const statementsBefore = stats ? await stats() : undefined;
-  const latencies: number[] = [];
-  let errors = 0;
-  let i = 0;
-  const end = performance.now() + seconds * 1000;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      const ok = await next(i++).catch(() => false);
-      latencies.push(performance.now() - t0);
-      if (!ok) errors++;
-    }
-  }));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
-  const cpuUs = serverPid ? ((cpuSeconds([serverPid]) - cpuBefore) * 1e6) / latencies.length : undefined;
-  const statements = stats ? ((await stats()) - statementsBefore!) / latencies.length : undefined;
-  return {
-    rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors,
-    ...(cpuUs === undefined ? {} : { cpuUs }),
-    ...(statements === undefined ? {} : { statements }),
-  };
-}
+const cpuUs = (r: Result) => totalCpuMs(r) * 1000;
 
 /**
  * Counts the statements run in database `dbName` (all its sessions), or undefined when no
@@ -142,11 +115,12 @@ function pgbench(databaseUrl: string, dir: string): { tps: number; latencyMs: nu
 }
 
 const fmt = (r: Result) =>
-  `${r.rate.toFixed(0).padStart(7)} /s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms` +
-  `${r.cpuUs === undefined ? '' : `   server CPU ${r.cpuUs.toFixed(0).padStart(4)} µs/req`}` +
+  `${r.rps.toFixed(0).padStart(7)} /s   p50 ${(r.p50 ?? NaN).toFixed(2).padStart(6)} ms   p95 ${(r.p95 ?? NaN).toFixed(2).padStart(6)} ms   p99 ${(r.p99 ?? NaN).toFixed(2).padStart(6)} ms` +
+  `${Object.keys(r.cpuMsPerOp).length === 0 ? '' : `   server CPU ${cpuUs(r).toFixed(0).padStart(4)} µs/req`}` +
   `${r.statements === undefined ? '' : `   ${r.statements.toFixed(2)} SQL/req`}${r.errors ? `   ERRORS ${r.errors}` : ''}`;
 
-async function main(): Promise<void> {
+/** `npm run bench:vault`'s figures: tokenize and authorize (file and PKCS#11 key providers) and the bare mTLS echo of the same run. */
+export async function runVault(): Promise<BenchPart> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-vault-'));
   const pkiDir = join(dir, 'pki');
   generateDevPki(pkiDir);
@@ -172,7 +146,7 @@ async function main(): Promise<void> {
     hsmDbUrl.pathname = `/${dbName}_hsm`;
     const hsmVault = await startChild(join(repoRoot, 'vault/src/server.ts'), [], vaultEnv(hsmDbUrl, softHsmToken(dir)));
     children.push(hsmVault.child);
-    const echo = await startChild(fileURLToPath(import.meta.url), ['echo-server', pkiDir], env);
+    const echo = await startChild(join(repoRoot, 'bench/bare-mtls-server.ts'), [], env);
     children.push(echo.child);
 
     const agent = new Agent({
@@ -191,15 +165,15 @@ async function main(): Promise<void> {
     // Warm-up of every route (connections, pools, lazily loaded modules, JIT), so one-time costs
     // do not land on the first measured run.
     const warmSeconds = Math.max(2, SECONDS / 3);
-    await drive((i) => post(echo.port, '/echo', card(i), 200).then(Boolean), warmSeconds);
+    await run((i) => post(echo.port, '/echo', card(i), 200).then(Boolean), warmSeconds);
     for (const v of [vault, hsmVault]) {
       const warmTokens: string[] = [];
-      await drive(async (i) => {
+      await run(async (i) => {
         const text = await post(v.port, '/v1/tokens', { ...card(i), clientRef: 'warm' }, 201);
         if (text) warmTokens.push(JSON.parse(text).token);
         return text !== undefined;
       }, warmSeconds);
-      await drive(async (i) => (await post(v.port, '/v1/authorizations', {
+      await run(async (i) => (await post(v.port, '/v1/authorizations', {
         token: warmTokens[i % warmTokens.length], clientRef: 'warm', cvv: '123', amount: { value: 1000, currency: 'KZT' },
         merchant: 'bench', paymentRef: `warm-${i}`,
       }, 200)) !== undefined, warmSeconds);
@@ -207,22 +181,22 @@ async function main(): Promise<void> {
 
     const measure = async (v: { child: ChildProcess; port: number }, stats?: () => Promise<number>) => {
       const tokens: Array<{ token: string; clientRef: string }> = [];
-      const tokenize = await drive(async (i) => {
+      const tokenize = await run(async (i) => {
         const text = await post(v.port, '/v1/tokens', card(i), 201);
         if (text) tokens.push({ token: JSON.parse(text).token, clientRef: card(i).clientRef });
         return text !== undefined;
-      }, SECONDS, v.child.pid, stats);
-      const authorize = await drive(async (i) => {
+      }, SECONDS, ['vault', v.child.pid!], stats);
+      const authorize = await run(async (i) => {
         const { token, clientRef } = tokens[i % tokens.length]!;
         return (await post(v.port, '/v1/authorizations', {
           token, clientRef, cvv: '123', amount: { value: 1000, currency: 'KZT' }, merchant: 'bench', paymentRef: `bench-${i}`,
         }, 200)) !== undefined;
-      }, SECONDS, v.child.pid, stats);
+      }, SECONDS, ['vault', v.child.pid!], stats);
       return { tokenize, authorize };
     };
     const stats = await statementCounter(ADMIN_URL, dbName);
     const load = loadavg()[0]!;
-    const echoResult = await drive((i) => post(echo.port, '/echo', card(i), 200).then(Boolean), SECONDS, echo.child.pid);
+    const echoResult = await run((i) => post(echo.port, '/echo', card(i), 200).then(Boolean), SECONDS, ['server', echo.child.pid!]);
     const { tokenize, authorize } = await measure(vault, stats?.count);
     const hsm = await measure(hsmVault);
     await agent.close();
@@ -242,11 +216,17 @@ async function main(): Promise<void> {
     say(`  authorize           ${fmt(authorize)}`);
     say(`  tokenize  (PKCS#11) ${fmt(hsm.tokenize)}`);
     say(`  authorize (PKCS#11) ${fmt(hsm.authorize)}`);
-    say(`  PKCS#11 / file provider: tokenize ${(hsm.tokenize.rate / tokenize.rate).toFixed(2)}x, authorize ${(hsm.authorize.rate / authorize.rate).toFixed(2)}x` +
-      (hsm.tokenize.cpuUs && tokenize.cpuUs ? `; server CPU per request ${(hsm.tokenize.cpuUs / tokenize.cpuUs).toFixed(2)}x, ${(hsm.authorize.cpuUs! / authorize.cpuUs!).toFixed(2)}x` : ''));
+    say(`  PKCS#11 / file provider: tokenize ${(hsm.tokenize.rps / tokenize.rps).toFixed(2)}x, authorize ${(hsm.authorize.rps / authorize.rps).toFixed(2)}x` +
+      `; server CPU per request ${(cpuUs(hsm.tokenize) / cpuUs(tokenize)).toFixed(2)}x, ${(cpuUs(hsm.authorize) / cpuUs(authorize)).toFixed(2)}x`);
     say(`  pgbench 1-INSERT    ${base.tps.toFixed(0).padStart(7)} tx/s  avg ${base.latencyMs.toFixed(2)} ms (${CONCURRENCY} clients)`);
-    say(`  tokenize / pgbench commit ceiling: ${(100 * tokenize.rate / base.tps).toFixed(0)} %;  tokenize / echo: ${(100 * tokenize.rate / echoResult.rate).toFixed(0)} %`);
-    if (tokenize.cpuUs) say(`  one vault core sustains ~${(1e6 / tokenize.cpuUs).toFixed(0)} tokenize/s and ~${(1e6 / authorize.cpuUs!).toFixed(0)} authorize/s by CPU`);
+    say(`  tokenize / pgbench commit ceiling: ${(100 * tokenize.rps / base.tps).toFixed(0)} %;  tokenize / echo: ${(100 * tokenize.rps / echoResult.rps).toFixed(0)} %`);
+    say(`  one vault core sustains ~${(1e6 / cpuUs(tokenize)).toFixed(0)} tokenize/s and ~${(1e6 / cpuUs(authorize)).toFixed(0)} authorize/s by CPU`);
+    const vaultScenario = (name: string, r: Result): Scenario => ({ name, unit: 'request', baseline: 'bare-mtls', ...r });
+    return {
+      baselines: [{ id: 'bare-mtls', name: 'bare Fastify mutual-TLS POST', ...echoResult }],
+      scenarios: [vaultScenario('vault: tokenize (file key)', tokenize), vaultScenario('vault: authorize (file key)', authorize),
+        vaultScenario('vault: tokenize (PKCS#11 key)', hsm.tokenize), vaultScenario('vault: authorize (PKCS#11 key)', hsm.authorize)],
+    };
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
@@ -263,16 +243,4 @@ async function main(): Promise<void> {
   }
 }
 
-// Child mode: the echo baseline server, alone in its own process like the vault.
-if (process.argv[2] === 'echo-server') {
-  const pki = process.argv[3]!;
-  const app = Fastify({ logger: false, https: mutualTlsServerOptions({
-    cert: readFileSync(join(pki, 'vault.crt')), key: readFileSync(join(pki, 'vault.key')), ca: readFileSync(join(pki, 'ca.crt')),
-  }) });
-  app.post('/echo', async (req) => req.body);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  process.send?.({ type: 'ready', port: (app.server.address() as { port: number }).port });
-  process.on('disconnect', () => process.exit(0));
-} else {
-  await main();
-}
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) await runVault();

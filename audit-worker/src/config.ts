@@ -60,10 +60,11 @@ export function loadAuditWorkerConfig(env: Env): Readonly<AuditWorkerConfig> {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379').toString(),
     auditQueue: str(env, 'AUDIT_QUEUE', 'audit-events'),
     bullmqPrefix: bullmqPrefix(env),
-    // Jobs in flight at once, stored AUDIT_BATCH_SIZE per transaction; twice the batch lets one
-    // batch fill while the one before commits.
+    // Jobs in flight at once, their events stored AUDIT_BATCH_SIZE per transaction: the next
+    // batch fills while the one before commits. A transaction costs about six round trips
+    // whatever its size, so a large batch is what keeps a loaded host's waits off each event.
     concurrency: int(env, 'AUDIT_WORKER_CONCURRENCY', 1000, 1, 5000),
-    batchSize: int(env, 'AUDIT_BATCH_SIZE', 500, 1, 5000),
+    batchSize: int(env, 'AUDIT_BATCH_SIZE', 2000, 1, 5000),
     // A killed worker's jobs return to the queue after this long (BullMQ lock and stall check).
     jobLockMs: int(env, 'AUDIT_JOB_LOCK_MS', 30_000, 1000, 600_000),
     signingKey: secretFile(env, 'AUDIT_SIGNING_KEY_FILE', data, join(data, 'keys', 'audit-signing.key')),

@@ -27,7 +27,7 @@ export interface ConsumerOptions {
 
 export function startConsumer(opts: ConsumerOptions): Worker<AuditJob> {
   const store = new EventStore(opts.db, opts.clock);
-  const batcher = new Batcher((refs) => store.store(refs), opts.batchSize);
+  const batcher = new Batcher(store, opts.batchSize);
   const worker = new Worker<AuditJob>(opts.queueName, async (job) => {
     const source = job.data?.source;
     const eventIds: unknown = job.data?.eventIds ?? [job.id];

@@ -22,7 +22,15 @@ export interface ChainRecord {
 }
 
 export function recordHash(prevHash: Buffer, record: ChainRecord): Buffer {
-  const content = canonicalJson({ seq: record.seq, recordedAt: record.recordedAt, source: record.source, event: record.event });
+  return recordHashOfCanonicalEvent(prevHash, { ...record, event: canonicalJson(record.event) });
+}
+
+/**
+ * recordHash with the event already in RFC 8785 form, so a sequencer can canonicalise events
+ * before it takes the chain lock: the record's keys sort as event, recordedAt, seq, source.
+ */
+export function recordHashOfCanonicalEvent(prevHash: Buffer, record: Omit<ChainRecord, 'event'> & { event: string }): Buffer {
+  const content = `{"event":${record.event},"recordedAt":${canonicalJson(record.recordedAt)},"seq":${canonicalJson(record.seq)},"source":${canonicalJson(record.source)}}`;
   return createHash('sha256').update(RECORD_TAG).update(prevHash).update(content, 'utf8').digest();
 }
 
