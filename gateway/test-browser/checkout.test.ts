@@ -6,9 +6,9 @@
 // cancels goes back to the cancel URL; an expired session shows a clear page. A person with no
 // account verifies a phone and registers from the checkout's login step and comes back to the same
 // checkout to pay.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { BrowserContext, Page } from 'playwright-core';
-import { TEXTS } from '../web/i18n.js';
+import { TEXTS, type Lang } from '../web/i18n.js';
 import { startShop } from './shop.js';
 import { browserSteps, kzCard, newPerson, tenge } from './steps.js';
 import { browserWorld } from './world.js';
@@ -27,6 +27,16 @@ async function buy(p: Page, order: string): Promise<string> {
   await p.goto(`${shop.origin}/buy?order=${order}`);
   await p.waitForURL(new RegExp(`^${w.origin}/checkout/`));
   return new URL(p.url()).pathname.split('/').pop()!;
+}
+
+/** From the paid result: back to the shop's return page, which asked the gateway and shows the order paid; the shop verified the webhook. */
+async function backToShopPaid(t: Test, p: Page, l: Lang, order: string, sessionId: string): Promise<void> {
+  await p.getByRole('button', { name: TEXTS[l].back, exact: true }).click();
+  await p.waitForURL(`${shop.origin}/done?order=${order}`);
+  t.match(await p.locator('body').innerText(), new RegExp(`Paid: order ${order}`), 'the shop\'s return page, which asked the gateway, shows it paid');
+  await shop.printed(`webhook checkout.session.completed ${sessionId}`);
+  t.pass('the shop verified checkout.session.completed with standardwebhooks');
+  t.equal((await shop.api('GET', `/v1/checkout/sessions/${sessionId}`)).body.status, 'complete');
 }
 
 t.before(async () => {
@@ -59,14 +69,7 @@ t.test('shop → hosted checkout → log in → pay → back on the shop\'s retu
   t.match(sms, /Example Shop|Kcell/, 'the SMS names the payee');
   await heading(page, ru.succeeded);
   await check(t, page, 'ru-checkout-result');
-  await page.getByRole('button', { name: ru.back, exact: true }).click();
-
-  await page.waitForURL(`${shop.origin}/done?order=order-1`);
-  t.match(await page.locator('body').innerText(), /Paid: order order-1/, 'the shop\'s return page, which asked the gateway, shows it paid');
-  await shop.printed(`webhook checkout.session.completed ${sessionId}`);
-  t.pass('the shop verified checkout.session.completed with standardwebhooks');
-  const session = await shop.api('GET', `/v1/checkout/sessions/${sessionId}`);
-  t.equal(session.body.status, 'complete');
+  await backToShopPaid(t, page, 'ru', 'order-1', sessionId);
 });
 
 t.test('cancel → back to the shop\'s cancel URL, nothing paid', async (t) => {
@@ -116,12 +119,7 @@ t.test('a new customer: shop → hosted checkout → verify the phone → regist
   await heading(p, kk.code);
   await smsCodeInto(p, 'kk', newcomer.phone);
   await heading(p, kk.succeeded);
-  await p.getByRole('button', { name: kk.back, exact: true }).click();
-
-  await p.waitForURL(`${shop.origin}/done?order=order-4`);
-  t.match(await p.locator('body').innerText(), /Paid: order order-4/, 'the shop\'s return page shows it paid');
-  await shop.printed(`webhook checkout.session.completed ${sessionId}`);
-  t.equal((await shop.api('GET', `/v1/checkout/sessions/${sessionId}`)).body.status, 'complete');
+  await backToShopPaid(t, p, 'kk', 'order-4', sessionId);
   await fresh.close();
 });
 
