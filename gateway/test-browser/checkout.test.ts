@@ -3,19 +3,22 @@
 // customer to the gateway's hosted page; the customer logs in, pays (SMS code from the outbox) and
 // lands back on the shop's return page, which shows the order paid; the shop received the
 // `checkout.session.completed` webhook and verified it with `standardwebhooks`. A customer who
-// cancels goes back to the cancel URL; an expired session shows a clear page.
-import t from 'tap';
+// cancels goes back to the cancel URL; an expired session shows a clear page. A person with no
+// account verifies a phone and registers from the checkout's login step and comes back to the same
+// checkout to pay.
+import t, { type Test } from 'tap';
 import type { BrowserContext, Page } from 'playwright-core';
-import { TEXTS } from '../web/i18n.js';
+import { TEXTS, type Lang } from '../web/i18n.js';
 import { startShop } from './shop.js';
 import { browserSteps, kzCard, newPerson, tenge } from './steps.js';
 import { browserWorld } from './world.js';
 
 const w = await browserWorld(t);
-const { axeReport, heading, check, inLanguage, smsCodeInto, register, newCardInto } = browserSteps(w);
+const { axeReport, heading, check, inLanguage, smsCodeInto, register, verifyAndRegister, newCardInto } = browserSteps(w);
 const shop = await startShop(t, w);
 const person = newPerson();
 const ru = TEXTS.ru;
+const kk = TEXTS.kk;
 let context: BrowserContext;
 let page: Page;
 
@@ -24,6 +27,16 @@ async function buy(p: Page, order: string): Promise<string> {
   await p.goto(`${shop.origin}/buy?order=${order}`);
   await p.waitForURL(new RegExp(`^${w.origin}/checkout/`));
   return new URL(p.url()).pathname.split('/').pop()!;
+}
+
+/** From the paid result: back to the shop's return page, which asked the gateway and shows the order paid; the shop verified the webhook. */
+async function backToShopPaid(t: Test, p: Page, l: Lang, order: string, sessionId: string): Promise<void> {
+  await p.getByRole('button', { name: TEXTS[l].back, exact: true }).click();
+  await p.waitForURL(`${shop.origin}/done?order=${order}`);
+  t.match(await p.locator('body').innerText(), new RegExp(`Paid: order ${order}`), 'the shop\'s return page, which asked the gateway, shows it paid');
+  await shop.printed(`webhook checkout.session.completed ${sessionId}`);
+  t.pass('the shop verified checkout.session.completed with standardwebhooks');
+  t.equal((await shop.api('GET', `/v1/checkout/sessions/${sessionId}`)).body.status, 'complete');
 }
 
 t.before(async () => {
@@ -56,14 +69,7 @@ t.test('shop → hosted checkout → log in → pay → back on the shop\'s retu
   t.match(sms, /Example Shop|Kcell/, 'the SMS names the payee');
   await heading(page, ru.succeeded);
   await check(t, page, 'ru-checkout-result');
-  await page.getByRole('button', { name: ru.back, exact: true }).click();
-
-  await page.waitForURL(`${shop.origin}/done?order=order-1`);
-  t.match(await page.locator('body').innerText(), /Paid: order order-1/, 'the shop\'s return page, which asked the gateway, shows it paid');
-  await shop.printed(`webhook checkout.session.completed ${sessionId}`);
-  t.pass('the shop verified checkout.session.completed with standardwebhooks');
-  const session = await shop.api('GET', `/v1/checkout/sessions/${sessionId}`);
-  t.equal(session.body.status, 'complete');
+  await backToShopPaid(t, page, 'ru', 'order-1', sessionId);
 });
 
 t.test('cancel → back to the shop\'s cancel URL, nothing paid', async (t) => {
@@ -88,6 +94,33 @@ t.test('an expired session shows a clear page with the way back', async (t) => {
   await page.getByRole('button', { name: ru.back, exact: true }).click();
   await page.waitForURL(`${shop.origin}/done?order=order-3`);
   t.match(await page.locator('body').innerText(), /Not paid \(expired\)/);
+});
+
+t.test('a new customer: shop → hosted checkout → verify the phone → register → log in → pay → back on the shop\'s return page, paid', async (t) => {
+  const newcomer = newPerson();
+  const fresh = await w.context('kk');
+  const p = await fresh.newPage();
+  const sessionId = await buy(p, 'order-4');
+  await heading(p, kk.login);
+  await p.getByRole('button', { name: kk.noAccountVerify, exact: true }).click();
+  await verifyAndRegister(p, 'kk', newcomer, async (step) => {
+    await inLanguage(t, p, 'kk', `kk-checkout-${step}`);
+    await check(t, p, `kk-checkout-${step}`);
+  });
+
+  await heading(p, kk.checkout);
+  t.equal(p.url(), `${w.origin}/checkout/${sessionId}`, 'back on the same checkout; nothing added to its URL');
+  t.same(await p.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0], 'nothing kept in the browser\'s storage');
+  t.ok(await p.getByText('Example Shop').isVisible(), 'the merchant\'s name');
+  t.match(await p.locator('.amount').innerText(), tenge('kk', '1 500'), 'the same amount');
+  await newCardInto(t, p, 'kk', kzCard());
+  await check(t, p, 'kk-checkout-registered');
+  await p.getByRole('button', { name: kk.pay, exact: true }).click();
+  await heading(p, kk.code);
+  await smsCodeInto(p, 'kk', newcomer.phone);
+  await heading(p, kk.succeeded);
+  await backToShopPaid(t, p, 'kk', 'order-4', sessionId);
+  await fresh.close();
 });
 
 t.test('no request left for another origin; no script error', async (t) => {

@@ -80,9 +80,11 @@ export function browserSteps(w: BrowserWorld) {
     await page.getByRole('button', { name: TEXTS[l].login, exact: true }).click();
   }
 
-  /** Verifies the phone, registers and logs in; `onEach` sees every step's view as it is drawn. */
-  async function register(page: Page, l: Lang, person: Person, onEach: (step: string) => Promise<void> = async () => {}): Promise<void> {
-    await open(page, 'register');
+  /**
+   * From the verification view already on the page: verifies the phone, registers and logs in
+   * (where the login leads is the caller's to check); `onEach` sees every step's view as it is drawn.
+   */
+  async function verifyAndRegister(page: Page, l: Lang, person: Person, onEach: (step: string) => Promise<void> = async () => {}): Promise<void> {
     await heading(page, TEXTS[l].register);
     await onEach('verification');
     await page.getByLabel(TEXTS[l].phone, { exact: true }).fill(person.phone);
@@ -100,6 +102,12 @@ export function browserSteps(w: BrowserWorld) {
     await onEach('login');
     await page.getByLabel(TEXTS[l].password, { exact: true }).fill(person.password);
     await page.getByRole('button', { name: TEXTS[l].login, exact: true }).click();
+  }
+
+  /** Verifies the phone, registers and logs in from the bank's own registration page. */
+  async function register(page: Page, l: Lang, person: Person, onEach: (step: string) => Promise<void> = async () => {}): Promise<void> {
+    await open(page, 'register');
+    await verifyAndRegister(page, l, person, onEach);
     await heading(page, TEXTS[l].providers);
   }
 
@@ -124,5 +132,5 @@ export function browserSteps(w: BrowserWorld) {
     await page.getByRole('button', { name: TEXTS[l].pay, exact: true }).click();
   }
 
-  return { axeReport, open, heading, check, inLanguage, smsCodeInto, login, register, newCardInto, payKcell };
+  return { axeReport, open, heading, check, inLanguage, smsCodeInto, login, register, verifyAndRegister, newCardInto, payKcell };
 }

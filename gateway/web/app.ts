@@ -109,9 +109,10 @@ function passwordRules(input: HTMLInputElement, phone: () => string): HTMLElemen
   return list;
 }
 
-function registerView(): void {
+/** `then` runs once the new client has logged in: the bank's home, or the checkout that sent them here. */
+function registerView(then?: () => void): void {
   phoneStep('verification', (verificationToken, phoneNumber, registered) => {
-    if (registered) return loginView(phoneNumber);
+    if (registered) return loginView(phoneNumber, then);
     const name = field(t('name'), { name: 'name', autocomplete: 'name', required: true });
     const birth = field(t('birthDate'), { name: 'birthDate', type: 'date', autocomplete: 'bday', required: true });
     const password = field(t('password'), { name: 'password', type: 'password', autocomplete: 'new-password', required: true });
@@ -119,12 +120,17 @@ function registerView(): void {
     show(t('register'), form(t('register'), [name.block, birth.block, password.block], async () => {
       const done = await api('POST', '/v1/registrations', { verificationToken, name: name.input.value, birthDate: birth.input.value, password: password.input.value });
       if (!done.ok) return (done.problem.code.startsWith('password') ? password : name).error(problemText(done.problem));
-      loginView(phoneNumber);
+      loginView(phoneNumber, then);
     }));
   });
 }
 
-function loginView(phoneNumber = '', then: () => void = () => { location.hash = '#/'; void route(); }): void {
+/**
+ * Without `then` the login leads to the bank's home and registration is its own route. With it (the
+ * hosted checkout, whose URL's fragment does not pick a view), registration runs in place and leads
+ * back to `then`, so the checkout's session stays where it is, in the page's path.
+ */
+function loginView(phoneNumber = '', then?: () => void): void {
   const phone = field(t('phone'), { name: 'phone', type: 'tel', autocomplete: 'tel', inputmode: 'tel', required: true, value: phoneNumber });
   const password = field(t('password'), { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   show(t('login'), form(t('login'), [phone.block, password.block], async (status) => {
@@ -134,8 +140,13 @@ function loginView(phoneNumber = '', then: () => void = () => { location.hash = 
       status.append(notice(problemText(done.problem), 'bad'));
       return;
     }
-    then();
-  }), h('p', {}, h('a', { href: '#/register' }, t('newClient'))), h('p', {}, h('a', { href: '#/reset' }, t('forgot'))));
+    if (then) return then();
+    location.hash = '#/';
+    void route();
+  }), then
+    ? h('p', {}, h('button', { type: 'button', class: 'secondary', onclick: () => registerView(then) }, t('noAccountVerify')))
+    : h('p', {}, h('a', { href: '#/register' }, t('newClient'))),
+  h('p', {}, h('a', { href: '#/reset' }, t('forgot'))));
 }
 
 function resetView(): void {
