@@ -1,7 +1,7 @@
 // The bank's pages: one script that draws each step from the public API's answers. The server
 // picks the language (<html lang>) and the view (<body data-view>, data-session for checkout).
 import { api, idempotencyKey, type Problem } from './api.js';
-import { digitsOf, groupCardNumber, luhnValid, parseExpiry } from './card.js';
+import { brandName, digitsOf, groupCardNumber, luhnValid, parseExpiry } from './card.js';
 import { field, h } from './dom.js';
 import { LANGS, LOCALES, PROBLEMS, TEXTS, type Lang, type TextKey } from './i18n.js';
 
@@ -62,7 +62,12 @@ function codeField() {
 
 // ---- header: navigation and language switch (remembered in a cookie the server reads) ----
 
-function header(loggedIn: boolean): HTMLElement {
+/**
+ * On the hosted checkout the fragment does not pick a view, so the bank's navigation would only
+ * redraw the checkout: a person paying gets the language switch alone, and the checkout's own steps
+ * (log in, verify and register, reset the password) all lead back to the same session.
+ */
+function header(loggedIn: boolean, checkout: boolean): HTMLElement {
   const select = h('select', { id: 'lang', 'aria-label': t('language') },
     ...LANGS.map((l) => h('option', { value: l, selected: l === lang }, { kk: 'Қазақша', ru: 'Русский', en: 'English' }[l]))) as HTMLSelectElement;
   select.addEventListener('change', async () => {
@@ -71,13 +76,12 @@ function header(loggedIn: boolean): HTMLElement {
     if (loggedIn) await api('PATCH', '/v1/me', { language: select.value });
     location.reload();
   });
-  const nav = loggedIn
-    ? h('nav', { 'aria-label': t('appName') },
-      h('a', { href: '#/' }, t('providers')), h('a', { href: '#/history' }, t('history')),
+  const links = loggedIn
+    ? [h('a', { href: '#/' }, t('providers')), h('a', { href: '#/history' }, t('history')),
       h('a', { href: '#/cards' }, t('cards')), h('a', { href: '#/password' }, t('changePassword')),
-      h('a', { href: '#/logout' }, t('logout')))
-    : h('nav', { 'aria-label': t('appName') }, h('a', { href: '#/' }, t('login')), h('a', { href: '#/register' }, t('register')));
-  return h('header', {}, h('strong', {}, t('appName')), nav, select);
+      h('a', { href: '#/logout' }, t('logout'))]
+    : [h('a', { href: '#/' }, t('login')), h('a', { href: '#/register' }, t('register'))];
+  return h('header', {}, h('strong', {}, t('appName')), checkout ? null : h('nav', { 'aria-label': t('appName') }, ...links), select);
 }
 
 // ---- identity: verification, registration, login, reset, password change ----
@@ -146,18 +150,21 @@ function loginView(phoneNumber = '', then?: () => void): void {
   }), then
     ? h('p', {}, h('button', { type: 'button', class: 'secondary', onclick: () => registerView(then) }, t('noAccountVerify')))
     : h('p', {}, h('a', { href: '#/register' }, t('newClient'))),
-  h('p', {}, h('a', { href: '#/reset' }, t('forgot'))));
+  h('p', {}, then
+    ? h('button', { type: 'button', class: 'secondary', onclick: () => resetView(then) }, t('forgot'))
+    : h('a', { href: '#/reset' }, t('forgot'))));
 }
 
-function resetView(): void {
-  phoneStep('password_reset', (verificationToken) => {
+/** `then` as for `registerView`: the login with the new password leads back to the checkout that sent the person here. */
+function resetView(then?: () => void): void {
+  phoneStep('password_reset', (verificationToken, phoneNumber) => {
     const birth = field(t('birthDate'), { name: 'birthDate', type: 'date', autocomplete: 'bday', required: true });
     const password = field(t('newPassword'), { name: 'newPassword', type: 'password', autocomplete: 'new-password', required: true });
     password.block.append(passwordRules(password.input, () => ''));
     show(t('reset'), form(t('reset'), [birth.block, password.block], async () => {
       const done = await api('POST', '/v1/password-resets', { verificationToken, birthDate: birth.input.value, newPassword: password.input.value });
       if (!done.ok) return password.error(problemText(done.problem));
-      loginView();
+      loginView(phoneNumber, then);
     }));
   });
 }
@@ -190,7 +197,7 @@ async function cardChooser(): Promise<{ block: HTMLElement; choice: () => Record
   const saved = await api<{ data: SavedCard[] }>('GET', '/v1/cards');
   const cards = saved.ok ? saved.body.data.filter((c) => c.status === 'active') : [];
   const number = field(t('cardNumber'), { name: 'cardnumber', autocomplete: 'cc-number', inputmode: 'numeric', required: true });
-  const expiry = field(t('expiry'), { name: 'exp', autocomplete: 'cc-exp', inputmode: 'numeric', placeholder: 'MM/YY', maxlength: '7', required: true });
+  const expiry = field(t('expiry'), { name: 'exp', autocomplete: 'cc-exp', inputmode: 'numeric', placeholder: t('expiryHint'), maxlength: '7', required: true });
   const cvv = field(t('cvv'), { name: 'cvc', type: 'password', autocomplete: 'cc-csc', inputmode: 'numeric', maxlength: '4', required: true });
   number.input.addEventListener('input', () => {
     number.input.value = groupCardNumber(number.input.value);
@@ -198,7 +205,7 @@ async function cardChooser(): Promise<{ block: HTMLElement; choice: () => Record
     number.error(d.length >= 12 && !luhnValid(d) ? t('luhnBad') : '');
   });
   const newCard = h('div', {}, number.block, h('div', { class: 'row' }, expiry.block, cvv.block));
-  const options = [...cards.map((c) => ({ value: c.id, label: `${t('savedCard')}: ${c.brand} •••• ${c.last4}` })), { value: 'new', label: t('newCard') }];
+  const options = [...cards.map((c) => ({ value: c.id, label: `${t('savedCard')}: ${brandName(c.brand)} •••• ${c.last4}` })), { value: 'new', label: t('newCard') }];
   const radios = options.map((o, i) => h('label', {}, h('input', { type: 'radio', name: 'cardChoice', value: o.value, checked: i === 0 }), ` ${o.label}`));
   const group = h('fieldset', {}, h('legend', {}, t('card')), ...radios.flatMap((r) => [r, h('br')]), newCard);
   const selected = () => (group.querySelector('input[name=cardChoice]:checked') as HTMLInputElement).value;
@@ -280,7 +287,7 @@ function codeStep(payment: Payment, next: Next): void {
  */
 function cvvStep(payment: Payment, code: string, next: Next): void {
   const cvv = field(t('cvv'), { name: 'cvc', type: 'password', autocomplete: 'cc-csc', inputmode: 'numeric', maxlength: '4', required: true });
-  show(t('cvvTitle'), notice(`${t('cvvNeeded')} ${payment.card.brand} •••• ${payment.card.last4}`),
+  show(t('cvvTitle'), notice(`${t('cvvNeeded')} ${brandName(payment.card.brand)} •••• ${payment.card.last4}`),
     form(t('confirm'), [cvv.block], async () => {
       const value = cvv.input.value;
       cvv.input.value = '';
@@ -306,7 +313,7 @@ function threeDsStep(payment: Payment, next: Next): void {
 function resultView(payment: Payment, next: Next): void {
   const ok = payment.status === 'succeeded';
   const title = ok ? t('succeeded') : payment.status === 'declined' ? t('declined') : t('failed');
-  show(title, notice(`${money(payment.amount.value, payment.amount.currency)} · ${payment.provider.name} · ${payment.card.brand} •••• ${payment.card.last4}`, ok ? 'ok' : 'bad'),
+  show(title, notice(`${money(payment.amount.value, payment.amount.currency)} · ${payment.provider.name} · ${brandName(payment.card.brand)} •••• ${payment.card.last4}`, ok ? 'ok' : 'bad'),
     h('button', { type: 'button', onclick: next.go }, t(next.label)));
 }
 
@@ -341,7 +348,7 @@ async function cardsView(): Promise<void> {
   const list = await api<{ data: SavedCard[] }>('GET', '/v1/cards');
   if (!list.ok) return void show(t('cards'), notice(problemText(list.problem), 'bad'));
   show(t('cards'), list.body.data.length === 0 ? notice(t('empty')) : h('ul', { class: 'list card' }, ...list.body.data.map((c) =>
-    h('li', {}, h('span', {}, `${c.brand} •••• ${c.last4} · ${String(c.expMonth).padStart(2, '0')}/${c.expYear % 100}`),
+    h('li', {}, h('span', {}, `${brandName(c.brand)} •••• ${c.last4} · ${String(c.expMonth).padStart(2, '0')}/${c.expYear % 100}`),
       h('button', { type: 'button', class: 'secondary', 'aria-label': `${t('remove')} •••• ${c.last4}`, onclick: async () => {
         const done = await api('DELETE', `/v1/cards/${c.id}`);
         if (done.ok) await cardsView();
@@ -380,7 +387,7 @@ async function route(): Promise<void> {
   const view = document.body.dataset.view;
   const me = await api('GET', '/v1/me');
   if (!me.ok && me.problem.code === 'client_blocked') return blockedView();
-  document.querySelector('header')?.replaceWith(header(me.ok));
+  document.querySelector('header')?.replaceWith(header(me.ok, view === 'checkout'));
   if (view === 'checkout') return checkoutView(document.body.dataset.session ?? '');
   const [, name = '', arg = ''] = /^#\/([a-z]*)\/?(.*)$/.exec(location.hash) ?? [];
   if (name === 'register') return registerView();
