@@ -5,7 +5,8 @@
 // `checkout.session.completed` webhook and verified it with `standardwebhooks`. A customer who
 // cancels goes back to the cancel URL; an expired session shows a clear page. A person with no
 // account verifies a phone and registers from the checkout's login step and comes back to the same
-// checkout to pay.
+// checkout to pay; one who forgot the password resets it there (SP-10) and pays the same session.
+// Checkout pages carry no bank navigation (its links would only redraw the checkout).
 import t, { type Test } from 'tap';
 import type { BrowserContext, Page } from 'playwright-core';
 import { TEXTS, type Lang } from '../web/i18n.js';
@@ -52,6 +53,7 @@ t.test('shop → hosted checkout → log in → pay → back on the shop\'s retu
   const sessionId = await buy(page, 'order-1');
   t.equal(page.url(), `${w.origin}/checkout/${sessionId}`, 'the hosted checkout on the gateway\'s origin');
   await heading(page, ru.login);
+  t.equal(await page.locator('header nav').count(), 0, 'no bank navigation on the checkout');
   await check(t, page, 'ru-checkout-login');
   await page.getByLabel(ru.phone, { exact: true }).fill(person.phone);
   await page.getByLabel(ru.password, { exact: true }).fill(person.password);
@@ -61,6 +63,7 @@ t.test('shop → hosted checkout → log in → pay → back on the shop\'s retu
   t.ok(await page.getByText('Example Shop').isVisible(), 'the merchant\'s name');
   t.match(await page.locator('.amount').innerText(), tenge('ru', '1 500'), 'the amount in tenge, Russian grouping');
   await inLanguage(t, page, 'ru', 'ru-checkout');
+  t.equal(await page.getByLabel(ru.expiry, { exact: true }).getAttribute('placeholder'), 'ММ/ГГ', 'the expiry hint in Russian');
   await newCardInto(t, page, 'ru', kzCard());
   await check(t, page, 'ru-checkout');
   await page.getByRole('button', { name: ru.pay, exact: true }).click();
@@ -120,6 +123,48 @@ t.test('a new customer: shop → hosted checkout → verify the phone → regist
   await smsCodeInto(p, 'kk', newcomer.phone);
   await heading(p, kk.succeeded);
   await backToShopPaid(t, p, 'kk', 'order-4', sessionId);
+  await fresh.close();
+});
+
+t.test('SP-10 from the checkout: forgot the password → reset with the SMS code and birth date → log in → pay the same session with the saved card → back on the shop, paid', async (t) => {
+  const fresh = await w.context('kk');
+  const p = await fresh.newPage();
+  const sessionId = await buy(p, 'order-5');
+  await heading(p, kk.login);
+  await p.getByRole('button', { name: kk.forgot, exact: true }).click();
+  await heading(p, kk.reset);
+  await inLanguage(t, p, 'kk', 'kk-checkout-reset');
+  await check(t, p, 'kk-checkout-reset');
+  await p.getByLabel(kk.phone, { exact: true }).fill(person.phone);
+  await p.getByRole('button', { name: kk.sendCode, exact: true }).click();
+  await heading(p, kk.code);
+  await check(t, p, 'kk-checkout-reset-code');
+  await smsCodeInto(p, 'kk', person.phone);
+  await heading(p, kk.reset);
+  await p.getByLabel(kk.birthDate, { exact: true }).fill(person.birthDate);
+  await p.getByLabel(kk.newPassword, { exact: true }).pressSequentially('Fourth-Steppe-63');
+  await check(t, p, 'kk-checkout-reset-password');
+  await p.getByRole('button', { name: kk.reset, exact: true }).click();
+  await heading(p, kk.login);
+  t.equal(await p.getByLabel(kk.phone, { exact: true }).inputValue(), person.phone, 'the phone just verified, filled in');
+  await check(t, p, 'kk-checkout-reset-login');
+  person.password = 'Fourth-Steppe-63';
+  await p.getByLabel(kk.password, { exact: true }).fill(person.password);
+  await p.getByRole('button', { name: kk.login, exact: true }).click();
+
+  await heading(p, kk.checkout);
+  t.equal(p.url(), `${w.origin}/checkout/${sessionId}`, 'back on the same checkout; nothing added to its URL');
+  t.equal(await p.locator('header nav').count(), 0, 'no bank navigation once logged in either');
+  t.match(await p.locator('fieldset').innerText(), /: Visa •••• \d{4}/, 'the saved card by its brand\'s proper name');
+  t.equal(await p.getByLabel(kk.expiry, { exact: true }).getAttribute('placeholder'), 'АА/ЖЖ', 'the expiry hint in Kazakh');
+  t.equal(await p.getByLabel(kk.expiry, { exact: true }).getAttribute('autocomplete'), 'cc-exp');
+  await check(t, p, 'kk-checkout-after-reset');
+  await p.getByRole('button', { name: kk.pay, exact: true }).click();
+  await heading(p, kk.code);
+  await smsCodeInto(p, 'kk', person.phone);
+  await heading(p, kk.succeeded);
+  t.match(await p.locator('.notice').innerText(), / · Visa •••• \d{4}$/, 'the result names the brand properly');
+  await backToShopPaid(t, p, 'kk', 'order-5', sessionId);
   await fresh.close();
 });
 
