@@ -27,6 +27,8 @@ import { freshDatabaseUrl, migrateDatabase, RUNTIME_ROLES, runtimeUrl, superuser
 import { pkiFile, testDataDir } from './pki.js';
 import { TEST_REDIS_URL, uniqueName } from './redis.js';
 import { startProcess, type Started } from './processes.js';
+import { createVaultMetrics } from '../../vault/src/metrics.js';
+import { Registry } from 'prom-client';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -107,7 +109,7 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   const db = createDb<VaultDatabase>(createPool(config.databaseUrl, { max: 10, applicationName: 'test-vault' }));
   const superuserDb = createDb<any>(createPool(databaseUrl, { max: 2, applicationName: 'test-superuser' }));
   const clock = opts.clock ?? new ManualClock();
-  const ctx = createVaultContext(config, db, clock);
+  const ctx = createVaultContext(config, db, clock, createVaultMetrics(new Registry()));
   if (opts.processor) ctx.processor = opts.processor;
   // The boot check server.ts runs: a KEK that fails its key check stops this vault too.
   await checkKekVersions(db, ctx.keys).catch(async (err: unknown) => {
