@@ -4,7 +4,8 @@
 // security headers, then runs every test file docs/pci-dss.md cites (among them
 // test/deploy/netns.test.ts: the vault and staff ports do not answer from the `public` namespace,
 // skipped with its reason without root). Writes scan-report/report.txt and report.json and ends
-// with tap's summary line, which .ci/run counts; exit 1 on any failure. Each step's duration and
+// with tap's summary line, which .ci/run counts; exit 1 on any failure. The evidence files' own
+// TAP output is kept in scan-report/evidence.tap. Each step's duration and
 // each evidence file's are in report.json (`timings`), so a slow scan says where its time went.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,9 @@ async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
-    timings.push({ step, seconds: Math.round(performance.now() - at) / 1000 });
+    const seconds = Math.round(performance.now() - at) / 1000;
+    timings.push({ step, seconds });
+    process.stdout.write(`time ${step}: ${seconds.toFixed(1)} s\n`);
   }
 }
 
@@ -145,10 +148,11 @@ async function checkHeaders(target: string): Promise<void> {
 
 interface TestResult { file: string; ok: boolean; skipped: boolean; seconds?: number }
 
-/** Runs tap on `files`; each file's top-level result line and its time. */
-function runTests(files: string[], extra: string[], env: NodeJS.ProcessEnv): Promise<TestResult[]> {
+/** Runs tap on `files`, its whole TAP stream kept in `log`; each file's top-level result line and its time. */
+function runTests(files: string[], extra: string[], env: NodeJS.ProcessEnv, log: string): Promise<TestResult[]> {
   return new Promise((resolve) => {
-    execFile('npx', ['tap', '--reporter=tap', ...extra, ...files], { cwd: repoRoot, maxBuffer: 256 << 20, env }, (_err, stdout) => {
+    execFile('npx', ['tap', '--reporter=tap', ...extra, ...files], { cwd: repoRoot, maxBuffer: 256 << 20, env }, (_err, stdout, stderr) => {
+      writeFileSync(log, stdout + stderr);
       const results = new Map<string, TestResult>();
       for (const m of stdout.matchAll(/^(ok|not ok) \d+ - (\S+\.test\.ts)(.*)$/gm)) {
         const time = /# time=([\d.]+)ms/.exec(m[3]!);
@@ -175,7 +179,9 @@ async function runEvidence(): Promise<TestResult[]> {
   // job more than the cores keeps both busy. dist/ is fresh (built above), so the deploy tests
   // skip their own build.
   const jobs = String(availableParallelism() + 1);
-  const results = await runTests(ordered, [`--jobs=${jobs}`, '--timeout=900'], { ...process.env, PGW_DIST_FRESH: '1' });
+  // Every file's own output, for a failure's reason: scan-report/evidence.tap.
+  mkdirSync(join(repoRoot, 'scan-report'), { recursive: true });
+  const results = await runTests(ordered, [`--jobs=${jobs}`, '--timeout=900'], { ...process.env, PGW_DIST_FRESH: '1' }, join(repoRoot, 'scan-report', 'evidence.tap'));
   for (const r of results) {
     if (r.seconds !== undefined) timings.push({ step: `evidence ${r.file}`, seconds: r.seconds });
     record(`evidence ${r.file}`, r.ok ? (r.skipped ? 'skip' : 'pass') : 'fail', r.ok ? (r.skipped ? 'skipped (see its reason)' : 'passed') : 'failed');

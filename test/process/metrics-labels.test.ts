@@ -16,6 +16,9 @@ import type { AdminClient } from '../support/admin.js';
 import { createDb, createPool } from '../../lib/db.js';
 import { superuserUrl } from '../support/database.js';
 
+// Three processes, a registration, a payment and a merchant: more than the suite's 180 s on a shared machine.
+t.setTimeout(420_000);
+
 t.test('metrics (SP-11, SP-16): per-route and business series on each process; no phone, code, token, PAN or merchant key in any exposition', async (t) => {
   const target = await startLoadTarget(t, {}, { METRICS_PORT: '0' });
   const ca = readFileSync(join(target.dir, 'pki', 'ca.crt'));
