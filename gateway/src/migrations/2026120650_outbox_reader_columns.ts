@@ -1,15 +1,11 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { narrowOutboxReader, widenOutboxReader } from '../../../lib/audit/outbox-grants.js';
 
-// SP-17 (issue 17): the audit-worker reads the gateway outbox only to take the rows it stores
-// (DELETE … RETURNING event_id, payload). Its table-wide SELECT also let it read created_at and
-// published_at, which served only its metrics; those are now this process's own gauges
-// (lib/audit/outbox-metrics.ts), so the grant narrows to the two columns the delete returns.
+// SP-17: the audit-worker may read only event_id and payload of this outbox (lib/audit/outbox-grants.ts).
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`revoke select on gateway.audit_outbox from audit_writer`.execute(db);
-  await sql`grant select (event_id, payload) on gateway.audit_outbox to audit_writer`.execute(db);
+  await narrowOutboxReader(db, 'gateway');
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`revoke select (event_id, payload) on gateway.audit_outbox from audit_writer`.execute(db);
-  await sql`grant select on gateway.audit_outbox to audit_writer`.execute(db);
+  await widenOutboxReader(db, 'gateway');
 }
