@@ -19,17 +19,52 @@ export class VaultUnavailable extends Error {
   }
 }
 
+/** The vault's operations, a closed set: a path's token or reference never becomes a label. */
+export type VaultOperation = 'tokenize' | 'delete_token' | 'authorize' | 'refund' | 'get_challenge' | 'complete_challenge' | 'health' | 'other';
+/** 2xx answered, 4xx refused, unreachable or 5xx unavailable. */
+export type VaultCallOutcome = 'ok' | 'refused' | 'unavailable';
+export type VaultCallObserver = (operation: VaultOperation, outcome: VaultCallOutcome, seconds: number) => void;
+
+const OPERATIONS: readonly [string, RegExp, VaultOperation][] = [
+  ['POST', /^\/v1\/tokens$/, 'tokenize'],
+  ['DELETE', /^\/v1\/tokens\/[^/]+$/, 'delete_token'],
+  ['POST', /^\/v1\/authorizations$/, 'authorize'],
+  ['POST', /^\/v1\/refunds$/, 'refund'],
+  ['GET', /^\/v1\/challenges\/[^/]+$/, 'get_challenge'],
+  ['POST', /^\/v1\/challenges\/[^/]+\/complete$/, 'complete_challenge'],
+  ['GET', /^\/healthz$/, 'health'],
+];
+
+export function vaultOperation(method: string, path: string): VaultOperation {
+  const bare = path.split('?', 1)[0]!;
+  return OPERATIONS.find(([m, re]) => m === method && re.test(bare))?.[2] ?? 'other';
+}
+
 export interface VaultClient {
   call<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<VaultResponse<T>>;
   healthy(): Promise<boolean>;
   close(): Promise<void>;
 }
 
-export function createVaultClient(opts: VaultClientOptions): VaultClient {
+/** `observe`, when given, hears every call's operation, outcome and time (the gateway's metrics). */
+export function createVaultClient(opts: VaultClientOptions, observe?: VaultCallObserver): VaultClient {
   const agent = mutualTlsAgent({ ...opts, keepAliveMaxTimeoutMs: 600_000 });
   const base = opts.url.toString().replace(/\/$/, '');
 
   async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<VaultResponse<T>> {
+    if (!observe) return send<T>(method, path, body);
+    const started = performance.now();
+    let outcome: VaultCallOutcome = 'unavailable';
+    try {
+      const res = await send<T>(method, path, body);
+      outcome = res.status < 400 ? 'ok' : 'refused';
+      return res;
+    } finally {
+      observe(vaultOperation(method, path), outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  async function send<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<VaultResponse<T>> {
     let res;
     try {
       res = await request(`${base}${path}`, {

@@ -1,14 +1,16 @@
 // `npm run scan`: the evidence a security team regenerates with one command (issue 17 items 7-8).
-// Starts the compiled vault, audit-worker and gateway (dist/, plain node) on 127.0.0.1 against the
+// Builds dist/ once, starts the compiled vault, audit-worker and gateway (dist/, plain node) on 127.0.0.1 against the
 // test PostgreSQL and Redis, scans every TLS listener with testssl.sh, checks the public listener's
 // security headers, then runs every test file docs/pci-dss.md cites (among them
 // test/deploy/netns.test.ts: the vault and staff ports do not answer from the `public` namespace,
 // skipped with its reason without root). Writes scan-report/report.txt and report.json and ends
-// with tap's summary line, which .ci/run counts; exit 1 on any failure.
+// with tap's summary line, which .ci/run counts; exit 1 on any failure. The evidence files' own
+// TAP output is kept in scan-report/evidence.tap. Each step's duration and
+// each evidence file's are in report.json (`timings`), so a slow scan says where its time went.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { repoRoot } from '../lib/paths.js';
@@ -30,6 +32,17 @@ const record = (name: string, status: Status, detail: string) => {
 const cleanups: (() => unknown)[] = [];
 const teardown = { teardown: (fn: () => unknown) => void cleanups.push(fn) };
 const started = new Date();
+const timings: { step: string; seconds: number }[] = [];
+async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
+  const at = performance.now();
+  try {
+    return await fn();
+  } finally {
+    const seconds = Math.round(performance.now() - at) / 1000;
+    timings.push({ step, seconds });
+    process.stdout.write(`time ${step}: ${seconds.toFixed(1)} s\n`);
+  }
+}
 
 /** testssl's findings as one check: no blocking finding and every SP-1 property as expected. */
 function judgeTls(name: string, findings: readonly Finding[], note: string): void {
@@ -97,7 +110,7 @@ async function scanListeners(listeners: Record<string, string>, scratch: string)
   // One at a time, each with room: ~55 s on an idle 2-core machine, past 240 s when it is shared.
   for (const [name, target] of Object.entries(listeners)) {
     try {
-      const findings = await scanTls(target, { headers: name === 'public' || Boolean(clients[name]), clientCertificate: clients[name], timeoutMs: 600_000 });
+      const findings = await timed(`testssl ${name}`, () => scanTls(target, { headers: name === 'public' || Boolean(clients[name]), clientCertificate: clients[name], timeoutMs: 600_000 }));
       judgeTls(`${name} (${target})`, findings, note(name));
       if (name === 'public') {
         const hsts = findings.find((f) => f.id === 'HSTS_time');
@@ -133,15 +146,20 @@ async function checkHeaders(target: string): Promise<void> {
   }
 }
 
-interface TestResult { file: string; ok: boolean; skipped: boolean }
+interface TestResult { file: string; ok: boolean; skipped: boolean; seconds?: number }
 
-/** Runs tap on `files`; each file's top-level result line. */
-function runTests(files: string[], extra: string[]): Promise<TestResult[]> {
+/** Runs tap on `files`, its whole TAP stream kept in `log`; each file's top-level result line and its time. */
+function runTests(files: string[], extra: string[], env: NodeJS.ProcessEnv, log: string): Promise<TestResult[]> {
   return new Promise((resolve) => {
-    execFile('npx', ['tap', '--reporter=tap', ...extra, ...files], { cwd: repoRoot, maxBuffer: 256 << 20, env: process.env }, (_err, stdout) => {
+    execFile('npx', ['tap', '--reporter=tap', ...extra, ...files], { cwd: repoRoot, maxBuffer: 256 << 20, env }, (_err, stdout, stderr) => {
+      writeFileSync(log, stdout + stderr);
       const results = new Map<string, TestResult>();
       for (const m of stdout.matchAll(/^(ok|not ok) \d+ - (\S+\.test\.ts)(.*)$/gm)) {
-        results.set(m[2]!, { file: m[2]!, ok: m[1] === 'ok', skipped: /# SKIP/i.test(m[3]!) });
+        const time = /# time=([\d.]+)ms/.exec(m[3]!);
+        results.set(m[2]!, {
+          file: m[2]!, ok: m[1] === 'ok', skipped: /# SKIP/i.test(m[3]!),
+          ...(time ? { seconds: Math.round(Number(time[1])) / 1000 } : {}),
+        });
       }
       // A file tap never reported (it crashed before its first line) fails.
       resolve(files.map((file) => results.get(file) ?? { file, ok: false, skipped: false }));
@@ -149,38 +167,65 @@ function runTests(files: string[], extra: string[]): Promise<TestResult[]> {
   });
 }
 
+// The files that take minutes (a production install, namespaces, testssl scans) start first, so
+// the short ones fill the other job slot instead of waiting behind them at the end.
+const LONG_FIRST = [/^test\/deploy\//, /tls-scan\.test\.ts$/];
+
 async function runEvidence(): Promise<TestResult[]> {
   const files = citedTests(readPciMap());
-  // test/deploy/ rebuilds dist/ and makes namespaces: after the others, one at a time.
-  const deploy = files.filter((f) => f.startsWith('test/deploy/'));
-  const rest = files.filter((f) => !deploy.includes(f));
-  const results = [...await runTests(rest, []), ...await runTests(deploy, ['--jobs=1', '--timeout=900'])];
-  for (const r of results) record(`evidence ${r.file}`, r.ok ? (r.skipped ? 'skip' : 'pass') : 'fail', r.ok ? (r.skipped ? 'skipped (see its reason)' : 'passed') : 'failed');
+  const rank = (f: string) => { const i = LONG_FIRST.findIndex((re) => re.test(f)); return i < 0 ? LONG_FIRST.length : i; };
+  const ordered = [...files].sort((a, b) => rank(a) - rank(b));
+  // Most evidence files wait on PostgreSQL, Redis or a child process more than they compute: one
+  // job more than the cores keeps both busy. dist/ is fresh (built above), so the deploy tests
+  // skip their own build.
+  const jobs = String(availableParallelism() + 1);
+  // Every file's own output, for a failure's reason: scan-report/evidence.tap.
+  mkdirSync(join(repoRoot, 'scan-report'), { recursive: true });
+  const results = await runTests(ordered, [`--jobs=${jobs}`, '--timeout=900'], { ...process.env, PGW_DIST_FRESH: '1' }, join(repoRoot, 'scan-report', 'evidence.tap'));
+  for (const r of results) {
+    if (r.seconds !== undefined) timings.push({ step: `evidence ${r.file}`, seconds: r.seconds });
+    record(`evidence ${r.file}`, r.ok ? (r.skipped ? 'skip' : 'pass') : 'fail', r.ok ? (r.skipped ? 'skipped (see its reason)' : 'passed') : 'failed');
+  }
   return results;
 }
 
-try {
-  const { listeners, scratch } = await startServices();
-  await scanListeners(listeners, scratch);
-  await checkHeaders(listeners.public);
-} catch (err) {
-  record('start the compiled processes', 'fail', (err as Error).message.split('\n')[0]!);
-} finally {
-  for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+/** `npm run build`: dist/ for the scanned processes and for the deploy tests, built once. */
+function build(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('npm', ['run', 'build'], { cwd: repoRoot, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      (err ? reject(new Error(`npm run build failed:\n${stdout}${stderr}`)) : resolve()));
+  });
 }
-await runEvidence();
+
+let built = true;
+await timed('build', build).catch((err: Error) => { built = false; record('npm run build', 'fail', err.message.split('\n').slice(0, 5).join(' ')); });
+if (built) {
+  try {
+    const { listeners, scratch } = await timed('start the compiled processes', startServices);
+    await timed('testssl (all listeners)', () => scanListeners(listeners, scratch));
+    await timed('headers', () => checkHeaders(listeners.public));
+  } catch (err) {
+    record('start the compiled processes', 'fail', (err as Error).message.split('\n')[0]!);
+  } finally {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+  }
+  await timed('evidence (all files)', runEvidence);
+}
 
 const count = (s: Status) => checks.filter((c) => c.status === s).length;
 const summary = { passed: count('pass'), failed: count('fail'), skipped: count('skip') };
 const out = join(repoRoot, 'scan-report');
 mkdirSync(out, { recursive: true });
-const report = { startedAt: started.toISOString(), finishedAt: new Date().toISOString(), summary, checks };
+const report = { startedAt: started.toISOString(), finishedAt: new Date().toISOString(), summary, checks, timings };
 writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(out, 'report.txt'), [
   `npm run scan, ${report.startedAt} to ${report.finishedAt}`,
   `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`,
   '',
   ...checks.map((c) => `${c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.detail}`),
+  '',
+  'Time per step (seconds):',
+  ...timings.map((s) => `${s.seconds.toFixed(1).padStart(8)}  ${s.step}`),
   '',
 ].join('\n'));
 process.stdout.write(`report: ${join(out, 'report.txt')}\n# { total: ${checks.length}, pass: ${summary.passed}, fail: ${summary.failed} }\n`);

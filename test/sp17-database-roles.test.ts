@@ -48,6 +48,10 @@ t.test('SP-17: every process is refused what is not its own (42501)', async (t) 
     ['worker truncates audit.events', w.worker, sql`truncate audit.events`, /permission denied for table events/],
     ['worker reads gateway.clients', w.worker, sql`select * from gateway.clients`, /permission denied for table clients/],
     ['worker reads vault.cards', w.worker, sql`select * from vault.cards`, /permission denied for table cards/],
+    // The producers report their own outbox depth and age (lib/audit/outbox-metrics.ts).
+    ['worker reads the gateway outbox\'s ages', w.worker, sql`select min(created_at) from gateway.audit_outbox`, /permission denied for table audit_outbox/],
+    ['worker reads the vault outbox\'s ages', w.worker, sql`select min(created_at) from vault.audit_outbox`, /permission denied for table audit_outbox/],
+    ['worker reads the gateway outbox\'s publication times', w.worker, sql`select published_at from gateway.audit_outbox`, /permission denied for table audit_outbox/],
     ['worker writes into the gateway outbox', w.worker, sql`insert into gateway.audit_outbox (event_id, payload, created_at) values (gen_random_uuid(), '{}', now())`, /permission denied for table audit_outbox/],
     ['worker creates a table in audit', w.worker, sql`create table audit.extra (x int)`, /permission denied for schema audit/],
     ['retention job deletes audit.events', w.retention, sql`delete from audit.events`, /permission denied for table events/],
@@ -71,6 +75,25 @@ t.test('SP-17: each role can do its own work (the refusals are not a broken conn
   t.equal((await sql`delete from vault.audit_outbox returning event_id`.execute(w.worker)).rows.length, 1, 'the worker deletes a vault outbox row');
   t.equal((await sql`select * from audit.chain_head`.execute(w.worker)).rows.length, 1, 'the worker reads the chain head');
   t.equal((await sql`select * from audit.events`.execute(w.retention)).rows.length, 0, 'the retention job reads the audit store');
+});
+
+t.test('SP-17: the audit-worker can read no gateway or vault table, and of the outboxes only what its delete returns', async (t) => {
+  const { db } = await migratedDatabase(t);
+  const { rows: tables } = await sql<{ name: string }>`
+    select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname in ('gateway', 'vault') and c.relkind in ('r', 'p', 'v', 'm')
+      and has_table_privilege(${RUNTIME_ROLES.audit}, c.oid, 'select')
+    order by 1`.execute(db);
+  t.same(tables.map((r) => r.name), [], 'no whole-table SELECT on gateway.* or vault.*');
+  const { rows: columns } = await sql<{ name: string }>`
+    select n.nspname || '.' || c.relname || '.' || a.attname as name
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_attribute a on a.attrelid = c.oid
+    where n.nspname in ('gateway', 'vault') and c.relkind in ('r', 'p', 'v', 'm') and a.attnum > 0 and not a.attisdropped
+      and has_column_privilege(${RUNTIME_ROLES.audit}, c.oid, a.attnum, 'select')
+    order by 1`.execute(db);
+  t.same(columns.map((r) => r.name), [
+    'gateway.audit_outbox.event_id', 'gateway.audit_outbox.payload', 'vault.audit_outbox.event_id', 'vault.audit_outbox.payload',
+  ], 'readable columns: the outboxes\' event_id and payload (DELETE … RETURNING), nothing else');
 });
 
 t.test('SP-17: the schemas and everything in them belong to the owner roles, not the superuser', async (t) => {

@@ -56,7 +56,7 @@ const checkpoint = async () => {
 const timer = setInterval(() => void checkpoint(), config.checkpointIntervalMs);
 
 const metrics = createMetrics('audit-worker');
-registerAuditGauges(metrics.registry, db, monitor, systemClock);
+registerAuditGauges(metrics.registry, monitor, systemClock);
 const metricsListenerServer = metricsServer(metrics.registry);
 const metricsPort = await listenMetrics(metricsListenerServer, config.metrics);
 

@@ -51,15 +51,19 @@ begin
       end if;
     end if;
   end loop;
-  -- The one cross-schema grant, by design: the audit-worker reads and deletes the producers'
-  -- outbox rows in the transaction that stores their events (exactly-once delivery, SP-21).
+  -- The one cross-schema grant, by design: the audit-worker deletes the producers' outbox rows
+  -- in the transaction that stores their events (exactly-once delivery, SP-21), reading back only
+  -- the two columns its DELETE … RETURNING names. Each producer reports its own outbox depth and
+  -- age (lib/audit/outbox-metrics.ts), so the worker reads nothing else there.
   -- The audit store's own grants (audit_writer insert-only, audit_retention) are in its migration.
   if to_regclass('gateway.audit_outbox') is not null then
     grant usage on schema gateway to audit_writer;
-    grant select, delete on gateway.audit_outbox to audit_writer;
+    revoke select on gateway.audit_outbox from audit_writer;
+    grant select (event_id, payload), delete on gateway.audit_outbox to audit_writer;
   end if;
   if to_regclass('vault.audit_outbox') is not null then
     grant usage on schema vault to audit_writer;
-    grant select, delete on vault.audit_outbox to audit_writer;
+    revoke select on vault.audit_outbox from audit_writer;
+    grant select (event_id, payload), delete on vault.audit_outbox to audit_writer;
   end if;
 end $grants$;

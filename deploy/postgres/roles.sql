@@ -11,9 +11,9 @@
 --   pgw_vault            DML on schema vault's tables, nothing on gateway or audit
 --   pgw_audit_worker     member of audit_writer: INSERT and SELECT on the audit store (triggers
 --                        refuse UPDATE, DELETE and TRUNCATE to every role), and the one
---                        cross-schema grant by design: SELECT and DELETE on gateway.audit_outbox
---                        and vault.audit_outbox, so that storing an event and deleting its outbox
---                        row are one transaction (exactly-once delivery, SP-21)
+--                        cross-schema grant by design: DELETE and SELECT (event_id, payload) on
+--                        gateway.audit_outbox and vault.audit_outbox, so that storing an event and
+--                        deleting its outbox row are one transaction (exactly-once delivery, SP-21)
 --   pgw_audit_retention  member of audit_retention: drops whole audit months older than 10 years
 -- The login roles are created without a password. Give each one with `\password ROLE` (psql
 -- hashes it client-side) and use scram-sha-256 in pg_hba.conf: under `trust` any password logs

@@ -20,6 +20,8 @@ import { publicApp } from '../src/app.js';
 import { loadGatewayConfig } from '../src/config.js';
 import type { GatewayDatabase } from '../src/database.js';
 import { createPasswordHasher } from '../src/identity/passwords.hasher.js';
+import { createGatewayMetrics } from '../src/metrics.js';
+import { Registry } from 'prom-client';
 import { createSmsProvider } from '../src/identity/sms.provider.js';
 
 /** Where the committed document and types live. */
@@ -53,6 +55,7 @@ export async function describePublicApi(): Promise<Record<string, unknown>> {
       config, db: createDb<GatewayDatabase>(pool), pool, redis, vault, audit, clock: systemClock,
       sms: createSmsProvider(config.identity.sms, systemClock),
       passwords: createPasswordHasher(config.identity.passwordHash),
+      metrics: createGatewayMetrics(new Registry()),
     };
     const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
     try {

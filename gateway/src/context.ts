@@ -9,6 +9,7 @@ import type { GatewayDatabase } from './database.js';
 import type { SmsProvider } from './identity/sms.provider.js';
 import type { PasswordHasher } from './identity/passwords.hasher.js';
 import type { WebhookQueue } from './webhooks/dispatcher.js';
+import type { GatewayMetrics } from './metrics.js';
 
 export interface GatewayContext {
   config: Readonly<GatewayConfig>;
@@ -22,6 +23,8 @@ export interface GatewayContext {
   passwords: PasswordHasher;
   /** Investigation exports come from the audit-worker, which alone reads schema `audit`. */
   audit: AuditClient;
+  /** Counters the services bump where they decide an outcome (gateway/src/metrics.ts). */
+  metrics: GatewayMetrics;
   /** Queues webhook deliveries; absent where no dispatcher runs (tests, WEBHOOKS_ENABLED=false): pending deliveries are queued when one starts. */
   webhooks?: WebhookQueue;
 }

@@ -15,6 +15,7 @@ import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onCertificateReload, onShutdown, releaseConnectionsOnClose, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
+import { registerOutboxGauges } from '../../lib/audit/outbox-metrics.js';
 import { systemClock } from '../../lib/clock.js';
 import { loadGatewayConfig } from './config.js';
 import type { GatewayDatabase } from './database.js';
@@ -24,6 +25,7 @@ import { adminApp, adminTlsOptions } from './admin/admin.app.js';
 import { createSmsProvider } from './identity/sms.provider.js';
 import { createPasswordHasher } from './identity/passwords.hasher.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { createGatewayMetrics } from './metrics.js';
 
 const config = loadOrExit(() => loadGatewayConfig(process.env));
 const log = createLogger('gateway', config.logLevel);
@@ -42,22 +44,25 @@ const auditQueue = new Queue<AuditJob>(config.auditQueue, { connection: queueCon
 auditQueue.on('error', (err) => log.warn({ err }, 'audit queue connection error'));
 const relay = startOutboxRelay({ db, source: 'gateway', queue: auditQueue, log });
 
-const vault = createVaultClient(config.vault);
+const metrics = createMetrics('gateway');
+const gatewayMetrics = createGatewayMetrics(metrics.registry);
+registerOutboxGauges(metrics.registry, db, 'gateway', systemClock);
+const metricsListenerServer = metricsServer(metrics.registry);
+
+const vault = createVaultClient(config.vault, gatewayMetrics.vaultCall);
 const audit = createAuditClient(config.auditExport);
 // Deliveries run beside the listeners; a slow merchant server holds only the worker's own connections.
 const webhooks = config.webhooks.enabled
-  ? startWebhookDispatcher({ db, config: config.webhooks, redisUrl: config.redisUrl, clock: systemClock, log })
+  ? startWebhookDispatcher({ db, config: config.webhooks, redisUrl: config.redisUrl, clock: systemClock, log, metrics: gatewayMetrics })
   : undefined;
 const ctx = {
   config, db, pool, redis, vault, audit, clock: systemClock, ...(webhooks ? { webhooks } : {}),
   sms: createSmsProvider(config.identity.sms, systemClock),
   passwords: createPasswordHasher(config.identity.passwordHash),
+  metrics: gatewayMetrics,
 };
 // Unknown phones must cost a login the same as known ones from the first request on (SP-11).
 await ctx.passwords.prepare();
-
-const metrics = createMetrics('gateway');
-const metricsListenerServer = metricsServer(metrics.registry);
 
 const common = {
   loggerInstance: log,

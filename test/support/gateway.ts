@@ -20,6 +20,8 @@ import { trustProxyOption } from '../../gateway/src/plugins/client-ip.js';
 import { adminApp } from '../../gateway/src/admin/admin.app.js';
 import { createSmsProvider } from '../../gateway/src/identity/sms.provider.js';
 import { createPasswordHasher } from '../../gateway/src/identity/passwords.hasher.js';
+import { createGatewayMetrics } from '../../gateway/src/metrics.js';
+import { Registry } from 'prom-client';
 import type pg from 'pg';
 import { freshDatabaseUrl, migrateDatabase, migratedDatabaseAs, RUNTIME_ROLES, runtimePoolDb, runtimeUrl } from './database.js';
 import { startProcess, type Started } from './processes.js';
@@ -124,6 +126,7 @@ async function buildInstance(
     config, db, pool, redis, vault, audit, clock,
     sms: createSmsProvider(config.identity.sms, clock),
     passwords: createPasswordHasher(config.identity.passwordHash),
+    metrics: createGatewayMetrics(new Registry()),
   };
 
   const app = Fastify({ ...fastifyLogging(log), trustProxy: trustProxyOption(config.trustProxy) }).withTypeProvider<TypeBoxTypeProvider>();

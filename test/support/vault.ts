@@ -31,6 +31,8 @@ import { freshDatabaseUrl, migrateDatabase, RUNTIME_ROLES, runtimeUrl, superuser
 import { pkiFile, testDataDir } from './pki.js';
 import { TEST_REDIS_URL, uniqueName } from './redis.js';
 import { startProcess, type Started } from './processes.js';
+import { createVaultMetrics } from '../../vault/src/metrics.js';
+import { Registry } from 'prom-client';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -111,7 +113,7 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
   const db = createDb<VaultDatabase>(createPool(config.databaseUrl, { max: 10, applicationName: 'test-vault' }));
   const superuserDb = createDb<any>(createPool(databaseUrl, { max: 2, applicationName: 'test-superuser' }));
   const clock = opts.clock ?? new ManualClock();
-  const ctx = createVaultContext(config, db, clock);
+  const ctx = createVaultContext(config, db, clock, createVaultMetrics(new Registry()));
   if (opts.processor) ctx.processor = opts.processor;
   // The boot checks server.ts runs: a KEK that fails its key check, or a fingerprint key ring whose
   // active version was retired, stops this vault too.

@@ -12,9 +12,9 @@ const errors = { 400: Problem, 404: Problem, 409: Problem, 422: Problem, 500: Pr
 export const authorizationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/authorizations', {
     schema: { body: AuthorizeBody, response: { 200: AuthorizationView, ...errors } },
-  }, async (request) => authorize(app.vaultCtx, callerOf(request), request.body));
+  }, async (request) => app.vaultCtx.metrics.observe('authorize', () => authorize(app.vaultCtx, callerOf(request), request.body), (view) => view.outcome));
 
   app.post('/v1/refunds', {
     schema: { body: RefundBody, response: { 201: RefundView, ...errors } },
-  }, async (request, reply) => reply.code(201).send(await refund(app.vaultCtx, callerOf(request), request.body)));
+  }, async (request, reply) => reply.code(201).send(await app.vaultCtx.metrics.observe('refund', () => refund(app.vaultCtx, callerOf(request), request.body))));
 };

@@ -13,9 +13,10 @@ const errors = { 400: Problem, 404: Problem, 409: Problem, 422: Problem, 500: Pr
 export const challengesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/challenges/:ref', {
     schema: { params: ChallengeParams, response: { 200: ChallengeView, ...errors } },
-  }, async (request) => getChallenge(app.vaultCtx, request.params.ref));
+  }, async (request) => app.vaultCtx.metrics.observe('get_challenge', () => getChallenge(app.vaultCtx, request.params.ref)));
 
   app.post('/v1/challenges/:ref/complete', {
     schema: { params: ChallengeParams, body: CompleteChallengeBody, response: { 200: AuthorizationView, ...errors } },
-  }, async (request) => completeChallenge(app.vaultCtx, callerOf(request), request.params.ref, request.body.result === 'pass'));
+  }, async (request) => app.vaultCtx.metrics.observe('complete_challenge',
+    () => completeChallenge(app.vaultCtx, callerOf(request), request.params.ref, request.body.result === 'pass'), (view) => view.outcome));
 };

@@ -16,6 +16,7 @@ import { sandboxProcessor } from './processor/sandbox.js';
 import type { VaultDatabase } from './storage/database.js';
 import { insertCardsWithAudit, type NewCard } from './storage/cards.repository.js';
 import { groupCommit } from './storage/group-commit.js';
+import type { VaultMetrics } from './metrics.js';
 
 export interface VaultContext {
   config: Readonly<VaultConfig>;
@@ -29,6 +30,8 @@ export interface VaultContext {
   processor: Processor;
   /** Stores a tokenized card with its audit event; concurrent calls share one statement. */
   storeCard: (card: NewCard) => Promise<void>;
+  /** Each operation's outcome and time (vault/src/metrics.ts). */
+  metrics: VaultMetrics;
 }
 
 declare module 'fastify' {
@@ -50,7 +53,7 @@ export function createKeyProvider(config: Readonly<VaultConfig>, opts: { allowEm
 }
 
 /** The production wiring of a context from validated config; tests may swap single parts. */
-export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<VaultDatabase>, clock: Clock): VaultContext {
+export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<VaultDatabase>, clock: Clock, metrics: VaultMetrics): VaultContext {
   return {
     config,
     db,
@@ -62,5 +65,6 @@ export function createVaultContext(config: Readonly<VaultConfig>, db: Kysely<Vau
     cvv: new CvvStore(clock, config.cvvMaxHeld),
     processor: sandboxProcessor(config.fingerprintKeys),
     storeCard: groupCommit((cards: NewCard[]) => insertCardsWithAudit(db, cards), CARD_GROUP_COMMIT),
+    metrics,
   };
 }

@@ -13,6 +13,8 @@ import { startOutboxRelay, type AuditJob } from '../../lib/audit/outbox.js';
 import { exitOnUncaught, onCertificateReload, onShutdown, releaseConnectionsOnClose, SERVER_TIMEOUTS, signalReady } from '../../lib/listen.js';
 import { systemClock } from '../../lib/clock.js';
 import { createMetrics, instrument, listenMetrics, metricsServer } from '../../lib/metrics.js';
+import { registerOutboxGauges } from '../../lib/audit/outbox-metrics.js';
+import { createVaultMetrics } from './metrics.js';
 import { loadVaultConfig } from './config.js';
 import { hardenTlsListener, vaultApp, VAULT_FASTIFY_OPTIONS } from './app.js';
 import { createVaultContext } from './context.js';
@@ -50,10 +52,12 @@ const server = Fastify({
   return503OnClosing: true,
   https: listenerTlsOptions(config.listener),
 });
+const metrics = createMetrics('vault');
+registerOutboxGauges(metrics.registry, db, 'vault', systemClock);
 // Keys, fingerprint key and BIN table load here: any of them missing or malformed stops the boot.
 let ctx;
 try {
-  ctx = createVaultContext(config, db, systemClock);
+  ctx = createVaultContext(config, db, systemClock, createVaultMetrics(metrics.registry));
   await checkKekVersions(db, ctx.keys);
   await registerFingerprintVersions(db, config.fingerprintKeys, systemClock);
 } catch (err) {
@@ -67,7 +71,6 @@ sweeper.unref();
 const stopRetention = config.retentionSweepIntervalMs > 0 ? startRetentionSweep(ctx, config.retentionSweepIntervalMs, log) : undefined;
 
 hardenTlsListener(server.server, ctx, log);
-const metrics = createMetrics('vault');
 const metricsListenerServer = metricsServer(metrics.registry);
 // Per-route latency of tokenize, authorize, refund and delete: the vault's operations.
 instrument(server, metrics, 'vault');

@@ -11,7 +11,7 @@ export const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/tokens', {
     schema: { body: TokenizeBody, response: { 201: TokenView, 400: Problem, 422: Problem, 500: Problem } },
   }, async (request, reply) => {
-    const view = await tokenize(app.vaultCtx, callerOf(request), request.body);
+    const view = await app.vaultCtx.metrics.observe('tokenize', () => tokenize(app.vaultCtx, callerOf(request), request.body));
     return reply.code(201).send(view);
   });
 
@@ -19,7 +19,7 @@ export const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/v1/tokens/:token', {
     schema: { params: DeleteTokenParams, querystring: DeleteTokenQuery, response: { 204: Type.Null(), 400: Problem, 404: Problem, 500: Problem } },
   }, async (request, reply) => {
-    await deleteClientCard(app.vaultCtx, callerOf(request), request.params.token, request.query.clientRef);
+    await app.vaultCtx.metrics.observe('delete_token', () => deleteClientCard(app.vaultCtx, callerOf(request), request.params.token, request.query.clientRef));
     return reply.code(204).send(null);
   });
 };

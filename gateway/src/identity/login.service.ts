@@ -65,7 +65,10 @@ export async function login(ctx: GatewayContext, origin: RequestOrigin, phone: s
       await recordAudit(trx, ctx.clock, origin, { actor, action: 'session.login', outcome: 'failure', targets, details: { reason: 'invalid_credentials', locked: result.lockedUntil !== null } });
       return result;
     });
-    if (until) throw refusal({ kind: 'locked', until }, now);
+    if (until) {
+      ctx.metrics.loginLocked();
+      throw refusal({ kind: 'locked', until }, now);
+    }
     throw new DomainError('invalid_credentials', 'the phone number or password is wrong');
   }
   const client = ev.client;

@@ -114,7 +114,9 @@ export async function issueOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext,
 export async function deliverOtp(ctx: GatewayContext, origin: RequestOrigin, otp: IssuedOtp, who: Pick<AuditInput, 'actor' | 'targets'>): Promise<void> {
   try {
     await ctx.sms.send(otp.sms);
+    ctx.metrics.otpSms(otp.purpose, 'sent');
   } catch (err) {
+    ctx.metrics.otpSms(otp.purpose, 'failed');
     await recordAudit(ctx.db, ctx.clock, origin, {
       actor: who.actor, action: 'otp.send_failed', outcome: 'failure', targets: who.targets, details: { purpose: otp.purpose, otpId: otp.otpId },
     });
@@ -140,6 +142,12 @@ export async function verifyOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext
   code: string;
   consumeWith?: ConsumeWith;
 }): Promise<OtpCheck> {
+  const check = await checkOwned(db, ctx, input);
+  ctx.metrics.otpCheck(input.purpose, check.ok ? 'ok' : check.reason);
+  return check;
+}
+
+async function checkOwned(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: Owner & { subjectId: string; code: string }): Promise<OtpCheck> {
   if (input.clientId === undefined) return (await checkCode(db, ctx, input)).check;
   const guess = await takeGuess(ctx, input.clientId);
   if (!guess.ok) return { ok: false, reason: 'otp_attempts_exceeded', retryAfterSeconds: guess.retryAfterSeconds };

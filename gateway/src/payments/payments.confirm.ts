@@ -26,6 +26,7 @@ import { PAYMENT_WINDOW_MS, type Payer } from './payments.service.js';
 import { toView } from './payments.view.js';
 import { authorize, clientFacing, VaultRefusal, type AuthorizationResult } from './vault-api.js';
 import type { PaymentStatus } from './payments.table.js';
+import type { PaymentOutcome } from '../metrics.js';
 
 export function isDue(row: Pick<PaymentRow, 'status' | 'expires_at'>, now: Date): boolean {
   return (row.status === 'requires_confirmation' || row.status === 'requires_action') && row.expires_at.getTime() <= now.getTime();
@@ -50,6 +51,9 @@ export async function expirePayments(ctx: GatewayContext, now: Date, id?: string
     }
     await audit.flush(trx);
     return expired.length;
+  }).then((n) => {
+    for (let i = 0; i < n; i += 1) ctx.metrics.payment('expired');
+    return n;
   });
 }
 
@@ -68,7 +72,10 @@ export async function confirmPayment(
     await audit.flush(trx);
     return decided;
   });
-  if (claimed instanceof DomainError) throw claimed;
+  if (claimed instanceof DomainError) {
+    if (claimed.code === 'payment_expired') ctx.metrics.payment('expired');
+    throw claimed;
+  }
   if (!claimed.askVault) return toView(claimed.payment);
   return toView(await authorizePayment(ctx, origin, claimed.payment, input.cvv));
 }
@@ -198,7 +205,9 @@ export async function failPayment(
     actor: { type: 'system' }, action: 'payment.failed', outcome: 'failure',
     targets: { clientId: p.client_id, paymentId: p.id }, details: { reason: vaultCode, ...details },
   });
-  return settle(ctx, p, 'failed', ctx.clock.now(), { declineReason: `vault_${vaultCode}`.slice(0, 64) }, audit.take());
+  const moved = await settle(ctx, p, 'failed', ctx.clock.now(), { declineReason: `vault_${vaultCode}`.slice(0, 64) }, audit.take());
+  if (moved) ctx.metrics.payment('failed', vaultCode);
+  return moved;
 }
 
 /**
@@ -232,10 +241,13 @@ export async function recordAuthorization(
       details: { result: result.threeDS.result, enrolled: result.threeDS.enrolled, ...opts.details },
     });
   }
-  return settle(ctx, p, to, now, {
+  const moved = await settle(ctx, p, to, now, {
     authorizationId: result.authorizationId,
     declineReason: result.declineReason ?? null,
     threeDS: result.threeDS,
     ...(to === 'requires_action' ? { challengeRef: result.challenge!.ref, expiresAt: new Date(now.getTime() + PAYMENT_WINDOW_MS) } : {}),
   }, audit.take());
+  // Counted by whoever recorded the answer: a racing finisher that found it recorded counts nothing.
+  if (moved) ctx.metrics.payment(to as PaymentOutcome, result.declineReason);
+  return moved;
 }

@@ -10,6 +10,7 @@ import { createRedis } from '../../../lib/redis.js';
 import type { Clock } from '../../../lib/clock.js';
 import type { GatewayDatabase } from '../database.js';
 import { attemptDelivery } from './deliver.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { webhookAgents } from './outbound.js';
 import { relayMerchantEvents } from './relay.js';
 import type { Resolve } from './ssrf-guard.js';
@@ -35,6 +36,8 @@ export function startWebhookDispatcher(opts: {
   clock: Clock;
   log: Pick<Logger, 'warn' | 'error'>;
   resolve?: Resolve;
+  /** Counts each attempt's outcome (gateway/src/metrics.ts). */
+  metrics?: Pick<GatewayMetrics, 'webhookAttempt'>;
 }): WebhookDispatcher {
   const { db, config, clock, log } = opts;
   const queueConnection = createRedis(opts.redisUrl, { forWorker: true });
@@ -46,7 +49,13 @@ export function startWebhookDispatcher(opts: {
   const { attempts, baseDelayMs } = config.retry;
 
   const worker = new Worker<Job>(config.queue, async (job) => {
-    await attemptDelivery(deps, job.data.deliveryId, job.attemptsMade + 1 >= attempts);
+    const finalAttempt = job.attemptsMade + 1 >= attempts;
+    try {
+      if (await attemptDelivery(deps, job.data.deliveryId, finalAttempt) === 'succeeded') opts.metrics?.webhookAttempt('succeeded');
+    } catch (err) {
+      opts.metrics?.webhookAttempt(finalAttempt ? 'failed' : 'retrying');
+      throw err;
+    }
   }, { connection: workerConnection, prefix: config.queuePrefix, concurrency: config.concurrency });
   worker.on('error', (err) => log.warn({ err }, 'webhook worker error'));
 
