@@ -1,6 +1,6 @@
 // SQL for payments (SP-14, SP-15.2, SP-18). Status changes are conditional UPDATEs on the
 // expected current status; the database trigger refuses any move the state machine forbids.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 import { preparedQuery } from '../../../lib/prepared-query.js';
 import { auditOutboxRows } from '../../../lib/audit/outbox.js';
@@ -34,40 +34,8 @@ const PAYMENT_COLUMNS = [
 
 const RETURNED_COLUMNS = sql.join(PAYMENT_COLUMNS.map((c) => sql.ref(c)));
 
-type PaymentInsert = NewPayment & { paramsJson: string; merchantId: string | null; checkoutSessionId: string | null };
-
-const paymentInsert = preparedQuery((db: Kysely<GatewayDatabase>, p: PaymentInsert) => db.insertInto('gateway.payments').values({
-  id: p.id,
-  client_id: p.clientId,
-  provider_id: p.providerId,
-  card_id: p.cardId,
-  card_source: p.cardSource,
-  amount: p.amount,
-  currency: p.currency,
-  params: p.paramsJson,
-  status: 'requires_confirmation',
-  authorization_id: null,
-  decline_reason: null,
-  three_ds_result: null,
-  three_ds_enrolled: null,
-  challenge_ref: null,
-  created_at: p.now,
-  updated_at: p.now,
-  expires_at: p.expiresAt,
-  merchant_id: p.merchantId,
-  checkout_session_id: p.checkoutSessionId,
-}).returning(PAYMENT_COLUMNS));
-
-/** Inserts the payment and returns its row, so the caller answers without reading it back. */
-export async function insertPayment(db: Kysely<GatewayDatabase>, p: NewPayment) {
-  const row = await paymentInsert.first(db, {
-    ...p, paramsJson: JSON.stringify(p.params), merchantId: p.merchantId ?? null, checkoutSessionId: p.checkoutSessionId ?? null,
-  });
-  if (!row) throw new Error('the payment insert returned no row');
-  return row;
-}
-
-export type InsertedPayment = Awaited<ReturnType<typeof insertPayment>>;
+/** A payment row as insertClaimedPayment returns it, so the caller answers without reading it back. */
+export type InsertedPayment = Pick<Selectable<GatewayDatabase['gateway.payments']>, typeof PAYMENT_COLUMNS[number]>;
 
 /**
  * A payment's whole start in ONE statement, which is its own transaction when run outside one:
