@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, FileMigrationProvider, Kysely, Migrator, PostgresDialect, sql, type QueryResult, type RawBuilder } from 'kysely';
 import type { Logger } from './logger.js';
 
 // int8 and numeric come back as strings by default; counts and money here are integers that fit.
@@ -13,6 +13,12 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export interface PoolOptions {
   max?: number;
   applicationName: string;
+  /**
+   * pg's pipeline mode: a client writes a query without waiting for the one before it to be
+   * answered. Kysely still awaits each of its queries, so only pipelinedTransaction() below sends
+   * several at once; cursors and query streams are refused on such a pool.
+   */
+  pipeline?: boolean;
 }
 
 // Named statements: PostgreSQL parses and plans a named statement once per connection, then only
@@ -48,6 +54,7 @@ export function createPool(databaseUrl: string, options: PoolOptions): pg.Pool {
     connectionString: databaseUrl,
     max: options.max ?? 10,
     application_name: options.applicationName,
+    ...(options.pipeline ? { pipeline: true } : {}),
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
   });
@@ -61,6 +68,54 @@ export function createPool(databaseUrl: string, options: PoolOptions): pg.Pool {
 
 export function createDb<DB>(pool: pg.Pool): Kysely<DB> {
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export interface PipelinedTransaction {
+  /** Runs one statement of the transaction (the first one carries BEGIN in its round trip). */
+  query<R>(query: RawBuilder<R>): Promise<QueryResult<R>>;
+  /** Runs the transaction's last statement with COMMIT in the same round trip. */
+  commit<R>(query: RawBuilder<R>): Promise<QueryResult<R>>;
+}
+
+/**
+ * A transaction whose BEGIN travels with its first statement and whose COMMIT travels with its
+ * last: on a pipelined pool (PoolOptions.pipeline) two round trips where kysely's transaction()
+ * takes four, on any other pool the same statements one after another. A body that returns
+ * without calling commit() is committed; one that throws is rolled back. A statement that fails
+ * in commit()'s round trip fails the commit behind it too (PostgreSQL answers ROLLBACK), so
+ * nothing of the transaction is kept.
+ */
+export async function pipelinedTransaction<DB, T>(db: Kysely<DB>, body: (tx: PipelinedTransaction) => Promise<T>): Promise<T> {
+  // getExecutor() is kysely's own way to one pooled connection; its transaction() would await BEGIN.
+  return db.getExecutor().provideConnection(async (connection) => {
+    let state = 'idle' as 'idle' | 'open' | 'ended';
+    const run = async <R>(query: RawBuilder<R>, commit: boolean): Promise<QueryResult<R>> => {
+      const sent: Promise<QueryResult<unknown>>[] = [];
+      if (state === 'idle') sent.push(connection.executeQuery(CompiledQuery.raw('begin')));
+      state = 'open';
+      const index = sent.push(connection.executeQuery(query.compile(db))) - 1;
+      if (commit) {
+        sent.push(connection.executeQuery(CompiledQuery.raw('commit')));
+        state = 'ended';
+      }
+      // Every query of the round trip is awaited, so none is left answering into the next one.
+      const settled = await Promise.allSettled(sent);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      return (settled[index] as PromiseFulfilledResult<QueryResult<R>>).value;
+    };
+    try {
+      const result = await body({ query: (q) => run(q, false), commit: (q) => run(q, true) });
+      if (state === 'open') {
+        state = 'ended';
+        await connection.executeQuery(CompiledQuery.raw('commit'));
+      }
+      return result;
+    } catch (err) {
+      if (state === 'open') await connection.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
+      throw err;
+    }
+  });
 }
 
 /** Applies every pending migration of one component; throws (and the caller exits) on failure. */

@@ -110,7 +110,7 @@ export async function startTestVault(t: Teardown, opts: TestVaultOptions = {}): 
     ...opts.env,
   };
   const config = loadVaultConfig(env);
-  const db = createDb<VaultDatabase>(createPool(config.databaseUrl, { max: 10, applicationName: 'test-vault' }));
+  const db = createDb<VaultDatabase>(createPool(config.databaseUrl, { max: 10, applicationName: 'test-vault', pipeline: true }));
   const superuserDb = createDb<any>(createPool(databaseUrl, { max: 2, applicationName: 'test-superuser' }));
   const clock = opts.clock ?? new ManualClock();
   const ctx = createVaultContext(config, db, clock, createVaultMetrics(new Registry()));

@@ -8,9 +8,10 @@
 // transaction that records the outcome, so a repeat or a racing duplicate gets the first result
 // and the card is never authorized twice; if anything fails the claim rolls back with it, and so
 // does any event written in it: the failure's one event is written after the rollback. The CVV
-// is wiped after the attempt, whatever happened. Four round trips: begin, find+claim, record, commit.
+// is wiped after the attempt, whatever happened. Two round trips on the vault's pipelined pool:
+// begin with find+claim, then record with commit (lib/db.ts pipelinedTransaction).
 import { randomBytes } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import { pipelinedTransaction, type PipelinedTransaction } from '../../lib/db.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { cvvValid, isExpired } from './card-number.js';
 import { openCard } from './crypto/envelope.js';
@@ -18,7 +19,7 @@ import { fingerprintPrefix, recordVaultFailure, vaultAuditEvent, type Caller } f
 import {
   findCardAndClaim, recordOutcome, replayByPaymentRef, type AuthorizationRow, type OutcomeUpdate,
 } from './storage/authorizations.repository.js';
-import { isLive, type CardsTable, type LiveCard, type VaultDatabase } from './storage/database.js';
+import { isLive, type CardsTable, type LiveCard } from './storage/database.js';
 import type { ProcessorOutcome, StoredCredential } from './processor/processor.js';
 import { VaultError } from './errors.js';
 import type { VaultContext } from './context.js';
@@ -73,20 +74,21 @@ export async function authorize(ctx: VaultContext, caller: Caller, input: Author
   // caller sent, and a caller's bug could have sent a card number there.
   let card: CardsTable | undefined;
   try {
-    return await ctx.db.transaction().execute(async (trx) => {
+    return await pipelinedTransaction(ctx.db, async (tx) => {
       const now = ctx.clock.now();
       const id = uuidv7(now);
-      const found = await findCardAndClaim(trx, {
+      const found = await findCardAndClaim(tx.query, {
         id, token: input.token, clientRef: input.clientRef, paymentRef: input.paymentRef,
         amount: input.amount, merchant: input.merchant, at: now,
       });
       if (!found) throw new VaultError('token_unknown', 'no such card token for this client');
       card = found.card;
-      // A repeat (or a race lost) gets the first result, without needing the CVV again.
-      if (!found.claimed) return replay(await replayByPaymentRef(trx, input.paymentRef, replayEvent(ctx, caller, found.card, input)), input);
+      // A repeat (or a race lost) gets the first result, without needing the CVV again. Not sent
+      // with the commit: a conflicting repeat throws after it, and its replay event rolls back.
+      if (!found.claimed) return replay(await replayByPaymentRef(tx.query, input.paymentRef, replayEvent(ctx, caller, found.card, input)), input);
       // SP-16 retention (retention.ts): the card's data is gone; its claim rolls back with this refusal.
       if (!isLive(found.card)) throw new VaultError('card_deleted', 'this card was deleted; it can no longer be used');
-      return await authorizeClaimed(ctx, caller, trx, id, found.card, input, now);
+      return await authorizeClaimed(ctx, caller, tx, id, found.card, input, now);
     });
   } catch (err) {
     await recordVaultFailure(ctx.db, ctx.clock, caller, {
@@ -103,9 +105,9 @@ function replayEvent(ctx: VaultContext, caller: Caller, card: CardsTable, input:
   });
 }
 
-/** The first attempt for a paymentRef, claimed in `trx`: CVV, decryption, processor, outcome and its event. */
+/** The first attempt for a paymentRef, claimed in `tx`: CVV, decryption, processor, outcome and its event (committed with it). */
 async function authorizeClaimed(
-  ctx: VaultContext, caller: Caller, trx: Transaction<VaultDatabase>, id: string, card: LiveCard, input: AuthorizeBody, now: Date,
+  ctx: VaultContext, caller: Caller, tx: PipelinedTransaction, id: string, card: LiveCard, input: AuthorizeBody, now: Date,
 ): Promise<AuthorizationView> {
   if (input.cvv !== undefined && !cvvValid(input.cvv, card.brand)) {
     throw new VaultError('card_invalid', 'the security code is not valid');
@@ -141,7 +143,7 @@ async function authorizeClaimed(
     held?.fill(0);
   }
   const challengeRef = result.outcome === 'challenge_required' ? `chl_${randomBytes(16).toString('base64url')}` : null;
-  const row = await recordOutcome(trx, id, outcomeUpdate(result, ctx.clock.now(), challengeRef), vaultAuditEvent(ctx.clock, caller, {
+  const row = await recordOutcome(tx.commit, id, outcomeUpdate(result, ctx.clock.now(), challengeRef), vaultAuditEvent(ctx.clock, caller, {
     action: 'vault.card.authorize',
     outcome: result.outcome === 'declined' ? 'failure' : 'success',
     targets: cardTargets(card),

@@ -33,7 +33,7 @@ export async function completeChallenge(ctx: VaultContext, caller: Caller, ref: 
     const result = await ctx.processor.completeChallenge({
       processorRef: row.processor_ref!, passed, amount: { value: row.amount_value, currency: row.currency },
     });
-    const updated = await recordOutcome(trx, row.id, outcomeUpdate(result, ctx.clock.now(), ref), vaultAuditEvent(ctx.clock, caller, {
+    const updated = await recordOutcome((q) => q.execute(trx), row.id, outcomeUpdate(result, ctx.clock.now(), ref), vaultAuditEvent(ctx.clock, caller, {
       action: 'vault.challenge.complete',
       outcome: result.outcome === 'approved' ? 'success' : 'failure',
       targets: { cardToken: row.token },

@@ -27,7 +27,7 @@ const config = loadOrExit(() => loadVaultConfig(process.env));
 const log = createLogger('vault', config.logLevel);
 exitOnUncaught(log);
 
-const pool = createPool(config.databaseUrl, { max: 20, applicationName: 'vault' });
+const pool = createPool(config.databaseUrl, { max: 20, applicationName: 'vault', pipeline: true });
 const db = createDb<VaultDatabase>(pool);
 if (config.migrateOnStart) {
   await migrateToLatest(db, 'vault', fileURLToPath(new URL('./migrations', import.meta.url)), log);

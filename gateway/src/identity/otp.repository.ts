@@ -60,6 +60,21 @@ export async function reserveAttempt(db: Db, purpose: string, subjectId: string,
   return attemptReservation.first(db, { purpose, subjectId, now });
 }
 
+export interface ReservedAttempt { id: string; key_id: string; code_hash: Buffer; attempts: number }
+
+/**
+ * reserveAttempt's UPDATE … RETURNING for a data-modifying WITH, counting the attempt only when
+ * `guard` (an SQL condition) holds: a caller that locks the code's subject in the same statement
+ * counts the attempt only if the subject still awaits its code.
+ */
+export function attemptReservationWhere(purpose: string, subjectId: string, now: Date, guard: RawBuilder<unknown>): RawBuilder<ReservedAttempt> {
+  return sql<ReservedAttempt>`update gateway.otps set attempts = attempts + 1
+    where id = (select id from gateway.otps where purpose = ${purpose} and subject_id = ${subjectId}
+                order by created_at desc, id desc limit 1)
+      and used_at is null and expires_at > ${now}::timestamptz and attempts < 3 and ${guard}
+    returning id, key_id, code_hash, attempts`;
+}
+
 const consumption = preparedQuery((db: Db, p: { id: string; now: Date }) => db.updateTable('gateway.otps').set({ used_at: p.now })
   .where('id', '=', p.id).where('used_at', 'is', null)
   .returning('id'));

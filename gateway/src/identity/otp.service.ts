@@ -14,7 +14,7 @@ import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { chargeSmsCaps } from './otp.caps.js';
 import { assertGuessesLeft, giveBackGuess, takeGuess } from './otp.guesses.js';
-import { consumeOtp, insertOtp, latestOtp, otpConsumption, otpInsertWhere, reserveAttempt, type NewOtpRow } from './otp.repository.js';
+import { consumeOtp, insertOtp, latestOtp, otpConsumption, otpInsertWhere, reserveAttempt, type NewOtpRow, type ReservedAttempt } from './otp.repository.js';
 import type { SmsMessage } from './sms.provider.js';
 
 /** Codes anyone can request for any phone, and codes a logged-in client requests for itself. */
@@ -162,14 +162,26 @@ async function checkOwned(db: Kysely<GatewayDatabase>, ctx: GatewayContext, inpu
 }
 
 /** The check itself; `wrongGuess` when a live code was compared and did not match. */
-async function checkCode(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: {
+async function checkCode(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: CodeInput): Promise<{ check: OtpCheck; wrongGuess: boolean }> {
+  const now = ctx.clock.now();
+  return checkReservedCode(db, ctx, input, await reserveAttempt(db, input.purpose, input.subjectId, now), now);
+}
+
+interface CodeInput {
   purpose: OtpPurpose;
   subjectId: string;
   code: string;
   consumeWith?: ConsumeWith;
-}): Promise<{ check: OtpCheck; wrongGuess: boolean }> {
-  const now = ctx.clock.now();
-  const reserved = await reserveAttempt(db, input.purpose, input.subjectId, now);
+}
+
+/**
+ * The check after the attempt was counted, by reserveAttempt or in the caller's own statement
+ * (attemptReservationWhere); `reserved` is undefined when no live code was there to count on.
+ * A caller that took the client's guess slot itself (takeGuess) gives it back unless `wrongGuess`.
+ */
+export async function checkReservedCode(
+  db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: CodeInput, reserved: ReservedAttempt | undefined, now: Date,
+): Promise<{ check: OtpCheck; wrongGuess: boolean }> {
   if (!reserved) {
     const dead = await latestOtp(db, input.purpose, input.subjectId); // why the UPDATE refused it
     const reason = !dead || dead.used_at !== null ? 'otp_invalid' : dead.expires_at.getTime() <= now.getTime() ? 'otp_expired' : 'otp_attempts_exceeded';

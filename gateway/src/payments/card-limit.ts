@@ -9,8 +9,7 @@
 // the same one if either is in the month, and its entry is rewritten to the active version's value,
 // so a card entered before and after the switch counts once (vault/README.md "Fingerprint key
 // rotation"); the same statement, so the same lock, decides.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { GatewayDatabase } from '../database.js';
+import { sql, type RawBuilder } from 'kysely';
 
 export const CARDS_PER_MONTH = 3;
 
@@ -30,17 +29,6 @@ export function cardMonthClaim(clientId: string, fingerprint: string, now: Date,
                               else array_append(m.fingerprints, ${fingerprint}::text) end
       where m.fingerprints && ${same}::text[] or cardinality(m.fingerprints) < ${CARDS_PER_MONTH}
     returning cardinality(fingerprints) as cards`;
-}
-
-/** Records `fingerprint` for the client's current Almaty month; false when it would be a 4th card. */
-export async function claimCardForMonth(
-  db: Kysely<GatewayDatabase>,
-  clientId: string,
-  fingerprint: string,
-  now: Date,
-  others: readonly string[] = [],
-): Promise<boolean> {
-  return (await cardMonthClaim(clientId, fingerprint, now, others).execute(db)).rows.length === 1;
 }
 
 /** `fingerprints` with every value in `from` replaced by `to`, in their order, each value once. */

@@ -17,9 +17,11 @@ import { recordPaymentMoved } from '../checkout/payment-events.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayDatabase } from '../database.js';
 import { DomainError } from '../errors.js';
-import { verifyOtp } from '../identity/otp.service.js';
+import { checkReservedCode } from '../identity/otp.service.js';
+import { giveBackGuess, takeGuess } from '../identity/otp.guesses.js';
+import { attemptReservationWhere, type ReservedAttempt } from '../identity/otp.repository.js';
 import {
-  expireDuePayments, findPayment, lockPayment, moveStatus, moveStatusAudited, type MovedPayment, type PaymentRow,
+  expireDuePayments, findPayment, lockPayment, lockPaymentReservingAttempt, moveStatus, moveStatusAudited, type MovedPayment, type PaymentRow,
 } from './payments.repository.js';
 import type { PaymentView } from './payments.schema.js';
 import { PAYMENT_WINDOW_MS, type Payer } from './payments.service.js';
@@ -93,47 +95,82 @@ async function confirmLocked(
 ): Promise<{ payment: LockedPayment; askVault: boolean } | DomainError> {
   const actor = { type: 'client' as const, id: payer.id };
   const now = ctx.clock.now();
-  const p = await lockPayment(trx, input.paymentId, payer.id);
-  if (!p) return new DomainError('not_found', 'no such payment');
-  const targets = { clientId: payer.id, paymentId: p.id, cardId: p.card_id };
+  // The client's daily wrong-code slot is taken before the payment is locked, so that the lock and
+  // the count of this attempt on the payment's code are one statement (otp.guesses.ts); it is given
+  // back unless a live code was compared and did not match. At the cap nothing is counted.
+  const guess = await takeGuess(ctx, payer.id);
+  let wrongGuess = false;
+  try {
+    const locked = guess.ok
+      ? await lockPaymentReservingAttempt(trx, input.paymentId, payer.id, now, (guard) => attemptReservationWhere('payment', input.paymentId, now, guard))
+      : await lockPayment(trx, input.paymentId, payer.id).then((payment) => payment && { payment, reserved: undefined });
+    if (!locked) return new DomainError('not_found', 'no such payment');
+    const result = await decideLocked(trx, ctx, audit, actor, locked.payment, input, now, guess.ok ? locked.reserved : guess);
+    wrongGuess = result.wrongGuess;
+    return result.decided;
+  } finally {
+    if (guess.ok && !wrongGuess) await giveBackGuess(ctx, guess.key);
+  }
+}
+
+type Decided = { payment: LockedPayment; askVault: boolean } | DomainError;
+
+/**
+ * confirmLocked's decision on the locked payment. `reserved` is the attempt its lock counted, or
+ * the wait the daily wrong-code cap imposes (nothing counted).
+ */
+async function decideLocked(
+  trx: Kysely<GatewayDatabase>,
+  ctx: GatewayContext,
+  audit: AuditBatch,
+  actor: { type: 'client'; id: string },
+  p: LockedPayment,
+  input: { paymentId: string; code: string },
+  now: Date,
+  reserved: ReservedAttempt | { ok: false; retryAfterSeconds: number } | undefined,
+): Promise<{ decided: Decided; wrongGuess: boolean }> {
+  const targets = { clientId: actor.id, paymentId: p.id, cardId: p.card_id };
+  const decided = (d: Decided) => ({ decided: d, wrongGuess: false });
   if (isDue(p, now)) {
     await moveStatus(trx, p.id, p.status, 'expired', now);
     audit.add({ actor, action: 'payment.expired', outcome: 'success', targets });
     await recordPaymentMoved(trx, ctx, { ...p, status: 'expired' }, now);
-    return new DomainError('payment_expired', 'the payment was not confirmed within 15 minutes; start a new one');
+    return decided(new DomainError('payment_expired', 'the payment was not confirmed within 15 minutes; start a new one'));
   }
   // Confirmed with its code before, and the vault's answer never recorded (it could not be
   // reached, or it asked for the CVV): ask it again. The code was spent then, so it is not
   // checked again; a 3-D Secure completion in flight (a challenge ref) is not a confirm's to finish.
-  if (p.status === 'processing' && p.challenge_ref === null) return { payment: p, askVault: true };
-  if (p.status !== 'requires_confirmation') return { payment: p, askVault: false }; // already decided: show it, never authorize again
-  if (p.card_status === 'blocked') return new DomainError('card_blocked', 'this card was reported lost and is blocked');
+  if (p.status === 'processing' && p.challenge_ref === null) return decided({ payment: p, askVault: true });
+  if (p.status !== 'requires_confirmation') return decided({ payment: p, askVault: false }); // already decided: show it, never authorize again
+  if (p.card_status === 'blocked') return decided(new DomainError('card_blocked', 'this card was reported lost and is blocked'));
   // The client removed the card after starting this payment: its data is being deleted in the vault (SP-16).
-  if (p.card_status === 'removed') return new DomainError('card_removed', 'this card was removed; start a new payment with another card');
+  if (p.card_status === 'removed') return decided(new DomainError('card_removed', 'this card was removed; start a new payment with another card'));
   // The right code's consumption and the claim for the vault are one statement.
   let moved: MovedPayment | undefined;
-  const check = await verifyOtp(trx, ctx, {
-    purpose: 'payment', subjectId: p.id, clientId: payer.id, code: input.code,
-    consumeWith: async (consumption) => {
-      audit.add({ actor, action: 'payment.confirmed', outcome: 'success', targets });
-      moved = await moveStatusAudited(trx, p.id, 'requires_confirmation', 'processing', now, {}, audit.take(), consumption);
-      return moved !== undefined;
-    },
-  });
+  const { check, wrongGuess } = reserved !== undefined && 'retryAfterSeconds' in reserved
+    ? { check: { ok: false, reason: 'otp_attempts_exceeded', retryAfterSeconds: reserved.retryAfterSeconds } as const, wrongGuess: false }
+    : await checkReservedCode(trx, ctx, {
+      purpose: 'payment', subjectId: p.id, code: input.code,
+      consumeWith: async (consumption) => {
+        audit.add({ actor, action: 'payment.confirmed', outcome: 'success', targets });
+        moved = await moveStatusAudited(trx, p.id, 'requires_confirmation', 'processing', now, {}, audit.take(), consumption);
+        return moved !== undefined;
+      },
+    }, reserved, now);
   if (!check.ok) {
     // Committed: the wrong attempt counts (SP-9's 3 tries).
     audit.add({ actor, action: 'payment.confirm', outcome: 'failure', targets, details: { reason: check.reason } });
     // The client's daily cap on wrong codes refused the check unevaluated: the payment may still be
     // confirmed once the day turns, so say when rather than "start a new payment".
     if (check.retryAfterSeconds !== undefined) {
-      return new DomainError(check.reason, `too many wrong codes today; retry in ${check.retryAfterSeconds} s`, { 'retry-after': String(check.retryAfterSeconds) });
+      return { decided: new DomainError(check.reason, `too many wrong codes today; retry in ${check.retryAfterSeconds} s`, { 'retry-after': String(check.retryAfterSeconds) }), wrongGuess };
     }
     const detail = check.reason === 'otp_expired' ? 'the code has expired' : check.reason === 'otp_attempts_exceeded'
       ? 'too many wrong codes; start a new payment' : 'the code is wrong';
-    return new DomainError(check.reason, detail);
+    return { decided: new DomainError(check.reason, detail), wrongGuess };
   }
   // Under the row lock the move cannot miss: a right code that was not consumed answered otp_invalid above.
-  return { payment: { ...p, ...underLock(moved) }, askVault: true };
+  return decided({ payment: { ...p, ...underLock(moved) }, askVault: true });
 }
 
 /** Steps 2 and 3: asks the vault to authorize a `processing` payment and records its answer. */

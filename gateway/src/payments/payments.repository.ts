@@ -1,11 +1,12 @@
 // SQL for payments (SP-14, SP-15.2, SP-18). Status changes are conditional UPDATEs on the
 // expected current status; the database trigger refuses any move the state machine forbids.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { GatewayDatabase } from '../database.js';
 import { preparedQuery } from '../../../lib/prepared-query.js';
 import { auditOutboxRows } from '../../../lib/audit/outbox.js';
 import type { AuditEvent } from '../../../lib/audit/event.js';
 import type { PaymentStatus, ThreeDsResult } from './payments.table.js';
+import type { ReservedAttempt } from '../identity/otp.repository.js';
 
 export const OPEN_STATUSES = ['requires_confirmation', 'requires_action'] as const;
 
@@ -34,40 +35,8 @@ const PAYMENT_COLUMNS = [
 
 const RETURNED_COLUMNS = sql.join(PAYMENT_COLUMNS.map((c) => sql.ref(c)));
 
-type PaymentInsert = NewPayment & { paramsJson: string; merchantId: string | null; checkoutSessionId: string | null };
-
-const paymentInsert = preparedQuery((db: Kysely<GatewayDatabase>, p: PaymentInsert) => db.insertInto('gateway.payments').values({
-  id: p.id,
-  client_id: p.clientId,
-  provider_id: p.providerId,
-  card_id: p.cardId,
-  card_source: p.cardSource,
-  amount: p.amount,
-  currency: p.currency,
-  params: p.paramsJson,
-  status: 'requires_confirmation',
-  authorization_id: null,
-  decline_reason: null,
-  three_ds_result: null,
-  three_ds_enrolled: null,
-  challenge_ref: null,
-  created_at: p.now,
-  updated_at: p.now,
-  expires_at: p.expiresAt,
-  merchant_id: p.merchantId,
-  checkout_session_id: p.checkoutSessionId,
-}).returning(PAYMENT_COLUMNS));
-
-/** Inserts the payment and returns its row, so the caller answers without reading it back. */
-export async function insertPayment(db: Kysely<GatewayDatabase>, p: NewPayment) {
-  const row = await paymentInsert.first(db, {
-    ...p, paramsJson: JSON.stringify(p.params), merchantId: p.merchantId ?? null, checkoutSessionId: p.checkoutSessionId ?? null,
-  });
-  if (!row) throw new Error('the payment insert returned no row');
-  return row;
-}
-
-export type InsertedPayment = Awaited<ReturnType<typeof insertPayment>>;
+/** A payment row as insertClaimedPayment returns it, so the caller answers without reading it back. */
+export type InsertedPayment = Pick<Selectable<GatewayDatabase['gateway.payments']>, typeof PAYMENT_COLUMNS[number]>;
 
 /**
  * A payment's whole start in ONE statement, which is its own transaction when run outside one:
@@ -127,6 +96,31 @@ const locked = preparedQuery((db: Kysely<GatewayDatabase>, p: { id: string }) =>
 export async function lockPayment(trx: Kysely<GatewayDatabase>, id: string, clientId?: string) {
   return clientId === undefined ? locked.first(trx, { id }) : lockedForClient.first(trx, { id, clientId });
 }
+
+/**
+ * lockPayment for a client's confirm, counting the attempt on the payment's code in the same
+ * statement (`reserve`, e.g. attemptReservationWhere) only if the locked payment still awaits its
+ * code: requires_confirmation, not past its window, its card neither blocked nor removed. The
+ * guard reads the row as locked, so a confirm that waited for another sees its outcome and counts
+ * nothing on a payment that one already claimed. `reserved` is the counted attempt, if any.
+ */
+export async function lockPaymentReservingAttempt(
+  trx: Kysely<GatewayDatabase>, id: string, clientId: string, now: Date, reserve: (guard: RawBuilder<unknown>) => RawBuilder<ReservedAttempt>,
+): Promise<{ payment: LockedRow; reserved: ReservedAttempt | undefined } | undefined> {
+  const payment = paymentView(trx).select('c.token as card_token').where('p.id', '=', id).where('p.client_id', '=', clientId).forUpdate('p');
+  const awaitsCode = sql`exists (select 1 from p where p.status = 'requires_confirmation' and p.expires_at > ${now}::timestamptz
+                                                   and p.card_status not in ('blocked', 'removed'))`;
+  const result = await sql<LockedRow & { otp_id: string | null; otp_key_id: string; otp_code_hash: Buffer; otp_attempts: number }>`
+    with p as (${payment}), r as (${reserve(awaitsCode)})
+    select p.*, r.id as otp_id, r.key_id as otp_key_id, r.code_hash as otp_code_hash, r.attempts as otp_attempts
+    from p left join r on true`.execute(trx);
+  const row = result.rows[0];
+  if (!row) return undefined;
+  const { otp_id, otp_key_id, otp_code_hash, otp_attempts, ...locked } = row;
+  return { payment: locked, reserved: otp_id === null ? undefined : { id: otp_id, key_id: otp_key_id, code_hash: otp_code_hash, attempts: otp_attempts } };
+}
+
+type LockedRow = NonNullable<Awaited<ReturnType<typeof lockPayment>>>;
 
 export async function findPaymentByChallengeRef(db: Kysely<GatewayDatabase>, ref: string) {
   return paymentView(db).where('p.challenge_ref', '=', ref).executeTakeFirst();

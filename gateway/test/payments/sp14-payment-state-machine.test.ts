@@ -1,11 +1,11 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { migratedDatabase } from '../../../test/support/database.js';
 import { uuidv7 } from '../../../lib/uuidv7.js';
 import type { GatewayDatabase } from '../../src/database.js';
 import { saveEnteredCard } from '../../src/payments/cards.repository.js';
-import { claimCardForMonth } from '../../src/payments/card-limit.js';
-import { insertPayment, moveStatus } from '../../src/payments/payments.repository.js';
+import { cardMonthClaim } from '../../src/payments/card-limit.js';
+import { insertClaimedPayment, moveStatus } from '../../src/payments/payments.repository.js';
 import type { PaymentStatus } from '../../src/payments/payments.table.js';
 
 // The payment state machine is enforced by PostgreSQL itself (migration 2026112422), so no code
@@ -22,14 +22,17 @@ async function client(): Promise<string> {
 
 async function payment(status: PaymentStatus = 'requires_confirmation') {
   const clientId = await client();
+  const fingerprint = uuidv7();
   const card = await saveEnteredCard(db, clientId, {
-    token: `tok_${uuidv7()}`, fingerprint: uuidv7(), fingerprintVersion: 1, otherFingerprints: [], brand: 'visa', bin6: '440043', last4: '0007',
+    token: `tok_${uuidv7()}`, fingerprint, fingerprintVersion: 1, otherFingerprints: [], brand: 'visa', bin6: '440043', last4: '0007',
     issuerCountry: 'KZ', expMonth: 12, expYear: 2030,
   }, now);
   const id = uuidv7();
-  await insertPayment(db, {
+  // The start's own statement, without a code or audit events: this file is about the status moves.
+  const inserted = await insertClaimedPayment(db, {
     id, clientId, providerId: 'kcell', cardId: card.id, cardSource: 'entered', amount: 1000, currency: 'KZT', params: { phone: '+77011234567' }, now, expiresAt: now,
-  });
+  }, cardMonthClaim(clientId, fingerprint, now), (guard) => sql`select ${guard}`, []);
+  t.ok(inserted, 'the payment was inserted');
   const path: Record<string, PaymentStatus[]> = {
     requires_confirmation: [], processing: ['processing'], succeeded: ['processing', 'succeeded'], declined: ['processing', 'declined'],
     expired: ['expired'], requires_action: ['processing', 'requires_action'],
@@ -81,6 +84,9 @@ t.test('SP-14: a payment is born requires_confirmation, whatever an INSERT says'
   const rows = await db.selectFrom('gateway.payments').select('id').where('id', '=', born).execute();
   t.same(rows, [], 'nothing was inserted');
 });
+
+const claimCardForMonth = async (db: Kysely<GatewayDatabase>, clientId: string, fingerprint: string, at: Date) =>
+  (await cardMonthClaim(clientId, fingerprint, at).execute(db)).rows.length === 1;
 
 t.test('SP-15.3 at repository level: 10 concurrent claims of new fingerprints admit exactly 3', async (t) => {
   const clientId = await client();

@@ -76,6 +76,24 @@ t.test('SP-15.2 / SP-9: an unconfirmed payment expires after 15 minutes', async 
   t.equal(row.status, 'expired', 'swept without being read');
 });
 
+t.test('SP-9 / SP-15.2: ten concurrent wrong codes on one payment count 3 attempts, no more; then the right one is refused', async (t) => {
+  const c = await newClient(gw);
+  const p = (await create(gw, c, paymentBody(entered(CARDS.frictionless)))).json();
+  const code = await lastSmsCode(gw, c.phone);
+  const wrong = code === '111111' ? '222222' : '111111';
+  // The payment's row lock and the attempt's count are one statement: racing confirms queue on the
+  // lock, and each counts on the code as the one before it left it.
+  const answers = await Promise.all(Array.from({ length: 10 }, () => confirm(gw, c, p.id, wrong)));
+  t.same(answers.map((a) => a.statusCode), Array(10).fill(400));
+  const codes = answers.map((a) => a.json().code as string);
+  t.equal(codes.filter((x) => x === 'otp_invalid').length, 2, 'two wrong codes leave attempts');
+  t.equal(codes.filter((x) => x === 'otp_attempts_exceeded').length, 8, 'the third uses them up; the rest find none');
+  const otp = await gw.db.selectFrom('gateway.otps').select('attempts').where('purpose', '=', 'payment').where('subject_id', '=', p.id).executeTakeFirstOrThrow();
+  t.equal(otp.attempts, 3, 'exactly 3 attempts were counted');
+  t.equal((await confirm(gw, c, p.id, code)).json().code, 'otp_attempts_exceeded', 'the right code comes too late');
+  t.equal(await authorizations(p.id), 0, 'nothing was authorized');
+});
+
 t.test('SP-15.2: a double confirm (sequential or concurrent) authorizes once', async (t) => {
   const c = await newClient(gw);
   const p = (await create(gw, c, paymentBody(entered(CARDS.mastercard)))).json();

@@ -1,22 +1,28 @@
 // Single-query primitives over vault.authorizations and vault.refunds.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type QueryResult, type RawBuilder, type Transaction } from 'kysely';
 import { assertAuditEvent, type AuditEvent } from '../../../lib/audit/event.js';
 import type { AuthorizationsTable, CardsTable, RefundsTable, VaultDatabase } from './database.js';
 
 export type AuthorizationRow = AuthorizationsTable;
 
 /**
+ * Runs one statement inside the caller's transaction: `(q) => q.execute(trx)`, or a step of a
+ * pipelinedTransaction (lib/db.ts) that carries BEGIN or COMMIT in the same round trip.
+ */
+export type RunStatement = <R>(query: RawBuilder<R>) => Promise<QueryResult<R>>;
+
+/**
  * The recorded authorization of a repeated `paymentRef`, and the repeat's audit event, in one
  * statement: a replay costs the round trips it did before it was audited.
  */
-export async function replayByPaymentRef(trx: Transaction<VaultDatabase>, paymentRef: string, event: AuditEvent): Promise<AuthorizationRow> {
+export async function replayByPaymentRef(run: RunStatement, paymentRef: string, event: AuditEvent): Promise<AuthorizationRow> {
   assertAuditEvent(event);
-  const result = await sql<AuthorizationRow>`
+  const result = await run(sql<AuthorizationRow>`
     with audited as (
       insert into vault.audit_outbox (event_id, payload, created_at)
       values (${event.id}, ${JSON.stringify(event)}::jsonb, ${event.occurredAt}::timestamptz)
     )
-    select * from vault.authorizations where payment_ref = ${paymentRef}`.execute(trx);
+    select * from vault.authorizations where payment_ref = ${paymentRef}`);
   // The claim that lost to this reference has committed, so its row is there.
   const row = result.rows[0];
   if (!row) throw new Error(`no authorization holds paymentRef ${paymentRef}`);
@@ -42,8 +48,8 @@ export interface Claim {
  * commits: a deletion (retention.ts) waits for it or is waited for, and then this read returns
  * the tombstone, never the card data of a snapshot taken before the deletion committed.
  */
-export async function findCardAndClaim(trx: Transaction<VaultDatabase>, claim: Claim): Promise<{ card: CardsTable; claimed: boolean } | undefined> {
-  const result = await sql<CardsTable & { claimed: boolean }>`
+export async function findCardAndClaim(run: RunStatement, claim: Claim): Promise<{ card: CardsTable; claimed: boolean } | undefined> {
+  const result = await run(sql<CardsTable & { claimed: boolean }>`
     with card as (
       select * from vault.cards where token = ${claim.token} and client_ref = ${claim.clientRef} for key share
     ), claim as (
@@ -55,7 +61,7 @@ export async function findCardAndClaim(trx: Transaction<VaultDatabase>, claim: C
       on conflict (payment_ref) do nothing
       returning id
     )
-    select card.*, exists (select 1 from claim) as claimed from card`.execute(trx);
+    select card.*, exists (select 1 from claim) as claimed from card`);
   const row = result.rows[0];
   if (!row) return undefined;
   const { claimed, ...card } = row;
@@ -76,10 +82,10 @@ export type OutcomeUpdate = Pick<AuthorizationsTable,
  * authorization, and building a three-CTE update cost more CPU than the statement itself.
  */
 export async function recordOutcome(
-  trx: Transaction<VaultDatabase>, id: string, update: OutcomeUpdate, event: AuditEvent,
+  run: RunStatement, id: string, update: OutcomeUpdate, event: AuditEvent,
 ): Promise<AuthorizationRow> {
   assertAuditEvent(event);
-  const result = await sql<AuthorizationRow>`
+  const result = await run(sql<AuthorizationRow>`
     with audited as (
       insert into vault.audit_outbox (event_id, payload, created_at)
       values (${event.id}, ${JSON.stringify(event)}::jsonb, ${event.occurredAt}::timestamptz)
@@ -92,7 +98,7 @@ export async function recordOutcome(
       decline_reason = ${update.decline_reason}, three_ds_enrolled = ${update.three_ds_enrolled},
       three_ds_result = ${update.three_ds_result}, challenge_ref = ${update.challenge_ref}, updated_at = ${update.updated_at}
     where id = ${id}
-    returning *`.execute(trx);
+    returning *`);
   // No such row: throwing rolls the event back with the rest of the transaction.
   const row = result.rows[0];
   if (!row) throw new Error(`authorization ${id} does not exist`);
