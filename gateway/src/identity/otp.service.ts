@@ -125,18 +125,18 @@ export async function deliverOtp(ctx: GatewayContext, origin: RequestOrigin, otp
 }
 
 /**
- * Checks a code. The attempt is counted in its own statement: pass `ctx.db` or a transaction
- * that COMMITS even when the answer is a failure, or a rolled-back wrong guess is not counted.
- * A client's code first takes one of its daily wrong-code slots (Redis, outside the transaction);
- * at the cap the code is refused without being compared.
- */
-/**
  * A right code's consumption, run by the caller: `consumption` (an UPDATE … RETURNING, a row only
  * for the one right answer that wins) goes in the caller's statement, which makes its own change
  * only if it returned a row, and says whether it did. One round trip where two would do.
  */
 export type ConsumeWith = (consumption: RawBuilder<{ id: string }>) => Promise<boolean>;
 
+/**
+ * Checks a code. The attempt is counted in its own statement: pass `ctx.db` or a transaction
+ * that COMMITS even when the answer is a failure, or a rolled-back wrong guess is not counted.
+ * A client's code first takes one of its daily wrong-code slots (Redis, outside the transaction);
+ * at the cap the code is refused without being compared.
+ */
 export async function verifyOtp(db: Kysely<GatewayDatabase>, ctx: GatewayContext, input: Owner & {
   subjectId: string;
   code: string;

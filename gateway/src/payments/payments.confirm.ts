@@ -157,6 +157,7 @@ async function decideLocked(
         return moved !== undefined;
       },
     }, reserved, now);
+  ctx.metrics.otpCheck('payment', check.ok ? 'ok' : check.reason);
   if (!check.ok) {
     // Committed: the wrong attempt counts (SP-9's 3 tries).
     audit.add({ actor, action: 'payment.confirm', outcome: 'failure', targets, details: { reason: check.reason } });
