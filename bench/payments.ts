@@ -8,16 +8,12 @@
 // Settings: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (5), BENCH_CONCURRENCY (32), BENCH_CLIENTS (= concurrency), GATEWAY_DB_POOL;
 // PostgreSQL from TEST_DATABASE_URL (127.0.0.1:5432/test), Redis from TEST_REDIS_URL.
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import pg from 'pg';
-import { Queue } from 'bullmq';
-import { generateDevPki } from '../lib/pki.js';
-import { ensureDevSecrets } from '../scripts/dev-secrets.js';
-import { freshDatabaseUrl } from '../test/support/database.js';
 import { startProcess } from '../test/support/processes.js';
 import { NO_SHEDDING } from '../test/support/gateway.js';
 import { randomCard } from '../test/support/cards.js';
@@ -26,7 +22,7 @@ import { randomKzPhone } from '../test/support/clients.js';
 import { backendPids } from './cpu.js';
 import { drive, totalCpuMs, type Figures, type Watched } from './measure.js';
 import type { Baseline, BenchPart, Scenario } from './results.js';
-import { TEST_REDIS_URL, uniqueName } from '../test/support/redis.js';
+import { startPaymentStack } from './payment-stack.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -41,41 +37,10 @@ async function cleanup() {
 interface Client { phone: string; auth: string; cards: string[]; savedCardId: string }
 
 async function run(): Promise<BenchPart> {
-  const dir = mkdtempSync(join(tmpdir(), 'pgw-bench-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  generateDevPki(join(dir, 'pki'));
-  ensureDevSecrets(dir);
-  const smsFile = join(dir, 'sms-outbox.jsonl');
-  const auditQueue = uniqueName('bench-audit');
-  const common = { NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dir, REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: auditQueue };
-  t.teardown(async () => {
-    const q = new Queue(auditQueue, { connection: { url: TEST_REDIS_URL } });
-    await q.obliterate({ force: true }).catch(() => undefined);
-    await q.close();
-  });
-
-  const vaultDb = await freshDatabaseUrl(t);
-  const gatewayDb = await freshDatabaseUrl(t);
-  const vault = await startProcess(t, 'vault/src/server.ts', { ...common, DATABASE_URL: vaultDb, VAULT_PORT: '0' });
-  const gateway = await startProcess(t, 'gateway/src/server.ts', {
-    ...common,
-    // A bench measures capacity: load shedding (503 beyond it) would turn the load into refusals.
-    ...NO_SHEDDING,
-    DATABASE_URL: gatewayDb,
-    VAULT_URL: `https://127.0.0.1:${String(vault.ready.port)}`,
-    GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', ADMIN_PORT: '0',
-    REDIS_KEY_PREFIX: `${uniqueName('bench')}:`,
-    SMS_OUTBOX_FILE: smsFile,
-    // The load comes from one IP and few phones: lift the per-IP and per-phone ceilings.
-    RATE_LIMIT_MAX: '1000000', OTP_MAX_PER_CLIENT_PHONE_HOUR: '10000', OTP_MAX_PER_IP_HOUR: '100000',
-    OTP_MAX_PER_PREFIX_HOUR: '1000000', OTP_DAILY_BUDGET: '100000000', OTP_RESEND_COOLDOWN_SECONDS: '0',
-    LOGIN_RATE_LIMIT_PER_MINUTE: '100000', VERIFICATION_RATE_LIMIT_PER_MINUTE: '100000',
-    ...(process.env.GATEWAY_DB_POOL ? { GATEWAY_DB_POOL: process.env.GATEWAY_DB_POOL } : {}),
-  });
+  // A bench measures capacity: load shedding (503 beyond it) would turn the load into refusals.
+  const { dir, ca, smsFile, vault, gateway, vaultDb, gatewayDb } = await startPaymentStack(t, { name: 'bench', gatewayEnv: NO_SHEDDING });
   const bare = await startProcess(t, 'bench/bare-https-server.ts', { DATA_DIR: dir });
 
-  const { readFileSync } = await import('node:fs');
-  const ca = readFileSync(join(dir, 'pki', 'ca.crt'));
   const pool = (port: unknown) => new Pool(`https://localhost:${String(port)}`, { connections: CONCURRENCY, connect: { ca, servername: 'localhost' } });
   const gw = pool(gateway.ready.publicPort);
   const baseline = pool(bare.ready.port);

@@ -4,23 +4,20 @@
 // (/proc, profiler overhead included), SQL statements and Redis commands per payment by text, and the functions
 // with the most self time. Settings: PROFILE_SECONDS (8), PROFILE_WARMUP_SECONDS (4),
 // PROFILE_CONCURRENCY (8), PROFILE_MODE (saved | entered), PROFILE_DIR (where the .cpuprofile files
-// are kept for a closer look; by default they go with the run's temporary folder).
+// are kept for a closer look; by default they go to a temporary folder removed at the end).
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { Queue } from 'bullmq';
-import { generateDevPki } from '../lib/pki.js';
 import { repoRoot } from '../lib/paths.js';
-import { ensureDevSecrets } from '../scripts/dev-secrets.js';
-import { freshDatabaseUrl } from '../test/support/database.js';
-import { startProcess, type Started } from '../test/support/processes.js';
+import { NO_SHEDDING } from '../test/support/gateway.js';
+import type { Started } from '../test/support/processes.js';
 import { randomCard } from '../test/support/cards.js';
 import { smsReader } from '../test/support/sms-reader.js';
-import { TEST_REDIS_URL, uniqueName } from '../test/support/redis.js';
 import { backendPids, cpuSeconds } from './cpu.js';
 import { topSelfTime } from './cpuprofile-top.js';
+import { startPaymentStack } from './payment-stack.js';
 
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
 const WARMUP = Number(process.env.PROFILE_WARMUP_SECONDS ?? 4);
@@ -31,40 +28,16 @@ const teardowns: Array<() => unknown> = [];
 const t = { teardown: (fn: () => unknown) => { teardowns.push(fn); } };
 
 async function run(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'pgw-profile-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  generateDevPki(join(dir, 'pki'));
-  ensureDevSecrets(dir);
-  const smsFile = join(dir, 'sms-outbox.jsonl');
-  const auditQueue = uniqueName('profile-audit');
-  const common = { NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dir, REDIS_URL: TEST_REDIS_URL, AUDIT_QUEUE: auditQueue };
-  t.teardown(async () => {
-    const q = new Queue(auditQueue, { connection: { url: TEST_REDIS_URL } });
-    await q.obliterate({ force: true }).catch(() => undefined);
-    await q.close();
-  });
-  const keep = process.env.PROFILE_DIR ?? dir;
+  const keep = process.env.PROFILE_DIR ?? mkdtempSync(join(tmpdir(), 'pgw-profile-out-'));
+  if (!process.env.PROFILE_DIR) t.teardown(() => rmSync(keep, { recursive: true, force: true }));
   const execArgv = ['--import', 'tsx', '--import', join(repoRoot, 'bench/profile-hooks.ts')];
-  const vaultDb = await freshDatabaseUrl(t);
-  const gatewayDb = await freshDatabaseUrl(t);
-  const vault = await startProcess(t, 'vault/src/server.ts', { ...common, DATABASE_URL: vaultDb, VAULT_PORT: '0', PROFILE_OUT: join(keep, 'vault') }, 60_000, { execArgv });
-  const gateway = await startProcess(t, 'gateway/src/server.ts', {
-    ...common,
-    PROFILE_OUT: join(keep, 'gateway'),
-    DATABASE_URL: gatewayDb,
-    VAULT_URL: `https://127.0.0.1:${String(vault.ready.port)}`,
-    GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', ADMIN_PORT: '0',
-    REDIS_KEY_PREFIX: `${uniqueName('profile')}:`,
-    SMS_OUTBOX_FILE: smsFile,
-    RATE_LIMIT_MAX: '1000000', OTP_MAX_PER_CLIENT_PHONE_HOUR: '10000', OTP_MAX_PER_IP_HOUR: '100000',
-    OTP_MAX_PER_PREFIX_HOUR: '1000000', OTP_DAILY_BUDGET: '100000000', OTP_RESEND_COOLDOWN_SECONDS: '0',
-    LOGIN_RATE_LIMIT_PER_MINUTE: '100000', VERIFICATION_RATE_LIMIT_PER_MINUTE: '100000',
-    // The profiler and the other load on this shared host slow the event loop: shedding would
-    // refuse payments whose work is then counted for none.
-    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_POOL_WAITING: '100000',
-  }, 60_000, { execArgv });
-
-  const ca = readFileSync(join(dir, 'pki', 'ca.crt'));
+  // The profiler and the other load on this shared host slow the event loop: shedding would
+  // refuse payments whose work is then counted for none.
+  const { dir, ca, smsFile, vault, gateway, vaultDb, gatewayDb } = await startPaymentStack(t, {
+    name: 'profile', execArgv,
+    vaultEnv: { PROFILE_OUT: join(keep, 'vault') },
+    gatewayEnv: { PROFILE_OUT: join(keep, 'gateway'), ...NO_SHEDDING },
+  });
   const gw = new Pool(`https://localhost:${String(gateway.ready.publicPort)}`, { connections: CONCURRENCY, connect: { ca, servername: 'localhost' } });
   t.teardown(() => gw.close());
   const sms = smsReader(smsFile);
