@@ -35,10 +35,6 @@ const PAYMENT_TEXTS: Record<SmsLanguage, (code: string, amount: string, payee: s
   en: (c, a, p, l, m) => `${c} is your code to pay ${a} to ${p} with card *${l}. Valid ${m} minutes. Never share it, not even with the bank.`,
 };
 
-export function isSmsLanguage(value: unknown): value is SmsLanguage {
-  return typeof value === 'string' && (SMS_LANGUAGES as readonly string[]).includes(value);
-}
-
 export function codeSms(language: SmsLanguage, purpose: SmsPurpose, code: string, validMinutes: number): string {
   return CODE_TEXTS[language][purpose](code, validMinutes);
 }
